@@ -1,0 +1,94 @@
+// Domain errors and their stable machine codes. Handlers map ApiError to the error
+// envelope; job failure codes travel in job.failed events. No AWS imports here.
+
+/** Codes a caller can see in an API error envelope, with the HTTP status each maps to. */
+export const API_ERROR_STATUS = {
+  invalid_request: 400,
+  missing_api_key: 401,
+  invalid_api_key: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  idempotency_key_in_progress: 409,
+  job_not_cancellable: 409,
+  job_not_terminal: 409,
+  payload_too_large: 413,
+  unsupported_content_type: 415,
+  unsupported_media_type: 422,
+  idempotency_key_reused: 422,
+  callback_url_forbidden: 422,
+  file_url_forbidden: 422,
+  rate_limited: 429,
+  quota_exceeded: 429,
+  internal_error: 500,
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+export interface ErrorDetail {
+  readonly path?: string;
+  readonly message: string;
+  readonly [key: string]: unknown;
+}
+
+/** An error the API reports to its caller as `{"error": {code, message, details?}}`. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: readonly ErrorDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = API_ERROR_STATUS[code];
+  }
+}
+
+/** Codes a job can fail with; they appear in job.failed events and on the job record. */
+export const JOB_FAILURE_CODES = [
+  'unsupported_media_type',
+  'file_not_found',
+  'file_too_large',
+  'file_fetch_failed',
+  'file_url_forbidden',
+  'model_error',
+  'model_invalid_output',
+  'model_access_denied',
+  'extraction_failed',
+] as const;
+
+export type JobFailureCode = (typeof JOB_FAILURE_CODES)[number];
+
+/**
+ * Extraction went wrong for good: retrying will not help (bad bytes, forbidden URL,
+ * model refused the input). The job fails with `code` and a job.failed event goes out.
+ */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+  constructor(
+    readonly code: JobFailureCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Extraction went wrong for now (throttling, 5xx, network): the SQS record is retried later
+ * and the job is not failed unless the retries run out. `code` is what the job fails with then.
+ */
+export class TransientJobError extends Error {
+  override readonly name = 'TransientJobError';
+  constructor(
+    readonly code: JobFailureCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number },
+  ) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+  readonly retryAfterSeconds: number | undefined;
+}

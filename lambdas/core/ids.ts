@@ -1,0 +1,17 @@
+// Identifier formats. Job, batch and tenant ids are ULIDs (time-sortable) with a type
+// prefix; webhook ids are derived from what the event is about, so every retry and
+// redelivery of the same event carries the same webhook-id.
+import { ulid } from 'ulid';
+
+export const newJobId = (): string => `job_${ulid()}`;
+export const newBatchId = (): string => `bat_${ulid()}`;
+export const newTenantId = (): string => `ten_${ulid()}`;
+
+export type JobOutcome = 'completed' | 'failed';
+
+/** The webhook-id of a job's terminal event: one per job and outcome, never random. */
+export const jobEventId = (jobId: string, outcome: JobOutcome): string =>
+  `msg_${jobId.replace(/^job_/, '')}_${outcome}`;
+
+/** The webhook-id of a batch's batch.completed event. */
+export const batchEventId = (batchId: string): string => `msg_${batchId.replace(/^bat_/, '')}_batch`;

@@ -1,0 +1,191 @@
+// Ports: what the use cases need from the outside world. Adapters in ../adapters
+// implement them; tests pass fakes. Ports never import adapters.
+import type { MediaKind } from './api-schemas';
+import type { MetadataResult } from './metadata-result';
+import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret } from './records';
+import type { SubmitJobsResponse } from './api-schemas';
+
+// ---------- media ----------
+
+export interface FetchedMedia {
+  readonly bytes: Uint8Array;
+  /** Content-Type the source claimed; informational only, the bytes decide. */
+  readonly contentType?: string;
+  /** Set when the file lives in S3, so a provider can pass an s3Location instead of bytes. */
+  readonly s3Location?: { readonly bucket: string; readonly key: string };
+}
+
+/** Reads a file by URL (s3:// or https://) with a byte cap. Throws PermanentJobError / TransientJobError. */
+export interface MediaSource {
+  fetch(url: string, options: { maxBytes: number }): Promise<FetchedMedia>;
+}
+
+export interface SniffedMedia {
+  readonly kind: MediaKind;
+  /** Short format name: jpeg, png, gif, webp, mp3, wav, flac, ogg, opus, m4a, aac, webm. */
+  readonly format: string;
+  readonly mime: string;
+}
+
+export interface ExtractionInput {
+  readonly kind: MediaKind;
+  readonly format: string;
+  readonly mime: string;
+  readonly bytes: Uint8Array;
+  readonly s3Location?: { readonly bucket: string; readonly key: string };
+}
+
+export interface ModelUsage {
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly latency_ms: number;
+}
+
+export interface ExtractionOutput {
+  readonly result: MetadataResult;
+  readonly model: { readonly provider: string; readonly id: string };
+  readonly usage?: ModelUsage;
+}
+
+/** Turns media bytes into metadata. Throws PermanentJobError / TransientJobError. */
+export interface MetadataProvider {
+  readonly name: string;
+  extract(input: ExtractionInput): Promise<ExtractionOutput>;
+}
+
+// ---------- webhooks ----------
+
+export interface WebhookRequest {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+}
+
+export type WebhookResponse =
+  | { readonly kind: 'response'; readonly status: number; readonly headers: Record<string, string>; readonly body: string; readonly durationMs: number }
+  | { readonly kind: 'error'; readonly errorClass: string; readonly message: string; readonly durationMs: number };
+
+export interface WebhookSender {
+  post(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+// ---------- queues ----------
+
+export interface JobMessage {
+  readonly tenant_id: string;
+  readonly job_id: string;
+}
+
+export type DeliveryMessage =
+  | { readonly kind: 'job'; readonly tenant_id: string; readonly job_id: string; readonly event_id: string }
+  | { readonly kind: 'batch'; readonly tenant_id: string; readonly batch_id: string; readonly event_id: string };
+
+export interface JobQueue {
+  enqueueJobs(messages: readonly JobMessage[]): Promise<void>;
+}
+
+export interface DeliveryQueue {
+  enqueueDeliveries(messages: readonly DeliveryMessage[]): Promise<void>;
+}
+
+// ---------- storage ----------
+
+export type ReservationResult =
+  | { readonly reserved: true; readonly jobId: string }
+  | { readonly reserved: false; readonly jobId: string; readonly reservedAt: string };
+
+export interface DedupeReservation {
+  readonly tenantId: string;
+  readonly dedupeKey: string;
+  readonly jobId: string;
+  readonly now: Date;
+  readonly expiresAt: Date;
+}
+
+export type StartProcessingResult =
+  | { readonly started: true; readonly job: JobRecord }
+  | { readonly started: false; readonly job: JobRecord | undefined };
+
+export interface JobRepository {
+  /** Conditionally claims each dedupe key for a new job; an unexpired claim wins and is returned. */
+  reserve(reservations: readonly DedupeReservation[]): Promise<ReservationResult[]>;
+  /** Replaces a stale claim whose job never materialised. False when someone else changed it first. */
+  takeOverReservation(reservation: DedupeReservation, staleJobId: string): Promise<boolean>;
+  /** Best-effort undo of claims made by a request that then failed. */
+  releaseReservations(reservations: readonly DedupeReservation[]): Promise<void>;
+  createBatch(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
+  getJob(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
+  getJobs(tenantId: string, jobIds: readonly string[]): Promise<JobRecord[]>;
+  getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
+  /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
+  startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
+  /** processing -> completed | failed. False when the job was no longer processing. */
+  finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
+  /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
+  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed'): Promise<BatchProgress>;
+  /** True exactly once per batch: the caller that gets true emits batch.completed. */
+  claimBatchCompletion(tenantId: string, batchId: string, now: Date): Promise<boolean>;
+  recordDeliveryOutcome(update: DeliverySummaryUpdate): Promise<void>;
+}
+
+export type JobOutcomeUpdate =
+  | {
+      readonly status: 'completed';
+      readonly mediaType: MediaKind;
+      readonly result: MetadataResult;
+      readonly model: { readonly provider: string; readonly id: string };
+      readonly source: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
+      readonly usage?: ModelUsage;
+    }
+  | {
+      readonly status: 'failed';
+      readonly error: { readonly code: string; readonly message: string };
+      readonly mediaType?: MediaKind;
+      readonly source?: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
+    };
+
+export interface BatchProgress {
+  readonly total: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+export interface DeliverySummaryUpdate {
+  readonly tenantId: string;
+  readonly jobId?: string;
+  readonly batchId?: string;
+  readonly eventId: string;
+  readonly status: 'pending' | 'delivered' | 'failed';
+  readonly attempt: number;
+  readonly lastStatusCode: number | null;
+  readonly lastError: string | null;
+  readonly at: Date;
+}
+
+export interface DeliveryAttemptLog {
+  record(attempt: DeliveryAttemptRecord): Promise<void>;
+  /** Attempts already made for an event (for numbering across redrives). */
+  countAttempts(tenantId: string, subjectId: string, eventId: string): Promise<number>;
+}
+
+export interface TenantDirectory {
+  findByApiKeyId(apiKeyId: string): Promise<TenantRecord | undefined>;
+  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
+  /** Secrets valid now, newest first: more than one during a rotation's overlap window. */
+  getSigningSecrets(tenantId: string, now: Date): Promise<SigningSecret[]>;
+}
+
+export type IdempotencyBegin =
+  | { readonly state: 'new' }
+  | { readonly state: 'replay'; readonly response: SubmitJobsResponse }
+  | { readonly state: 'in_progress' }
+  | { readonly state: 'mismatch' };
+
+/** Idempotency-Key persistence: one record per tenant + key, holding the request hash and response. */
+export interface IdempotencyStore {
+  begin(tenantId: string, key: string, requestHash: string, now: Date): Promise<IdempotencyBegin>;
+  complete(tenantId: string, key: string, response: SubmitJobsResponse, now: Date): Promise<void>;
+  release(tenantId: string, key: string): Promise<void>;
+}

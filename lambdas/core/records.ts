@@ -1,0 +1,88 @@
+// The domain's stored records, independent of how DynamoDB lays them out
+// (see ../adapters/dynamo for keys and indexes).
+import type { JobStatus, MediaKind } from './api-schemas';
+import type { MetadataResult } from './metadata-result';
+import type { ModelUsage } from './ports';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface DeliverySummary {
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly event_id: string | null;
+  readonly last_status_code: number | null;
+  readonly last_error: string | null;
+  readonly updated_at: string | null;
+}
+
+export interface JobRecord {
+  readonly job_id: string;
+  readonly tenant_id: string;
+  readonly batch_id: string;
+  readonly url: string;
+  readonly external_id: string | null;
+  readonly declared_media_type: MediaKind | null;
+  readonly callback_url: string;
+  readonly metadata: Record<string, unknown> | null;
+  readonly status: JobStatus;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly finished_at?: string;
+  readonly media_type?: MediaKind;
+  readonly result?: MetadataResult;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly model?: { readonly provider: string; readonly id: string };
+  readonly source?: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
+  readonly usage?: ModelUsage;
+  readonly delivery: DeliverySummary;
+}
+
+export interface BatchRecord {
+  readonly batch_id: string;
+  readonly tenant_id: string;
+  readonly callback_url: string;
+  readonly metadata: Record<string, unknown> | null;
+  readonly job_ids: readonly string[];
+  readonly total: number;
+  readonly created_at: string;
+  readonly completed_event_at?: string;
+  readonly delivery?: DeliverySummary;
+}
+
+export interface DeliveryAttemptRecord {
+  readonly tenant_id: string;
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly job_id: string | null;
+  readonly batch_id: string | null;
+  readonly attempt: number;
+  readonly started_at: string;
+  readonly duration_ms: number;
+  /** The callback URL with its query string redacted. */
+  readonly url: string;
+  readonly http_status: number | null;
+  readonly error_class: string | null;
+  /** First 1 KB of the receiver's response body. */
+  readonly response_body: string | null;
+  readonly outcome: 'delivered' | 'retrying' | 'failed' | 'dead_lettered';
+}
+
+export type TenantStatus = 'active' | 'disabled';
+
+export interface TenantRecord {
+  readonly tenant_id: string;
+  readonly name: string;
+  readonly status: TenantStatus;
+  readonly api_key_id: string;
+  readonly created_at: string;
+}
+
+export interface SigningSecret {
+  /** `whsec_<base64 of 32 random bytes>` */
+  readonly secret: string;
+  /** Set on a rotated-out secret: it still signs until then. */
+  readonly expires_at: string | null;
+}
+
+export const isTerminal = (status: JobStatus): boolean =>
+  status === 'completed' || status === 'failed' || status === 'cancelled';

@@ -1,0 +1,162 @@
+// The one place for queue timings, batch sizes, retry schedule and limits.
+// Read by the CDK constructs (lib/) AND by the local runtime (local/) and handlers,
+// so the local stack and the cloud stack cannot drift. No AWS imports here.
+
+/** Seconds to wait before delivery attempt n+1 after attempt n failed (index 0 = after attempt 1). */
+export const DEFAULT_DELIVERY_RETRY_SCHEDULE_SECONDS: readonly number[] = [
+  5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200,
+];
+
+/** Seconds to wait before re-trying an extraction that failed transiently (throttling, 5xx, network). */
+export const DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS: readonly number[] = [30, 120, 600, 1800];
+
+export interface Settings {
+  readonly api: {
+    readonly maxFilesPerRequest: number;
+    readonly maxBodyBytes: number;
+    readonly maxUrlLength: number;
+    readonly maxMetadataBytes: number;
+    readonly maxExternalIdLength: number;
+  };
+  readonly idempotency: {
+    /** Same file URL + callback URL from the same tenant inside this window returns the existing job. */
+    readonly dedupeWindowSeconds: number;
+    /** How long an Idempotency-Key replays its first response. */
+    readonly idempotencyKeyTtlSeconds: number;
+    /** A reservation older than this whose job never materialised is taken over (intake crashed). */
+    readonly staleReservationSeconds: number;
+  };
+  readonly extraction: {
+    readonly functionTimeoutSeconds: number;
+    readonly memoryMb: number;
+    readonly batchSize: number;
+    readonly maxConcurrency: number;
+    /** Lambda's guidance: queue visibility >= 6x the function timeout. */
+    readonly queueVisibilityTimeoutSeconds: number;
+    readonly retryScheduleSeconds: readonly number[];
+    /** Attempts before the job message is dead-lettered (and the job fails). */
+    readonly maxReceiveCount: number;
+    readonly maxImageBytes: number;
+    readonly maxAudioBytes: number;
+  };
+  readonly delivery: {
+    readonly functionTimeoutSeconds: number;
+    readonly memoryMb: number;
+    readonly batchSize: number;
+    readonly maxConcurrency: number;
+    readonly queueVisibilityTimeoutSeconds: number;
+    readonly retryScheduleSeconds: readonly number[];
+    /** +-fraction of random jitter applied to each retry delay. */
+    readonly retryJitter: number;
+    /** Attempts = schedule length + 1; SQS dead-letters the message after that many receives. */
+    readonly maxReceiveCount: number;
+    readonly httpTimeoutMs: number;
+    readonly maxStoredResponseBytes: number;
+  };
+  readonly queues: {
+    readonly messageRetentionSeconds: number;
+    readonly deadLetterRetentionSeconds: number;
+  };
+  readonly retention: {
+    readonly deliveryAttemptDays: number;
+    readonly jobDays: number;
+  };
+  readonly intake: {
+    readonly functionTimeoutSeconds: number;
+    readonly memoryMb: number;
+  };
+}
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Parses "1,2,3" into [1, 2, 3]; refuses anything that is not a list of positive integers. */
+export function parseSchedule(raw: string, variable: string): number[] {
+  const parts = raw.split(',').map((part) => part.trim());
+  const values = parts.map(Number);
+  if (parts.length === 0 || values.some((v) => !Number.isInteger(v) || v < 0 || v > 43_200)) {
+    throw new SettingsError(
+      `${variable} must be a comma-separated list of whole seconds between 0 and 43200, got "${raw}"`,
+    );
+  }
+  return values;
+}
+
+function positiveInt(env: Record<string, string | undefined>, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new SettingsError(`${variable} must be a positive whole number, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Builds the settings. Overrides come only from METAHOOK_* variables so the local stack and
+ * the tests can compress time (e.g. METAHOOK_RETRY_SCHEDULE=1,2,3) without touching code.
+ */
+export function resolveSettings(env: Record<string, string | undefined> = {}): Settings {
+  const deliverySchedule = env.METAHOOK_RETRY_SCHEDULE
+    ? parseSchedule(env.METAHOOK_RETRY_SCHEDULE, 'METAHOOK_RETRY_SCHEDULE')
+    : [...DEFAULT_DELIVERY_RETRY_SCHEDULE_SECONDS];
+  const extractionSchedule = env.METAHOOK_EXTRACTION_RETRY_SCHEDULE
+    ? parseSchedule(env.METAHOOK_EXTRACTION_RETRY_SCHEDULE, 'METAHOOK_EXTRACTION_RETRY_SCHEDULE')
+    : [...DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS];
+  const extractorTimeout = 120;
+  const callbackTimeout = 60;
+  const httpTimeoutMs = positiveInt(env, 'METAHOOK_CALLBACK_TIMEOUT_MS', 15_000);
+  if (httpTimeoutMs >= callbackTimeout * 1000) {
+    throw new SettingsError('METAHOOK_CALLBACK_TIMEOUT_MS must be shorter than the callback function timeout');
+  }
+  return {
+    api: {
+      maxFilesPerRequest: 100,
+      maxBodyBytes: 256 * 1024,
+      maxUrlLength: 2048,
+      maxMetadataBytes: 16 * 1024,
+      maxExternalIdLength: 128,
+    },
+    idempotency: {
+      dedupeWindowSeconds: positiveInt(env, 'METAHOOK_DEDUPE_WINDOW_SECONDS', 24 * 3600),
+      idempotencyKeyTtlSeconds: 24 * 3600,
+      staleReservationSeconds: 120,
+    },
+    extraction: {
+      functionTimeoutSeconds: extractorTimeout,
+      memoryMb: 1024,
+      batchSize: 5,
+      maxConcurrency: 10,
+      queueVisibilityTimeoutSeconds: 6 * extractorTimeout,
+      retryScheduleSeconds: extractionSchedule,
+      maxReceiveCount: extractionSchedule.length + 1,
+      maxImageBytes: 20 * 1024 * 1024,
+      maxAudioBytes: 50 * 1024 * 1024,
+    },
+    delivery: {
+      functionTimeoutSeconds: callbackTimeout,
+      memoryMb: 256,
+      batchSize: 10,
+      maxConcurrency: 20,
+      queueVisibilityTimeoutSeconds: 6 * callbackTimeout,
+      retryScheduleSeconds: deliverySchedule,
+      retryJitter: 0.2,
+      maxReceiveCount: deliverySchedule.length + 1,
+      httpTimeoutMs,
+      maxStoredResponseBytes: 1024,
+    },
+    queues: {
+      messageRetentionSeconds: 4 * 24 * 3600,
+      deadLetterRetentionSeconds: 14 * 24 * 3600,
+    },
+    retention: {
+      deliveryAttemptDays: positiveInt(env, 'METAHOOK_ATTEMPT_RETENTION_DAYS', 90),
+      jobDays: positiveInt(env, 'METAHOOK_JOB_RETENTION_DAYS', 90),
+    },
+    intake: {
+      functionTimeoutSeconds: 29,
+      memoryMb: 512,
+    },
+  };
+}
