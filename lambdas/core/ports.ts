@@ -2,7 +2,7 @@
 // implement them; tests pass fakes. Ports never import adapters.
 import type { MediaKind } from './api-schemas';
 import type { MetadataResult } from './metadata-result';
-import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret } from './records';
+import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
@@ -124,9 +124,12 @@ export interface JobRepository {
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
   /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
-  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed'): Promise<BatchProgress>;
-  /** True exactly once per batch: the caller that gets true emits batch.completed. */
-  claimBatchCompletion(tenantId: string, batchId: string, now: Date): Promise<boolean>;
+  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<BatchProgress>;
+  /**
+   * True for exactly one job of the batch (and again for that same job's retries, so a crash
+   * after claiming still emits): its caller queues batch.completed.
+   */
+  claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
   recordDeliveryOutcome(update: DeliverySummaryUpdate): Promise<void>;
 }
 
@@ -141,7 +144,7 @@ export type JobOutcomeUpdate =
     }
   | {
       readonly status: 'failed';
-      readonly error: { readonly code: string; readonly message: string };
+      readonly error: JobError;
       readonly mediaType?: MediaKind;
       readonly source?: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
     };
@@ -150,6 +153,7 @@ export interface BatchProgress {
   readonly total: number;
   readonly completed: number;
   readonly failed: number;
+  readonly cancelled: number;
 }
 
 export interface DeliverySummaryUpdate {
@@ -166,8 +170,6 @@ export interface DeliverySummaryUpdate {
 
 export interface DeliveryAttemptLog {
   record(attempt: DeliveryAttemptRecord): Promise<void>;
-  /** Attempts already made for an event (for numbering across redrives). */
-  countAttempts(tenantId: string, subjectId: string, eventId: string): Promise<number>;
 }
 
 export interface TenantDirectory {
@@ -175,6 +177,20 @@ export interface TenantDirectory {
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   /** Secrets valid now, newest first: more than one during a rotation's overlap window. */
   getSigningSecrets(tenantId: string, now: Date): Promise<SigningSecret[]>;
+}
+
+/** Tenant writes for the operator commands (create, disable, rotate). */
+export interface TenantWriter {
+  putTenant(tenant: TenantRecord, secrets: SigningSecret[]): Promise<void>;
+  setStatus(tenantId: string, status: TenantRecord['status']): Promise<void>;
+  replaceSecrets(tenantId: string, secrets: SigningSecret[]): Promise<void>;
+  listTenants(): Promise<TenantRecord[]>;
+}
+
+/** API keys live in the gateway (API Gateway usage plan, or the local gateway); we keep only their id. */
+export interface ApiKeyRegistry {
+  createKey(name: string): Promise<{ readonly id: string; readonly value: string }>;
+  setEnabled(id: string, enabled: boolean): Promise<void>;
 }
 
 export type IdempotencyBegin =

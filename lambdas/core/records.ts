@@ -30,11 +30,18 @@ export interface JobRecord {
   readonly finished_at?: string;
   readonly media_type?: MediaKind;
   readonly result?: MetadataResult;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: JobError;
   readonly model?: { readonly provider: string; readonly id: string };
   readonly source?: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
   readonly usage?: ModelUsage;
   readonly delivery: DeliverySummary;
+}
+
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+  /** True when the failure was transient retries running out: a redrive may re-extract. */
+  readonly retryable?: boolean;
 }
 
 export interface BatchRecord {
@@ -42,8 +49,12 @@ export interface BatchRecord {
   readonly tenant_id: string;
   readonly callback_url: string;
   readonly metadata: Record<string, unknown> | null;
+  /** Jobs this batch created; batch.completed waits for these. */
   readonly job_ids: readonly string[];
+  /** Jobs the request matched that already existed (idempotent duplicates). */
+  readonly duplicate_job_ids: readonly string[];
   readonly total: number;
+  readonly counts: { readonly completed: number; readonly failed: number; readonly cancelled: number };
   readonly created_at: string;
   readonly completed_event_at?: string;
   readonly delivery?: DeliverySummary;

@@ -1,0 +1,72 @@
+// Adapter: API Gateway REST (v1 proxy) events in, proxy results out. Every response,
+// success or error, carries the security headers; errors use the one envelope and never
+// echo internals or stack traces to the caller.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ApiError, type ApiErrorCode, API_ERROR_STATUS } from '../core/errors';
+import type { ErrorEnvelope } from '../core/api-schemas';
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+export function header(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+export function jsonResponse(status: number, body: unknown, requestId: string, extra: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { ...SECURITY_HEADERS, 'content-type': 'application/json', 'x-request-id': requestId, ...extra },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorResponse(error: ApiError, requestId: string): APIGatewayProxyResult {
+  const envelope: ErrorEnvelope = {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details && error.details.length > 0 ? { details: error.details } : {}),
+      request_id: requestId,
+    },
+  };
+  return jsonResponse(error.status, envelope, requestId);
+}
+
+export const apiError = (code: ApiErrorCode, message: string): ApiError => new ApiError(code, message);
+
+/** The raw body as text, refusing anything over the cap before it is parsed. */
+export function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>, maxBytes: number): string {
+  const contentType = header(event, 'content-type');
+  if (contentType !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim())) {
+    throw new ApiError('unsupported_content_type', 'Send the request body as application/json.');
+  }
+  if (event.body === null || event.body === undefined || event.body === '') {
+    throw new ApiError('invalid_request', 'The request body is empty; send a JSON object.');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const size = Buffer.byteLength(text);
+  if (size > maxBytes) {
+    throw new ApiError('payload_too_large', `The request body is ${size} bytes; the limit is ${maxBytes}.`);
+  }
+  return text;
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'The request body is not valid JSON.');
+  }
+}
+
+export const isKnownStatus = (code: string): code is ApiErrorCode => code in API_ERROR_STATUS;

@@ -1,0 +1,333 @@
+// Adapter: JobRepository port on DynamoDB (single table). State changes are conditional
+// writes, so concurrent intakes and extractors cannot create two jobs for one claim,
+// process a job twice at once, or emit batch.completed twice.
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  BatchProgress,
+  DedupeReservation,
+  DeliverySummaryUpdate,
+  JobOutcomeUpdate,
+  JobRepository,
+  ReservationResult,
+  StartProcessingResult,
+} from '../../core/ports';
+import type { BatchRecord, JobRecord } from '../../core/records';
+import { chunk, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, stripStorage } from './keys';
+
+export interface JobRepositoryOptions {
+  readonly tableName: string;
+  /** Jobs, batches and their attempts expire this long after creation. */
+  readonly retentionDays: number;
+}
+
+const BATCH_SETS = { completed: 'completed_jobs', failed: 'failed_jobs', cancelled: 'cancelled_jobs' } as const;
+
+export function toJobRecord(item: Record<string, unknown>): JobRecord {
+  const { lease_until: _lease, processing_attempts: _attempts, ...rest } = stripStorage<Record<string, unknown>>(item);
+  return rest as unknown as JobRecord;
+}
+
+export function toBatchRecord(item: Record<string, unknown>): BatchRecord {
+  const stored = stripStorage<Record<string, unknown>>(item);
+  const size = (name: string) => (stored[name] instanceof Set ? (stored[name] as Set<string>).size : 0);
+  const { completed_jobs: _c, failed_jobs: _f, cancelled_jobs: _x, completed_event_by: _by, ...rest } = stored;
+  return {
+    ...(rest as unknown as BatchRecord),
+    counts: { completed: size(BATCH_SETS.completed), failed: size(BATCH_SETS.failed), cancelled: size(BATCH_SETS.cancelled) },
+  };
+}
+
+export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: JobRepositoryOptions): JobRepository {
+  const TableName = options.tableName;
+  const retentionSeconds = options.retentionDays * 24 * 3600;
+
+  async function getConsistent(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await db.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
+    return Item;
+  }
+
+  async function reserveOne(reservation: DedupeReservation): Promise<ReservationResult> {
+    const key = keys.dedupe(reservation.tenantId, reservation.dedupeKey);
+    try {
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: {
+            ...key,
+            entity: 'dedupe',
+            job_id: reservation.jobId,
+            reserved_at: reservation.now.toISOString(),
+            expires_at: epochSeconds(reservation.expiresAt),
+          },
+          // An expired claim (TTL deletion lags by up to days) counts as absent.
+          ConditionExpression: 'attribute_not_exists(pk) OR expires_at < :now',
+          ExpressionAttributeValues: { ':now': epochSeconds(reservation.now) },
+        }),
+      );
+      return { reserved: true, jobId: reservation.jobId };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await getConsistent(key);
+      if (!existing) return reserveOne(reservation); // deleted in between: try again
+      return { reserved: false, jobId: String(existing.job_id), reservedAt: String(existing.reserved_at) };
+    }
+  }
+
+  async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
+    for (const group of chunk(items, 25)) {
+      let requests = group.map((Item) => ({ PutRequest: { Item } }));
+      for (let round = 0; requests.length > 0; round++) {
+        if (round === 5) throw new Error(`BatchWriteItem left ${requests.length} items unprocessed after retries`);
+        const { UnprocessedItems } = await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: requests } }));
+        requests = (UnprocessedItems?.[TableName] ?? []) as typeof requests;
+        if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      }
+    }
+  }
+
+  return {
+    reserve: (reservations) => mapWithConcurrency(reservations, 16, reserveOne),
+
+    async takeOverReservation(reservation, staleJobId) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
+            UpdateExpression: 'SET job_id = :job, reserved_at = :now, expires_at = :expires',
+            ConditionExpression: 'job_id = :stale',
+            ExpressionAttributeValues: {
+              ':job': reservation.jobId,
+              ':now': reservation.now.toISOString(),
+              ':expires': epochSeconds(reservation.expiresAt),
+              ':stale': staleJobId,
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async releaseReservations(reservations) {
+      await mapWithConcurrency(reservations, 16, async (reservation) => {
+        try {
+          await db.send(
+            new DeleteCommand({
+              TableName,
+              Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
+              ConditionExpression: 'job_id = :job',
+              ExpressionAttributeValues: { ':job': reservation.jobId },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionalCheckFailed(error)) throw error;
+        }
+      });
+    },
+
+    async createBatch(batch, jobs) {
+      const expires_at = epochSeconds(new Date(batch.created_at)) + retentionSeconds;
+      const { counts: _counts, ...batchFields } = batch;
+      const items: Record<string, unknown>[] = [
+        { ...keys.batch(batch.tenant_id, batch.batch_id), entity: 'batch', ...batchFields, expires_at },
+        ...jobs.map((job) => ({
+          ...keys.job(job.tenant_id, job.job_id),
+          entity: 'job',
+          ...job,
+          gsi1pk: keys.batchJobsIndex(job.tenant_id, job.batch_id),
+          gsi1sk: job.job_id,
+          gsi2pk: keys.tenantJobsIndex(job.tenant_id),
+          gsi2sk: `${job.created_at}#${job.job_id}`,
+          expires_at,
+        })),
+      ];
+      await batchWrite(items);
+    },
+
+    async getJob(tenantId, jobId) {
+      const item = await getConsistent(keys.job(tenantId, jobId));
+      return item ? toJobRecord(item) : undefined;
+    },
+
+    async getJobs(tenantId, jobIds) {
+      const found: JobRecord[] = [];
+      for (const group of chunk([...new Set(jobIds)], 100)) {
+        let requestKeys: Record<string, unknown>[] = group.map((id) => keys.job(tenantId, id));
+        for (let round = 0; requestKeys.length > 0 && round < 5; round++) {
+          const { Responses, UnprocessedKeys } = await db.send(
+            new BatchGetCommand({ RequestItems: { [TableName]: { Keys: requestKeys, ConsistentRead: true } } }),
+          );
+          found.push(...(Responses?.[TableName] ?? []).map(toJobRecord));
+          requestKeys = (UnprocessedKeys?.[TableName]?.Keys ?? []) as Record<string, unknown>[];
+        }
+      }
+      return found;
+    },
+
+    async getBatch(tenantId, batchId) {
+      const item = await getConsistent(keys.batch(tenantId, batchId));
+      return item ? toBatchRecord(item) : undefined;
+    },
+
+    async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
+      try {
+        const { Attributes } = await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(tenantId, jobId),
+            UpdateExpression:
+              'SET #status = :processing, lease_until = :lease, updated_at = :now, ' +
+              'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+            // queued; or processing under a lease that ran out (its worker died);
+            // or failed only because retries ran out (an operator redrove it).
+            ConditionExpression:
+              'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND lease_until < :now) ' +
+              'OR (#status = :failed AND #error.retryable = :true))',
+            ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+            ExpressionAttributeValues: {
+              ':processing': 'processing',
+              ':queued': 'queued',
+              ':failed': 'failed',
+              ':true': true,
+              ':lease': leaseUntil.toISOString(),
+              ':now': now.toISOString(),
+              ':zero': 0,
+              ':one': 1,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return { started: true, job: toJobRecord(Attributes!) };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const item = await getConsistent(keys.job(tenantId, jobId));
+        return { started: false, job: item ? toJobRecord(item) : undefined };
+      }
+    },
+
+    async finish(job, outcome: JobOutcomeUpdate, now) {
+      const values: Record<string, unknown> = {
+        ':status': outcome.status,
+        ':now': now.toISOString(),
+        ':processing': 'processing',
+      };
+      const sets = ['#status = :status', 'updated_at = :now', 'finished_at = :now'];
+      const removes = ['lease_until'];
+      const assign = (attribute: string, value: unknown) => {
+        if (value === undefined) return;
+        values[`:${attribute}`] = value;
+        sets.push(`#${attribute} = :${attribute}`);
+      };
+      if (outcome.status === 'completed') {
+        assign('media_type', outcome.mediaType);
+        assign('result', outcome.result);
+        assign('model', outcome.model);
+        assign('source', outcome.source);
+        assign('usage', outcome.usage);
+        removes.push('#error');
+      } else {
+        assign('error', outcome.error);
+        assign('media_type', outcome.mediaType);
+        assign('source', outcome.source);
+      }
+      const names: Record<string, string> = { '#status': 'status', '#error': 'error' };
+      for (const attribute of ['media_type', 'result', 'model', 'source', 'usage']) names[`#${attribute}`] = attribute;
+      const usedNames = Object.fromEntries(
+        Object.entries(names).filter(([name]) => sets.some((s) => s.includes(name)) || removes.includes(name)),
+      );
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(job.tenant_id, job.job_id),
+            UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
+            ConditionExpression: '#status = :processing',
+            ExpressionAttributeNames: usedNames,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async recordBatchProgress(tenantId, batchId, jobId, status): Promise<BatchProgress> {
+      const { Attributes } = await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.batch(tenantId, batchId),
+          // A set makes this idempotent: recording the same job twice counts it once.
+          UpdateExpression: `ADD ${BATCH_SETS[status]} :job`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':job': new Set([jobId]) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const batch = toBatchRecord(Attributes!);
+      return { total: batch.total, ...batch.counts };
+    },
+
+    async claimBatchCompletion(tenantId, batchId, jobId, now) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.batch(tenantId, batchId),
+            UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job',
+            ConditionExpression: 'attribute_not_exists(completed_event_at) OR completed_event_by = :job',
+            ExpressionAttributeValues: { ':now': now.toISOString(), ':job': jobId },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    },
+
+    async recordDeliveryOutcome(update: DeliverySummaryUpdate) {
+      const key = update.jobId ? keys.job(update.tenantId, update.jobId) : keys.batch(update.tenantId, update.batchId!);
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: key,
+            UpdateExpression: 'SET delivery = :delivery',
+            // Never let a late failure overwrite a delivery of the same event that succeeded.
+            ConditionExpression:
+              'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
+              'OR delivery.#status <> :delivered)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':event': update.eventId,
+              ':delivered': 'delivered',
+              ':delivery': {
+                status: update.status,
+                attempts: update.attempt,
+                event_id: update.eventId,
+                last_status_code: update.lastStatusCode,
+                last_error: update.lastError,
+                updated_at: update.at.toISOString(),
+              },
+            },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Adapter detail: how domain records map onto the single table's keys and indexes
+// (lib/table-design.ts; access patterns in docs/data-model.md). Every key starts with the
+// tenant, so a read can never reach another tenant's items.
+
+const tenantPrefix = (tenantId: string) => `TENANT#${tenantId}`;
+
+export const keys = {
+  tenant: (tenantId: string) => ({ pk: tenantPrefix(tenantId), sk: 'TENANT' }),
+  tenantsIndex: { gsi1pk: 'TENANTS' },
+  apiKey: (apiKeyId: string) => ({ pk: `APIKEY#${apiKeyId}`, sk: 'APIKEY' }),
+  job: (tenantId: string, jobId: string) => ({ pk: `${tenantPrefix(tenantId)}#JOB#${jobId}`, sk: 'JOB' }),
+  batch: (tenantId: string, batchId: string) => ({ pk: `${tenantPrefix(tenantId)}#BATCH#${batchId}`, sk: 'BATCH' }),
+  dedupe: (tenantId: string, dedupeKey: string) => ({ pk: `${tenantPrefix(tenantId)}#DEDUPE#${dedupeKey}`, sk: 'DEDUPE' }),
+  idempotency: (tenantId: string, keyHash: string) => ({
+    pk: `${tenantPrefix(tenantId)}#IDEMPOTENCY#${keyHash}`,
+    sk: 'IDEMPOTENCY',
+  }),
+  /** Attempts live in their subject's partition: one Query tells a job's whole story. */
+  attempt: (tenantId: string, subject: { jobId: string | null; batchId: string | null }, eventId: string, attempt: number) => ({
+    pk: subject.jobId
+      ? `${tenantPrefix(tenantId)}#JOB#${subject.jobId}`
+      : `${tenantPrefix(tenantId)}#BATCH#${subject.batchId}`,
+    sk: `ATTEMPT#${eventId}#${String(attempt).padStart(4, '0')}`,
+  }),
+  /** gsi1: jobs of a batch. */
+  batchJobsIndex: (tenantId: string, batchId: string) => `${tenantPrefix(tenantId)}#BATCH#${batchId}`,
+  /** gsi2: jobs of a tenant by creation time. */
+  tenantJobsIndex: (tenantId: string) => `${tenantPrefix(tenantId)}#JOBS`,
+  /** gsi1: attempts of a tenant by start time. */
+  tenantAttemptsIndex: (tenantId: string) => `${tenantPrefix(tenantId)}#ATTEMPTS`,
+  /** gsi2: attempts of a tenant with one outcome, by start time. */
+  tenantAttemptsByOutcomeIndex: (tenantId: string, outcome: string) => `${tenantPrefix(tenantId)}#ATTEMPTS#${outcome}`,
+};
+
+/** Key and index attributes that are storage detail, not part of a record. */
+export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'expires_at', 'entity'] as const;
+
+export function stripStorage<T>(item: Record<string, unknown>): T {
+  const copy: Record<string, unknown> = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete copy[attribute];
+  return copy as T;
+}
+
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+export const isConditionalCheckFailed = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/** Runs tasks with at most `limit` in flight, keeping result order. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}

@@ -1,0 +1,117 @@
+// Adapter: tenant records on DynamoDB. Reads (TenantDirectory port) for the handlers,
+// writes (TenantWriter) for the tenant commands. Only the API Gateway key's id is stored,
+// never the key itself.
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TenantDirectory, TenantWriter } from '../../core/ports';
+import type { SigningSecret, TenantRecord } from '../../core/records';
+import { keys, stripStorage } from './keys';
+
+interface StoredTenant extends TenantRecord {
+  readonly signing_secrets: SigningSecret[];
+}
+
+const publicTenant = (stored: StoredTenant): TenantRecord => {
+  const { signing_secrets: _secrets, ...tenant } = stored;
+  return tenant;
+};
+
+export function createDynamoTenantDirectory(
+  db: DynamoDBDocumentClient,
+  options: { readonly tableName: string },
+): TenantDirectory & TenantWriter {
+  const TableName = options.tableName;
+
+  async function getStored(tenantId: string): Promise<StoredTenant | undefined> {
+    const { Item } = await db.send(new GetCommand({ TableName, Key: keys.tenant(tenantId), ConsistentRead: true }));
+    return Item ? stripStorage<StoredTenant>(Item) : undefined;
+  }
+
+  return {
+    async findByApiKeyId(apiKeyId) {
+      const { Item } = await db.send(new GetCommand({ TableName, Key: keys.apiKey(apiKeyId) }));
+      if (!Item) return undefined;
+      const tenant = await getStored(String(Item.tenant_id));
+      return tenant ? publicTenant(tenant) : undefined;
+    },
+
+    async getTenant(tenantId) {
+      const tenant = await getStored(tenantId);
+      return tenant ? publicTenant(tenant) : undefined;
+    },
+
+    async getSigningSecrets(tenantId, now) {
+      const tenant = await getStored(tenantId);
+      if (!tenant) return [];
+      return tenant.signing_secrets
+        .filter((secret) => secret.expires_at === null || Date.parse(secret.expires_at) > now.getTime())
+        .sort((a, b) => (a.expires_at === null ? -1 : b.expires_at === null ? 1 : 0));
+    },
+
+    async putTenant(tenant, secrets) {
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: {
+            ...keys.tenant(tenant.tenant_id),
+            entity: 'tenant',
+            ...tenant,
+            signing_secrets: secrets,
+            ...keys.tenantsIndex,
+            gsi1sk: `${tenant.created_at}#${tenant.tenant_id}`,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.apiKey(tenant.api_key_id), entity: 'api_key', tenant_id: tenant.tenant_id },
+        }),
+      );
+    },
+
+    async setStatus(tenantId, status) {
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status },
+        }),
+      );
+    },
+
+    async replaceSecrets(tenantId, secrets) {
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: 'SET signing_secrets = :secrets',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':secrets': secrets },
+        }),
+      );
+    },
+
+    async listTenants() {
+      const tenants: TenantRecord[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new QueryCommand({
+            TableName,
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :pk',
+            ExpressionAttributeValues: { ':pk': keys.tenantsIndex.gsi1pk },
+            ExclusiveStartKey,
+          }),
+        );
+        tenants.push(...(page.Items ?? []).map((item) => publicTenant(stripStorage<StoredTenant>(item))));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return tenants;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Adapter: MediaSource for s3:// URLs. Only the media bucket and the configured allowlist
+// are readable (IAM enforces the same in the cloud); the read stops at the byte cap.
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PermanentJobError, TransientJobError } from '../core/errors';
+import type { FetchedMedia, MediaSource } from '../core/ports';
+import type { SourcePolicy } from '../runtime-config';
+
+export function parseS3Url(raw: string): { bucket: string; key: string } | undefined {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(raw);
+  if (!match) return undefined;
+  return { bucket: match[1]!, key: decodeURIComponent(match[2]!) };
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw new PermanentJobError('file_too_large', `file is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export function createS3MediaSource(s3: S3Client, sources: SourcePolicy): MediaSource {
+  const readable = new Set([sources.mediaBucket, ...sources.allowedSourceBuckets]);
+  return {
+    async fetch(url, { maxBytes }): Promise<FetchedMedia> {
+      const location = parseS3Url(url);
+      if (!location) throw new PermanentJobError('file_url_forbidden', 'not an s3://bucket/key URL');
+      if (!readable.has(location.bucket)) {
+        throw new PermanentJobError('file_url_forbidden', `bucket ${location.bucket} is not on the allowlist`);
+      }
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+        if (object.ContentLength !== undefined && object.ContentLength > maxBytes) {
+          object.Body?.transformToWebStream().cancel().catch(() => undefined);
+          throw new PermanentJobError('file_too_large', `file is ${object.ContentLength} bytes, more than ${maxBytes}`);
+        }
+        const bytes = await readCapped(object.Body as AsyncIterable<Uint8Array>, maxBytes);
+        return {
+          bytes,
+          ...(object.ContentType ? { contentType: object.ContentType } : {}),
+          s3Location: location,
+        };
+      } catch (error) {
+        if (error instanceof PermanentJobError) throw error;
+        const name = error instanceof Error ? error.name : '';
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
+          throw new PermanentJobError('file_not_found', `s3://${location.bucket}/${location.key} does not exist`, { cause: error });
+        }
+        if (name === 'AccessDenied' || status === 403) {
+          throw new PermanentJobError('file_fetch_failed', `access to s3://${location.bucket}/${location.key} was denied`, { cause: error });
+        }
+        throw new TransientJobError('file_fetch_failed', `reading s3://${location.bucket}/${location.key} failed: ${name || 'error'}`, { cause: error });
+      }
+    },
+  };
+}
+
+/** Routes s3:// URLs to S3 and everything else to the guarded HTTP source. */
+export function createMediaSource(routes: { s3: MediaSource; http: MediaSource }): MediaSource {
+  return {
+    fetch: (url, options) => (url.startsWith('s3://') ? routes.s3.fetch(url, options) : routes.http.fetch(url, options)),
+  };
+}

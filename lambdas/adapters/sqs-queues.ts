@@ -1,0 +1,68 @@
+// Adapter: JobQueue and DeliveryQueue ports on SQS, plus the two SQS actions the
+// consumers take on a record: postponing it (retry backoff) and dead-lettering it.
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { DeliveryMessage, DeliveryQueue, JobMessage, JobQueue } from '../core/ports';
+
+export class QueueSendError extends Error {
+  override readonly name = 'QueueSendError';
+}
+
+/** SendMessageBatch in groups of 10; entries SQS refused are retried, then reported. */
+export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
+  for (let start = 0; start < bodies.length; start += 10) {
+    let entries = bodies.slice(start, start + 10).map((MessageBody, i) => ({ Id: String(i), MessageBody }));
+    for (let round = 0; entries.length > 0; round++) {
+      const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      const failedIds = new Set((Failed ?? []).map((failure) => failure.Id));
+      entries = entries.filter((entry) => failedIds.has(entry.Id));
+      if (entries.length > 0 && round === 2) {
+        const reasons = (Failed ?? []).map((f) => f.Code).join(', ');
+        throw new QueueSendError(`SQS refused ${entries.length} messages after retries (${reasons})`);
+      }
+    }
+  }
+}
+
+export const createSqsJobQueue = (sqs: SQSClient, queueUrl: string): JobQueue => ({
+  enqueueJobs: (messages: readonly JobMessage[]) => sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m))),
+});
+
+export const createSqsDeliveryQueue = (sqs: SQSClient, queueUrl: string): DeliveryQueue => ({
+  enqueueDeliveries: (messages: readonly DeliveryMessage[]) =>
+    sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m))),
+});
+
+/** Hides a received message for `seconds` (max 12 h): the retry backoff, with no sleeping Lambda. */
+export async function postponeMessage(sqs: SQSClient, queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
+  await sqs.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: receiptHandle,
+      VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+    }),
+  );
+}
+
+/** Puts a copy of the message on its dead-letter queue with the reason; the caller then lets the original go. */
+export async function deadLetterMessage(
+  sqs: SQSClient,
+  deadLetterQueueUrl: string,
+  body: string,
+  reason: string,
+  detail: string,
+): Promise<void> {
+  const attribute = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value.slice(0, 1024) });
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: deadLetterQueueUrl,
+      MessageBody: body,
+      MessageAttributes: { reason: attribute(reason), detail: attribute(detail || reason) },
+    }),
+  );
+}

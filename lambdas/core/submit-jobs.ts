@@ -1,0 +1,290 @@
+// Use case: intake handler -> submitJobs -> (JobRepository, JobQueue, IdempotencyStore).
+// Validates a batch submission, applies Idempotency-Key and per-file de-duplication,
+// records the new jobs and queues one message per new file.
+import { createHash } from 'node:crypto';
+import type { Settings } from '../../lib/settings';
+import type { OutboundPolicy, SourcePolicy } from '../runtime-config';
+import {
+  submitJobsRequestSchema,
+  type SubmitJobsRequest,
+  type SubmitJobsResponse,
+  type SubmittedJob,
+} from './api-schemas';
+import { ApiError, type ErrorDetail } from './errors';
+import { inferKindFromUrl } from './media-type';
+import type { DedupeReservation, IdempotencyStore, JobQueue, JobRepository } from './ports';
+import type { BatchRecord, JobRecord } from './records';
+import { checkCallbackUrl, checkFileUrl } from './url-policy';
+
+export interface SubmitJobsDeps {
+  readonly jobs: JobRepository;
+  readonly queue: JobQueue;
+  readonly idempotency: IdempotencyStore;
+  readonly outbound: OutboundPolicy;
+  readonly sources: SourcePolicy;
+  readonly settings: Settings;
+  readonly now: () => Date;
+  readonly newJobId: () => string;
+  readonly newBatchId: () => string;
+}
+
+export interface SubmitJobsCommand {
+  readonly tenantId: string;
+  /** The parsed JSON body, not yet validated. */
+  readonly body: unknown;
+  readonly idempotencyKey?: string;
+}
+
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** JSON path like files[3].url, as callers see it in error details. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === 'number') return `${acc}[${part}]`;
+    return acc === '' ? String(part) : `${acc}.${String(part)}`;
+  }, '');
+}
+
+/** Schema and size checks; throws ApiError invalid_request with one detail per problem. */
+export function parseSubmission(body: unknown, settings: Settings): SubmitJobsRequest {
+  const parsed = submitJobsRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const details: ErrorDetail[] = parsed.error.issues.slice(0, 20).map((issue) => ({
+      path: formatPath(issue.path),
+      message: issue.message,
+    }));
+    throw new ApiError('invalid_request', 'The request body does not match the API contract.', details);
+  }
+  const request = parsed.data;
+  if (request.metadata !== undefined) {
+    const size = Buffer.byteLength(JSON.stringify(request.metadata));
+    if (size > settings.api.maxMetadataBytes) {
+      throw new ApiError('invalid_request', 'metadata is too large.', [
+        { path: 'metadata', message: `metadata may be at most ${settings.api.maxMetadataBytes} bytes of JSON, got ${size}` },
+      ]);
+    }
+  }
+  return request;
+}
+
+/** URL and media-type rules that need no network: refused requests never create jobs. */
+export function checkSubmissionUrls(request: SubmitJobsRequest, deps: Pick<SubmitJobsDeps, 'outbound' | 'sources'>): void {
+  const callback = checkCallbackUrl(request.callback_url, deps.outbound);
+  if (!callback.ok) {
+    throw new ApiError('callback_url_forbidden', `callback_url is not allowed: ${callback.reason}`, [
+      { path: 'callback_url', message: callback.reason },
+    ]);
+  }
+  const forbidden: ErrorDetail[] = [];
+  const unsupported: ErrorDetail[] = [];
+  request.files.forEach((file, index) => {
+    const check = checkFileUrl(file.url, deps.outbound, deps.sources);
+    if (!check.ok) {
+      forbidden.push({ path: `files[${index}].url`, message: check.reason });
+      return;
+    }
+    if (inferKindFromUrl(file.url) === 'unsupported') {
+      unsupported.push({
+        path: `files[${index}].url`,
+        message: 'the file extension names a type Metahook cannot process (images: jpeg, png, gif, webp; audio: mp3, wav, flac, ogg, opus, m4a, aac, webm)',
+      });
+    }
+  });
+  if (forbidden.length > 0) {
+    throw new ApiError('file_url_forbidden', 'One or more file URLs are not allowed.', forbidden);
+  }
+  if (unsupported.length > 0) {
+    throw new ApiError('unsupported_media_type', 'One or more files have an unsupported media type.', unsupported);
+  }
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Stable JSON (sorted keys) so the same body in any key order hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The de-duplication identity of a file: same tenant, same file URL, same callback URL. */
+export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string): string {
+  const normalise = (raw: string) => {
+    try {
+      return new URL(raw).href;
+    } catch {
+      return raw;
+    }
+  };
+  return sha256(`${tenantId}\n${normalise(fileUrl)}\n${normalise(callbackUrl)}`);
+}
+
+interface PlannedFile {
+  readonly index: number;
+  readonly key: string;
+}
+
+export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsCommand): Promise<SubmitJobsResponse> {
+  const request = parseSubmission(command.body, deps.settings);
+  checkSubmissionUrls(request, deps);
+  const { idempotencyKey, tenantId } = command;
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+    throw new ApiError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', [
+      { path: 'headers.Idempotency-Key', message: 'invalid format' },
+    ]);
+  }
+
+  const startedAt = deps.now();
+  if (idempotencyKey !== undefined) {
+    const begun = await deps.idempotency.begin(tenantId, idempotencyKey, sha256(canonicalJson(request)), startedAt);
+    if (begun.state === 'replay') return begun.response;
+    if (begun.state === 'mismatch') {
+      throw new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used with a different request body.',
+      );
+    }
+    if (begun.state === 'in_progress') {
+      throw new ApiError(
+        'idempotency_key_in_progress',
+        'A request with this Idempotency-Key is still being processed; retry shortly.',
+      );
+    }
+  }
+
+  try {
+    const response = await createJobs(deps, tenantId, request, startedAt);
+    if (idempotencyKey !== undefined) await deps.idempotency.complete(tenantId, idempotencyKey, response, deps.now());
+    return response;
+  } catch (error) {
+    if (idempotencyKey !== undefined) await deps.idempotency.release(tenantId, idempotencyKey).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function createJobs(
+  deps: SubmitJobsDeps,
+  tenantId: string,
+  request: SubmitJobsRequest,
+  now: Date,
+): Promise<SubmitJobsResponse> {
+  const expiresAt = new Date(now.getTime() + deps.settings.idempotency.dedupeWindowSeconds * 1000);
+
+  // The same file twice in one request is one job.
+  const planned: PlannedFile[] = request.files.map((file, index) => ({
+    index,
+    key: dedupeKey(tenantId, file.url, request.callback_url),
+  }));
+  const uniqueKeys = [...new Set(planned.map((file) => file.key))];
+  const reservations = uniqueKeys.map<DedupeReservation>((key) => ({
+    tenantId,
+    dedupeKey: key,
+    jobId: deps.newJobId(),
+    now,
+    expiresAt,
+  }));
+  const results = await deps.jobs.reserve(reservations);
+
+  const jobIdByKey = new Map<string, string>();
+  const duplicateByKey = new Map<string, boolean>();
+  const ownReservations: DedupeReservation[] = [];
+  const existing: { reservation: DedupeReservation; jobId: string; reservedAt: string }[] = [];
+  results.forEach((result, i) => {
+    const reservation = reservations[i]!;
+    if (result.reserved) {
+      ownReservations.push(reservation);
+      jobIdByKey.set(reservation.dedupeKey, reservation.jobId);
+      duplicateByKey.set(reservation.dedupeKey, false);
+    } else {
+      existing.push({ reservation, jobId: result.jobId, reservedAt: result.reservedAt });
+      jobIdByKey.set(reservation.dedupeKey, result.jobId);
+      duplicateByKey.set(reservation.dedupeKey, true);
+    }
+  });
+
+  const statusById = new Map<string, SubmittedJob['status']>();
+  if (existing.length > 0) {
+    const found = await deps.jobs.getJobs(tenantId, existing.map((e) => e.jobId));
+    for (const job of found) statusById.set(job.job_id, job.status);
+    // A claim whose job never appeared belongs to a request that died midway: take it over.
+    const staleBefore = now.getTime() - deps.settings.idempotency.staleReservationSeconds * 1000;
+    for (const claim of existing) {
+      if (statusById.has(claim.jobId) || Date.parse(claim.reservedAt) > staleBefore) continue;
+      if (await deps.jobs.takeOverReservation(claim.reservation, claim.jobId)) {
+        ownReservations.push(claim.reservation);
+        jobIdByKey.set(claim.reservation.dedupeKey, claim.reservation.jobId);
+        duplicateByKey.set(claim.reservation.dedupeKey, false);
+      }
+    }
+  }
+
+  const batchId = deps.newBatchId();
+  const createdAt = now.toISOString();
+  const ownKeys = new Set(ownReservations.map((r) => r.dedupeKey));
+  const newJobs: JobRecord[] = [];
+  for (const file of planned) {
+    if (!ownKeys.has(file.key)) continue;
+    ownKeys.delete(file.key); // first occurrence in the request defines the job
+    const source = request.files[file.index]!;
+    newJobs.push({
+      job_id: jobIdByKey.get(file.key)!,
+      tenant_id: tenantId,
+      batch_id: batchId,
+      url: source.url,
+      external_id: source.external_id ?? null,
+      declared_media_type: source.media_type ?? null,
+      callback_url: request.callback_url,
+      metadata: request.metadata ?? null,
+      status: 'queued',
+      created_at: createdAt,
+      updated_at: createdAt,
+      delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
+    });
+  }
+  const newJobIds = new Set(newJobs.map((job) => job.job_id));
+  const duplicateIds = [...new Set([...jobIdByKey.values()].filter((id) => !newJobIds.has(id)))];
+  const batch: BatchRecord = {
+    batch_id: batchId,
+    tenant_id: tenantId,
+    callback_url: request.callback_url,
+    metadata: request.metadata ?? null,
+    job_ids: newJobs.map((job) => job.job_id),
+    duplicate_job_ids: duplicateIds,
+    total: newJobs.length,
+    counts: { completed: 0, failed: 0, cancelled: 0 },
+    created_at: createdAt,
+  };
+
+  try {
+    await deps.jobs.createBatch(batch, newJobs);
+    await deps.queue.enqueueJobs(newJobs.map((job) => ({ tenant_id: tenantId, job_id: job.job_id })));
+  } catch (error) {
+    // Without the claims undone, a retry of this request would point at jobs that never ran.
+    await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
+    throw error;
+  }
+
+  const answered = new Set<string>();
+  return {
+    batch_id: batchId,
+    jobs: planned.map((file) => {
+      const source = request.files[file.index]!;
+      const jobId = jobIdByKey.get(file.key)!;
+      // A file repeated inside one request is a duplicate of its first occurrence.
+      const duplicate = duplicateByKey.get(file.key) === true || answered.has(file.key);
+      answered.add(file.key);
+      return {
+        job_id: jobId,
+        url: source.url,
+        external_id: source.external_id ?? null,
+        status: duplicate ? (statusById.get(jobId) ?? 'queued') : 'queued',
+        duplicate,
+      };
+    }),
+  };
+}

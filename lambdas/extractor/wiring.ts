@@ -1,0 +1,49 @@
+// Wiring: builds the extractor's ports from the environment, once per cold start.
+// The model provider is chosen by METAHOOK_MODEL_PROVIDER (local analyzer or Bedrock).
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Settings } from '../../lib/settings';
+import { createDocumentClient, createS3Client, createSqsClient } from '../adapters/aws-clients';
+import { createDynamoJobRepository } from '../adapters/dynamo/job-repository';
+import { createHttpMediaSource } from '../adapters/http-media-source';
+import { createMetadataProvider } from '../adapters/model-provider';
+import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
+import { createSafeHttpClient } from '../adapters/safe-http';
+import { createSqsDeliveryQueue } from '../adapters/sqs-queues';
+import type { ExtractJobDeps } from '../core/extract-job';
+import { sniffMedia } from '../core/media-type';
+import { ENV, readOutboundPolicy, readSettings, readSourcePolicy, requireEnv } from '../runtime-config';
+
+type Env = Record<string, string | undefined>;
+
+export interface ExtractorWiring {
+  readonly deps: ExtractJobDeps;
+  readonly sqs: SQSClient;
+  readonly jobsQueueUrl: string;
+  readonly jobsDlqUrl: string;
+  readonly settings: Settings;
+}
+
+export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
+  const settings = readSettings(env);
+  const tableName = requireEnv(env, ENV.tableName);
+  const sqs = createSqsClient(env);
+  const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
+  return {
+    deps: {
+      jobs: createDynamoJobRepository(createDocumentClient(env), { tableName, retentionDays: settings.retention.jobDays }),
+      media: createMediaSource({
+        s3: createS3MediaSource(createS3Client(env), readSourcePolicy(env)),
+        http: createHttpMediaSource(http),
+      }),
+      sniff: sniffMedia,
+      provider: await createMetadataProvider(env),
+      deliveries: createSqsDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl)),
+      settings,
+      now: () => new Date(),
+    },
+    sqs,
+    jobsQueueUrl: requireEnv(env, ENV.jobsQueueUrl),
+    jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
+    settings,
+  };
+}

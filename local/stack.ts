@@ -1,0 +1,207 @@
+// Local stack: everything behind `npm start`, in one process on 127.0.0.1. Emulators,
+// resources created from the same designs as the CDK stack, the API Gateway stand-in and
+// the SQS event sources, all invoking the real Lambda handlers (configured by env, as on AWS).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { FauxqsServer } from 'fauxqs';
+import { resolveSettings, type Settings } from '../lib/settings';
+import type { QueueName } from '../lib/queue-design';
+import { ENV } from '../lambdas/runtime-config';
+import { createDynamoTenantDirectory } from '../lambdas/adapters/dynamo/tenant-directory';
+import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
+import { newTenantId } from '../lambdas/core/ids';
+import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
+import { startEmulators } from './emulators';
+import { startGateway, type Gateway, type ProxyHandler, type Route } from './gateway';
+import { createBucket, createQueues, createTables, LOCAL_NAMES, type QueueUrls } from './resources';
+import { restoreSnapshot, saveSnapshot } from './snapshot';
+import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
+
+export interface LocalStackOptions {
+  /** Port for the API; 0 picks a free one. */
+  readonly port?: number;
+  /** Where state persists between runs; undefined keeps everything in memory (tests). */
+  readonly dataDir?: string;
+  /** Wipe dataDir first. */
+  readonly fresh?: boolean;
+  /** Extra environment for the handlers (e.g. METAHOOK_RETRY_SCHEDULE=1,2,3). */
+  readonly env?: Record<string, string>;
+  /** Concurrent pollers per queue; Lambda's maxConcurrency is far more than 2 cores need. */
+  readonly concurrency?: { readonly extractor?: number; readonly callback?: number };
+  /** Long-poll wait of the pollers. */
+  readonly pollWaitSeconds?: number;
+  readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
+}
+
+export interface LocalCredentials {
+  readonly endpoint: string;
+  readonly apiKey: string;
+  readonly signingSecret: string;
+  readonly tenantId: string;
+}
+
+export interface LocalStack extends LocalCredentials {
+  readonly settings: Settings;
+  readonly queueUrls: QueueUrls;
+  readonly names: typeof LOCAL_NAMES;
+  readonly fauxqs: FauxqsServer;
+  readonly db: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly apiKeys: LocalApiKeys;
+  /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
+  readonly env: Record<string, string>;
+  createTenant(name: string): Promise<CreatedTenant>;
+  stop(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+
+/** True when the SDK's default chain could find credentials of the user's own (needed for real Bedrock). */
+const hasOwnCredentials = (env: NodeJS.ProcessEnv) =>
+  Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = options.dataDir;
+  if (dataDir && options.fresh) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await mkdir(join(dataDir, 'dynamo'), { recursive: true });
+
+  const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo') } : {});
+  const queueUrls = createQueues(emulators.fauxqs, resolveSettings({ ...process.env, ...options.env }));
+  createBucket(emulators.fauxqs);
+
+  const handlerEnv: Record<string, string> = {
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+    AWS_ENDPOINT_URL_SQS: emulators.awsEndpoint,
+    AWS_ENDPOINT_URL_S3: emulators.awsEndpoint,
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    ...(hasOwnCredentials(process.env) ? {} : LOCAL_CREDENTIALS),
+    [ENV.tableName]: LOCAL_NAMES.table,
+    [ENV.jobsQueueUrl]: queueUrls.jobs,
+    [ENV.jobsDlqUrl]: queueUrls.jobsDeadLetter,
+    [ENV.deliveriesQueueUrl]: queueUrls.deliveries,
+    [ENV.deliveriesDlqUrl]: queueUrls.deliveriesDeadLetter,
+    [ENV.mediaBucket]: LOCAL_NAMES.mediaBucket,
+    [ENV.modelProvider]: process.env[ENV.modelProvider] ?? 'local',
+    // Local only: lets a receiver or file server on 127.0.0.1 be used. Nothing else loosens.
+    [ENV.allowLoopbackHttp]: 'true',
+    [ENV.s3ForcePathStyle]: 'true',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    ...options.env,
+  };
+  // The handlers read their configuration from process.env at import, exactly as on Lambda.
+  Object.assign(process.env, handlerEnv);
+  const settings = resolveSettings(process.env);
+
+  const dynamo = new DynamoDBClient({ endpoint: emulators.dynamoEndpoint });
+  const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const sqs = new SQSClient({ endpoint: emulators.awsEndpoint, useQueueUrlAsEndpoint: false });
+  const s3 = new S3Client({
+    endpoint: emulators.awsEndpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await createTables(dynamo);
+  if (dataDir) await restoreSnapshot(dataDir, sqs, s3, LOCAL_NAMES.mediaBucket, queueUrls);
+
+  const apiKeys = createLocalApiKeys(db);
+  const tenantWriter = createDynamoTenantDirectory(db, { tableName: LOCAL_NAMES.table });
+  const tenantDeps = { apiKeys, tenants: tenantWriter, now: () => new Date(), newTenantId };
+
+  const intake = (await import('../lambdas/intake/handler')).handler as unknown as ProxyHandler;
+  const extractor = (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler;
+  const callback = (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler;
+
+  const routes: Route[] = [{ method: 'POST', resource: '/v1/jobs', functionName: 'metahook-intake', handler: intake }];
+  const gateway: Gateway = await startGateway({
+    port: options.port ?? 0,
+    stage: 'v1',
+    routes,
+    apiKeys,
+    ...(options.throttle ? { throttle: options.throttle } : {}),
+  });
+
+  const queueArn = (name: QueueName) => emulators.fauxqs.inspectQueue(LOCAL_NAMES.queues[name])!.arn;
+  const pollers: Poller[] = [
+    startPoller({
+      sqs,
+      queueUrl: queueUrls.jobs,
+      queueArn: queueArn('jobs'),
+      functionName: 'metahook-extractor',
+      handler: extractor,
+      batchSize: settings.extraction.batchSize,
+      concurrency: options.concurrency?.extractor ?? 4,
+      ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
+    }),
+    startPoller({
+      sqs,
+      queueUrl: queueUrls.deliveries,
+      queueArn: queueArn('deliveries'),
+      functionName: 'metahook-callback',
+      handler: callback,
+      batchSize: settings.delivery.batchSize,
+      concurrency: options.concurrency?.callback ?? 4,
+      ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
+    }),
+  ];
+
+  const credentials = await devTenant(dataDir, gateway.url, () => createTenant(tenantDeps, { name: 'Local development' }), tenantWriter);
+
+  return {
+    ...credentials,
+    settings,
+    queueUrls,
+    names: LOCAL_NAMES,
+    fauxqs: emulators.fauxqs,
+    db,
+    sqs,
+    s3,
+    apiKeys,
+    env: handlerEnv,
+    createTenant: (name) => createTenant(tenantDeps, { name }),
+    async stop() {
+      await gateway.stop();
+      await Promise.all(pollers.map((poller) => poller.stop()));
+      if (dataDir) {
+        const queues = Object.fromEntries(
+          (Object.keys(queueUrls) as QueueName[]).map((name) => [name, { name: LOCAL_NAMES.queues[name], url: queueUrls[name] }]),
+        );
+        await saveSnapshot(dataDir, emulators.fauxqs, s3, queues, LOCAL_NAMES.mediaBucket);
+      }
+      dynamo.destroy();
+      sqs.destroy();
+      s3.destroy();
+      await emulators.stop();
+    },
+  };
+}
+
+/** Reuses the development tenant of an earlier run (from local.json) or creates one. */
+async function devTenant(
+  dataDir: string | undefined,
+  endpoint: string,
+  create: () => Promise<CreatedTenant>,
+  tenants: { getTenant(id: string): Promise<unknown> },
+): Promise<LocalCredentials> {
+  const file = dataDir ? join(dataDir, 'local.json') : undefined;
+  if (file && existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Partial<LocalCredentials>;
+    if (saved.tenantId && saved.apiKey && saved.signingSecret && (await tenants.getTenant(saved.tenantId))) {
+      const credentials = { endpoint, apiKey: saved.apiKey, signingSecret: saved.signingSecret, tenantId: saved.tenantId };
+      await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+      return credentials;
+    }
+  }
+  const created = await create();
+  const credentials = { endpoint, apiKey: created.apiKey, signingSecret: created.signingSecret, tenantId: created.tenant.tenant_id };
+  if (file) await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
+  return credentials;
+}
