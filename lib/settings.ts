@@ -10,6 +10,18 @@ export const DEFAULT_DELIVERY_RETRY_SCHEDULE_SECONDS: readonly number[] = [
 /** Seconds to wait before re-trying an extraction that failed transiently (throttling, 5xx, network). */
 export const DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS: readonly number[] = [30, 120, 600, 1800];
 
+/**
+ * Bedrock models used when METAHOOK_IMAGE_MODEL_ID / METAHOOK_AUDIO_MODEL_ID are not set.
+ * docs/bedrock.md explains the choice, the regions and the cost per file. The CDK grants
+ * bedrock:InvokeModel on exactly these (or the configured) models.
+ */
+export const DEFAULT_BEDROCK_MODEL_IDS = {
+  /** Amazon Nova Lite through the US cross-region inference profile: image input, forced tool use. */
+  image: 'us.amazon.nova-lite-v1:0',
+  /** Mistral Voxtral Small: audio input through Converse, tool use. In-region model ID. */
+  audio: 'mistral.voxtral-small-24b-2507',
+} as const;
+
 export interface Settings {
   readonly api: {
     readonly maxFilesPerRequest: number;
@@ -48,6 +60,11 @@ export interface Settings {
     readonly retryScheduleSeconds: readonly number[];
     /** +-fraction of random jitter applied to each retry delay. */
     readonly retryJitter: number;
+    /**
+     * Attempts the schedule places inside this window stay inside it even with jitter
+     * (the 15-minute end-to-end promise: the first five attempts happen within it).
+     */
+    readonly promiseWindowSeconds: number;
     /** Attempts = schedule length + 1; SQS dead-letters the message after that many receives. */
     readonly maxReceiveCount: number;
     readonly httpTimeoutMs: number;
@@ -142,6 +159,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       queueVisibilityTimeoutSeconds: 6 * callbackTimeout,
       retryScheduleSeconds: deliverySchedule,
       retryJitter: 0.2,
+      promiseWindowSeconds: 15 * 60,
       maxReceiveCount: deliverySchedule.length + 1,
       httpTimeoutMs,
       maxStoredResponseBytes: 1024,

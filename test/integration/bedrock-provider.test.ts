@@ -1,0 +1,282 @@
+// Integration: the Bedrock provider with the real BedrockRuntimeClient (built by the factory,
+// endpoint from AWS_ENDPOINT_URL_BEDROCK_RUNTIME) against the local Converse stub on 127.0.0.1.
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
+import { createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
+import { CONVERSE_IMAGE_LIMITS } from '../../lambdas/adapters/image-downscaler';
+import { createBedrockRuntimeClient, createMetadataProvider } from '../../lambdas/adapters/model-provider';
+import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
+import type { ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
+import { converseReplies, startConverseStub, type ConverseStubOptions, type RunningConverseStub } from '../support/converse-stub';
+
+const IMAGE_MODEL = 'us.amazon.nova-lite-v1:0';
+const AUDIO_MODEL = 'mistral.voxtral-small-24b-2507';
+
+let stub: RunningConverseStub | undefined;
+
+beforeAll(() => {
+  // The default credential chain reads these; the stub ignores the signature.
+  process.env.AWS_ACCESS_KEY_ID = 'AKIDSTUBSTUBSTUBSTUB';
+  process.env.AWS_SECRET_ACCESS_KEY = 'stub-secret';
+  delete process.env.AWS_PROFILE;
+});
+
+afterEach(async () => {
+  await stub?.stop();
+  stub = undefined;
+});
+
+async function providerAgainstStub(
+  options: ConverseStubOptions,
+  tuning: { maxAttempts?: number } = { maxAttempts: 1 },
+): Promise<MetadataProvider> {
+  stub = await startConverseStub(options);
+  const client = createBedrockRuntimeClient(
+    { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' },
+    tuning,
+  );
+  return createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: AUDIO_MODEL } });
+}
+
+async function pngInput(width: number, height: number): Promise<ExtractionInput> {
+  const bytes = await sharp({ create: { width, height, channels: 3, background: '#3366cc' } }).png().toBuffer();
+  return { kind: 'image', format: 'png', mime: 'image/png', bytes: new Uint8Array(bytes) };
+}
+
+const mp3Input = (s3Location?: { bucket: string; key: string }): ExtractionInput => ({
+  kind: 'audio',
+  format: 'mp3',
+  mime: 'audio/mpeg',
+  bytes: new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]),
+  ...(s3Location ? { s3Location } : {}),
+});
+
+const validImage = { description: 'A plain blue square.', keywords: ['Blue', ' blue ', 'Square  Shape'], caption: 'Blue square' };
+
+function sentImageBytes(requestIndex = 0): Buffer {
+  const block = stub!.requests[requestIndex]!.body!.messages![0]!.content.find((part) => part.image);
+  return Buffer.from(block!.image.source.bytes as string, 'base64');
+}
+
+describe('Bedrock provider against a Converse stub', () => {
+  it('sends the image with the model ID in the path, the forced tool and temperature 0', async () => {
+    const provider = await providerAgainstStub({ replies: [converseReplies.tool(validImage)] });
+    const input = await pngInput(64, 48);
+
+    const output = await provider.extract(input);
+
+    const request = stub!.requests[0]!;
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe(`/model/${encodeURIComponent(IMAGE_MODEL)}/converse`);
+    expect(request.modelId).toBe(IMAGE_MODEL);
+    expect(request.body!.messages![0]!.content[0]!.image.format).toBe('png');
+    expect(request.body!.toolConfig!.toolChoice).toEqual({ tool: { name: 'record_metadata' } });
+    expect(request.body!.toolConfig!.tools![0]!.toolSpec!.name).toBe('record_metadata');
+    expect(request.body!.inferenceConfig!.temperature).toBe(0);
+    expect(request.body!.system![0]!.text).toContain('record_metadata');
+    expect(output.model).toEqual({ provider: 'bedrock', id: IMAGE_MODEL });
+    expect(output.result.keywords).toEqual(['blue', 'square shape']);
+    expect(output.result).toMatchObject({ description: validImage.description, caption: validImage.caption });
+    expect(output.result.properties).toEqual({ format: 'png', width: 64, height: 48 });
+    expect(output.usage).toEqual({ input_tokens: 1200, output_tokens: 150, latency_ms: 25 });
+  });
+
+  it('sends a small image byte-identical', async () => {
+    const provider = await providerAgainstStub({});
+    const input = await pngInput(300, 200);
+
+    await provider.extract(input);
+
+    expect(sentImageBytes().equals(Buffer.from(input.bytes))).toBe(true);
+  });
+
+  it('downscales an image wider than the pixel limit before sending it', async () => {
+    const provider = await providerAgainstStub({});
+    const input = await pngInput(9000, 100);
+
+    const output = await provider.extract(input);
+
+    const sent = await sharp(sentImageBytes()).metadata();
+    expect(sent.format).toBe('png');
+    expect(sent.width).toBe(CONVERSE_IMAGE_LIMITS.maxSidePx);
+    expect(sent.height).toBeLessThan(100);
+    expect(output.result.properties).toMatchObject({ width: 9000, height: 100 });
+  });
+
+  it('downscales an image heavier than the byte limit, keeping it under the limit', async () => {
+    const provider = await providerAgainstStub({});
+    // Random noise does not compress: 1800 x 1800 at JPEG quality 100, 4:4:4, is well over 3.75 MB.
+    const noise = randomBytes(1800 * 1800 * 3);
+    const heavy = await sharp(noise, { raw: { width: 1800, height: 1800, channels: 3 } })
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toBuffer();
+    expect(heavy.byteLength).toBeGreaterThan(CONVERSE_IMAGE_LIMITS.maxBytes);
+
+    await provider.extract({ kind: 'image', format: 'jpeg', mime: 'image/jpeg', bytes: new Uint8Array(heavy) });
+
+    const sent = sentImageBytes();
+    expect(sent.byteLength).toBeLessThanOrEqual(CONVERSE_IMAGE_LIMITS.maxBytes);
+    const metadata = await sharp(sent).metadata();
+    expect(metadata.format).toBe('jpeg');
+    expect(stub!.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('jpeg');
+    // Re-encoding alone may be enough; it never grows the image.
+    expect(metadata.width).toBeLessThanOrEqual(1800);
+    expect(sent.equals(heavy)).toBe(false);
+  });
+
+  it('sends a GIF over the pixel limit as a downscaled PNG', async () => {
+    const provider = await providerAgainstStub({});
+    const gif = await sharp({ create: { width: 8500, height: 40, channels: 3, background: '#aa0000' } }).gif().toBuffer();
+
+    await provider.extract({ kind: 'image', format: 'gif', mime: 'image/gif', bytes: new Uint8Array(gif) });
+
+    expect(stub!.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('png');
+    expect((await sharp(sentImageBytes()).metadata()).width).toBe(8000);
+  });
+
+  it('sends audio bytes in an audio block to the audio model, forcing the tool with `any`', async () => {
+    const provider = await providerAgainstStub({});
+    const input = mp3Input({ bucket: 'media', key: 'clip.mp3' });
+
+    const output = await provider.extract(input);
+
+    const request = stub!.requests[0]!;
+    expect(request.path).toBe(`/model/${encodeURIComponent(AUDIO_MODEL)}/converse`);
+    const audio = request.body!.messages![0]!.content[0]!.audio;
+    expect(audio.format).toBe('mp3');
+    // Voxtral does not read S3, so the bytes travel inline even though the file is in S3.
+    expect(Buffer.from(audio.source.bytes, 'base64').equals(Buffer.from(input.bytes))).toBe(true);
+    expect(request.body!.toolConfig!.toolChoice).toEqual({ any: {} });
+    expect(output.result).toHaveProperty('summary');
+    expect(output.model.id).toBe(AUDIO_MODEL);
+  });
+
+  it('passes audio by s3Location to a model that reads S3', async () => {
+    stub = await startConverseStub({});
+    const client = createBedrockRuntimeClient({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' });
+    const provider = createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: 'us.amazon.nova-2-lite-v1:0' } });
+
+    await provider.extract(mp3Input({ bucket: 'media-bucket', key: 'tenant/clip.mp3' }));
+
+    const audio = stub.requests[0]!.body!.messages![0]!.content[0]!.audio;
+    expect(audio.source).toEqual({ s3Location: { uri: 's3://media-bucket/tenant/clip.mp3' } });
+  });
+
+  it('repairs an invalid reply once, sending the validation problems back', async () => {
+    const provider = await providerAgainstStub({
+      replies: [converseReplies.tool({ description: 'Blue.', keywords: 'blue' }), converseReplies.tool(validImage)],
+    });
+
+    const output = await provider.extract(await pngInput(32, 32));
+
+    expect(stub!.requests).toHaveLength(2);
+    const repair = stub!.requests[1]!.body!.messages!;
+    expect(repair.map((message) => message.role)).toEqual(['user', 'assistant', 'user']);
+    expect(repair[1]!.content[0]!.toolUse.toolUseId).toBe('tooluse_stub_0');
+    const feedback = repair[2]!.content;
+    expect(feedback[0]!.toolResult.toolUseId).toBe('tooluse_stub_0');
+    const text = feedback.map((part) => part.text ?? JSON.stringify(part)).join('\n');
+    expect(text).toMatch(/keywords/);
+    expect(text).toMatch(/caption/);
+    expect(output.result.keywords).toEqual(['blue', 'square shape']);
+    expect(output.usage).toEqual({ input_tokens: 2400, output_tokens: 300, latency_ms: 50 });
+  });
+
+  it('repairs a plain-text reply that skipped the tool', async () => {
+    const provider = await providerAgainstStub({
+      replies: [converseReplies.text('This is a blue square.'), converseReplies.tool(validImage)],
+    });
+
+    const output = await provider.extract(await pngInput(32, 32));
+
+    expect(stub!.requests).toHaveLength(2);
+    expect(JSON.stringify(stub!.requests[1]!.body!.messages![2])).toContain('did not call the record_metadata tool');
+    expect(output.result).toMatchObject({ caption: 'Blue square' });
+  });
+
+  it('fails with model_invalid_output when the repaired reply is still invalid', async () => {
+    const provider = await providerAgainstStub({
+      replies: [converseReplies.tool({ description: '' }), converseReplies.tool({ caption: 'x' })],
+    });
+
+    const failure = await provider.extract(await pngInput(32, 32)).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(PermanentJobError);
+    expect((failure as PermanentJobError).code).toBe('model_invalid_output');
+    expect(stub!.requests).toHaveLength(2);
+  });
+
+  it('turns 429 ThrottlingException into a transient error (record retried, job not failed)', async () => {
+    const provider = await providerAgainstStub({ replies: [converseReplies.throttling()] });
+
+    const failure = await provider.extract(await pngInput(32, 32)).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(TransientJobError);
+    expect((failure as TransientJobError).message).toContain('ThrottlingException');
+    expect(stub!.requests).toHaveLength(1);
+  });
+
+  it('lets the SDK absorb one throttle with the factory default of two attempts', async () => {
+    const provider = await providerAgainstStub(
+      { replies: [converseReplies.throttling(), converseReplies.tool(validImage)] },
+      {},
+    );
+
+    const output = await provider.extract(await pngInput(32, 32));
+
+    expect(stub!.requests).toHaveLength(2);
+    expect(output.result).toMatchObject({ caption: 'Blue square' });
+  });
+
+  it('turns a 500 into a transient error', async () => {
+    const provider = await providerAgainstStub({ replies: [converseReplies.serverError()] });
+
+    await expect(provider.extract(await pngInput(32, 32))).rejects.toBeInstanceOf(TransientJobError);
+  });
+
+  it('turns 403 AccessDeniedException into a permanent model_access_denied failure', async () => {
+    const provider = await providerAgainstStub({ replies: [converseReplies.accessDenied()] });
+
+    const failure = await provider.extract(await pngInput(32, 32)).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(PermanentJobError);
+    expect((failure as PermanentJobError).code).toBe('model_access_denied');
+  });
+
+  it('maps 400 ValidationException to file_too_large or model_error by its message', async () => {
+    const provider = await providerAgainstStub({
+      replies: [
+        converseReplies.validation('Input is too long for requested model.'),
+        converseReplies.validation('Malformed input request, please reformat your input and try again.'),
+      ],
+    });
+
+    const tooLong = await provider.extract(mp3Input()).catch((error: unknown) => error);
+    const malformed = await provider.extract(mp3Input()).catch((error: unknown) => error);
+
+    expect((tooLong as PermanentJobError).code).toBe('file_too_large');
+    expect(malformed).toBeInstanceOf(PermanentJobError);
+    expect((malformed as PermanentJobError).code).toBe('model_error');
+  });
+
+  it('builds the bedrock provider from METAHOOK_* settings with the default model IDs', async () => {
+    stub = await startConverseStub({});
+    const env = {
+      METAHOOK_MODEL_PROVIDER: 'bedrock',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint,
+      AWS_REGION: 'us-east-1',
+    };
+
+    const provider = await createMetadataProvider(env);
+    await provider.extract(await pngInput(16, 16));
+    await provider.extract(mp3Input());
+
+    expect(provider.name).toBe('bedrock');
+    expect(stub.requests.map((request) => request.modelId)).toEqual([
+      DEFAULT_BEDROCK_MODEL_IDS.image,
+      DEFAULT_BEDROCK_MODEL_IDS.audio,
+    ]);
+  });
+});
