@@ -43,6 +43,9 @@ export interface LocalCredentials {
   readonly apiKey: string;
   readonly signingSecret: string;
   readonly tenantId: string;
+  /** S3 API of the emulator and the media bucket, so `npm run demo` can upload files. */
+  readonly s3Endpoint: string;
+  readonly mediaBucket: string;
 }
 
 export interface LocalStack extends LocalCredentials {
@@ -153,7 +156,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }),
   ];
 
-  const credentials = await devTenant(dataDir, gateway.url, () => createTenant(tenantDeps, { name: 'Local development' }), tenantWriter);
+  const credentials = await devTenant(
+    dataDir,
+    { endpoint: gateway.url, s3Endpoint: emulators.awsEndpoint, mediaBucket: LOCAL_NAMES.mediaBucket },
+    () => createTenant(tenantDeps, { name: 'Local development' }),
+    tenantWriter,
+  );
 
   return {
     ...credentials,
@@ -187,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 /** Reuses the development tenant of an earlier run (from local.json) or creates one. */
 async function devTenant(
   dataDir: string | undefined,
-  endpoint: string,
+  where: Pick<LocalCredentials, 'endpoint' | 's3Endpoint' | 'mediaBucket'>,
   create: () => Promise<CreatedTenant>,
   tenants: { getTenant(id: string): Promise<unknown> },
 ): Promise<LocalCredentials> {
@@ -195,13 +203,13 @@ async function devTenant(
   if (file && existsSync(file)) {
     const saved = JSON.parse(await readFile(file, 'utf8')) as Partial<LocalCredentials>;
     if (saved.tenantId && saved.apiKey && saved.signingSecret && (await tenants.getTenant(saved.tenantId))) {
-      const credentials = { endpoint, apiKey: saved.apiKey, signingSecret: saved.signingSecret, tenantId: saved.tenantId };
+      const credentials = { ...where, apiKey: saved.apiKey, signingSecret: saved.signingSecret, tenantId: saved.tenantId };
       await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
       return credentials;
     }
   }
   const created = await create();
-  const credentials = { endpoint, apiKey: created.apiKey, signingSecret: created.signingSecret, tenantId: created.tenant.tenant_id };
+  const credentials = { ...where, apiKey: created.apiKey, signingSecret: created.signingSecret, tenantId: created.tenant.tenant_id };
   if (file) await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   return credentials;
 }

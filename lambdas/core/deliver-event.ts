@@ -54,7 +54,11 @@ async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Pr
   };
 }
 
-/** Delay before the next attempt: the schedule's step with +-jitter, or Retry-After within the schedule's bounds. */
+/**
+ * Delay before the next attempt: the schedule's step with +-jitter, or Retry-After within the
+ * schedule's bounds. Steps that fall inside the promise window get their upward jitter trimmed
+ * so the worst case still lands inside it (the first five attempts within 15 minutes).
+ */
 export function retryDelaySeconds(
   settings: Settings['delivery'],
   failedAttemptIndex: number,
@@ -62,14 +66,22 @@ export function retryDelaySeconds(
   retryAfterSeconds?: number,
 ): number {
   const schedule = settings.retryScheduleSeconds;
-  const step = schedule[Math.min(failedAttemptIndex, schedule.length - 1)] ?? 0;
+  const index = Math.min(failedAttemptIndex, schedule.length - 1);
+  const step = schedule[index] ?? 0;
   if (retryAfterSeconds !== undefined) {
     const lower = Math.min(...schedule);
     const upper = Math.max(...schedule);
     return Math.round(Math.min(Math.max(retryAfterSeconds, lower), upper));
   }
-  const jitter = 1 + (random() * 2 - 1) * settings.retryJitter;
-  return Math.max(0, Math.min(43_200, Math.round(step * jitter)));
+  const nominalElapsed = schedule.slice(0, index + 1).reduce((sum, s) => sum + s, 0);
+  const window = settings.promiseWindowSeconds;
+  // 5% of the window is left for the attempts themselves.
+  const upJitter =
+    nominalElapsed <= window && nominalElapsed > 0
+      ? Math.max(0, Math.min(settings.retryJitter, (window * 0.95) / nominalElapsed - 1))
+      : settings.retryJitter;
+  const factor = 1 - settings.retryJitter + random() * (settings.retryJitter + upJitter);
+  return Math.max(0, Math.min(43_200, Math.round(step * factor)));
 }
 
 /** Retry-After as seconds (delta or HTTP date); undefined when absent or unreadable. */

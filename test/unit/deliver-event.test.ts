@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { resolveSettings } from '../../lib/settings';
+import {
+  deliverEvent,
+  parseRetryAfter,
+  redactUrl,
+  retryDelaySeconds,
+  type DeliverEventDeps,
+} from '../../lambdas/core/deliver-event';
+import { jobEventId } from '../../lambdas/core/ids';
+import type { DeliveryAttemptRecord, JobRecord } from '../../lambdas/core/records';
+import type { DeliverySummaryUpdate, WebhookRequest, WebhookResponse } from '../../lambdas/core/ports';
+import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
+
+const settings = resolveSettings({});
+const secret = generateSigningSecret();
+
+function completedJob(overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    job_id: 'job_01',
+    tenant_id: 'ten_1',
+    batch_id: 'bat_1',
+    url: 's3://bucket/a.jpg',
+    external_id: 'ext-1',
+    declared_media_type: null,
+    callback_url: 'https://hooks.example.com/in?token=abc',
+    metadata: { order: 7 },
+    status: 'completed',
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:05.000Z',
+    finished_at: '2026-01-01T00:00:05.000Z',
+    media_type: 'image',
+    result: { description: 'd', keywords: ['k'], caption: 'c' },
+    model: { provider: 'local', id: 'x' },
+    source: { sha256: 'ab', bytes: 3, content_type: 'image/jpeg' },
+    delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
+    ...overrides,
+  };
+}
+
+function harness(job: JobRecord, reply: (request: WebhookRequest) => WebhookResponse) {
+  const requests: WebhookRequest[] = [];
+  const attempts: DeliveryAttemptRecord[] = [];
+  const summaries: DeliverySummaryUpdate[] = [];
+  const deps = {
+    jobs: {
+      getJob: async () => job,
+      recordDeliveryOutcome: async (update: DeliverySummaryUpdate) => void summaries.push(update),
+    },
+    tenants: { getSigningSecrets: async () => [{ secret, expires_at: null }] },
+    sender: { post: async (request: WebhookRequest) => (requests.push(request), reply(request)) },
+    attempts: { record: async (record: DeliveryAttemptRecord) => void attempts.push(record) },
+    settings,
+    now: () => new Date(),
+    random: () => 0.5,
+  } as unknown as DeliverEventDeps;
+  return { deps, requests, attempts, summaries };
+}
+
+const message = { kind: 'job' as const, tenant_id: 'ten_1', job_id: 'job_01', event_id: jobEventId('job_01', 'completed') };
+const respond = (status: number, headers: Record<string, string> = {}): WebhookResponse => ({
+  kind: 'response',
+  status,
+  headers,
+  body: 'x'.repeat(10),
+  durationMs: 3,
+});
+
+describe('deliverEvent', () => {
+  it('delivers a signed job.completed event and records the attempt with a redacted URL', async () => {
+    const { deps, requests, attempts, summaries } = harness(completedJob(), () => respond(204));
+    const decision = await deliverEvent(deps, message, { receiveCount: 1 });
+    expect(decision).toEqual({ outcome: 'delivered', attempt: 1, status: 204 });
+    const sent = requests[0]!;
+    const payload = new Webhook(secret).verify(sent.body, sent.headers) as { type: string; id: string; data: { metadata: unknown } };
+    expect(payload.type).toBe('job.completed');
+    expect(sent.headers['webhook-id']).toBe(message.event_id);
+    expect(payload.data.metadata).toEqual({ order: 7 });
+    expect(attempts[0]).toMatchObject({ attempt: 1, outcome: 'delivered', http_status: 204, url: 'https://hooks.example.com/in?[redacted]' });
+    expect(summaries[0]).toMatchObject({ status: 'delivered', attempt: 1, eventId: message.event_id });
+  });
+
+  it('schedules a retry on 500 with the first step of the schedule', async () => {
+    const { deps, attempts } = harness(completedJob(), () => respond(500));
+    const decision = await deliverEvent(deps, message, { receiveCount: 1 });
+    expect(decision).toMatchObject({ outcome: 'retry', attempt: 1, delaySeconds: settings.delivery.retryScheduleSeconds[0] });
+    expect(attempts[0]).toMatchObject({ outcome: 'retrying', error_class: 'http_500' });
+  });
+
+  it('treats a redirect as a failure', async () => {
+    const { deps } = harness(completedJob(), () => respond(302, { location: 'https://elsewhere.example' }));
+    expect((await deliverEvent(deps, message, { receiveCount: 2 })).outcome).toBe('retry');
+  });
+
+  it('dead-letters at once on 410 Gone', async () => {
+    const { deps, summaries } = harness(completedJob(), () => respond(410));
+    const decision = await deliverEvent(deps, message, { receiveCount: 1 });
+    expect(decision).toMatchObject({ outcome: 'dead_letter', reason: 'endpoint_gone' });
+    expect(summaries[0]).toMatchObject({ status: 'failed' });
+  });
+
+  it('dead-letters when the last allowed receive fails', async () => {
+    const { deps } = harness(completedJob(), () => ({ kind: 'error', errorClass: 'timeout', message: 'too slow', durationMs: 15_000 }));
+    const decision = await deliverEvent(deps, message, { receiveCount: settings.delivery.maxReceiveCount });
+    expect(decision).toMatchObject({ outcome: 'dead_letter', reason: 'attempts_exhausted' });
+  });
+
+  it('numbers attempts after the ones already made for the same event', async () => {
+    const job = completedJob({
+      delivery: { status: 'pending', attempts: 4, event_id: message.event_id, last_status_code: 500, last_error: 'x', updated_at: null },
+    });
+    const { deps } = harness(job, () => respond(200));
+    expect(await deliverEvent(deps, message, { receiveCount: 1 })).toMatchObject({ outcome: 'delivered', attempt: 5 });
+  });
+
+  it('skips an event that was already delivered, without a request', async () => {
+    const job = completedJob({
+      delivery: { status: 'delivered', attempts: 1, event_id: message.event_id, last_status_code: 200, last_error: null, updated_at: null },
+    });
+    const { deps, requests } = harness(job, () => respond(200));
+    expect((await deliverEvent(deps, message, { receiveCount: 1 })).outcome).toBe('skipped');
+    expect(requests).toHaveLength(0);
+  });
+
+  it('keeps the same body and webhook-id across attempts while the timestamp is fresh', async () => {
+    const { deps, requests } = harness(completedJob(), () => respond(500));
+    await deliverEvent(deps, message, { receiveCount: 1 });
+    await new Promise((r) => setTimeout(r, 1100));
+    await deliverEvent(deps, message, { receiveCount: 2 });
+    expect(requests[0]!.body).toBe(requests[1]!.body);
+    expect(requests[0]!.headers['webhook-id']).toBe(requests[1]!.headers['webhook-id']);
+    expect(requests[0]!.headers['webhook-timestamp']).not.toBe(requests[1]!.headers['webhook-timestamp']);
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  const delivery = settings.delivery;
+  it('stays within +-20% of each step', () => {
+    delivery.retryScheduleSeconds.forEach((step, index) => {
+      expect(retryDelaySeconds(delivery, index, () => 0)).toBe(Math.round(step * 0.8));
+      const highest = retryDelaySeconds(delivery, index, () => 0.999999);
+      // SQS caps a visibility timeout at 12 h, so the last step cannot go higher.
+      if (step < 43_200) expect(highest).toBeGreaterThan(step);
+      expect(highest).toBeLessThanOrEqual(Math.min(43_200, Math.round(step * 1.2)));
+    });
+  });
+  it('uses the full +20% on the long steps after the first 15 minutes', () => {
+    const index = delivery.retryScheduleSeconds.indexOf(3600);
+    expect(retryDelaySeconds(delivery, index, () => 0.999999)).toBe(4320);
+  });
+  it('puts the first five attempts inside 15 minutes even with maximum jitter', () => {
+    const worst = [0, 1, 2, 3].reduce((sum, index) => sum + retryDelaySeconds(delivery, index, () => 0.999999), 0);
+    expect(worst).toBeLessThan(15 * 60);
+    const best = [0, 1, 2, 3].reduce((sum, index) => sum + retryDelaySeconds(delivery, index, () => 0), 0);
+    expect(best).toBeGreaterThan(0.75 * 755);
+  });
+  it('honours Retry-After within the schedule bounds', () => {
+    expect(retryDelaySeconds(delivery, 0, () => 0.5, 90)).toBe(90);
+    expect(retryDelaySeconds(delivery, 0, () => 0.5, 1)).toBe(Math.min(...delivery.retryScheduleSeconds));
+    expect(retryDelaySeconds(delivery, 0, () => 0.5, 10 ** 9)).toBe(Math.max(...delivery.retryScheduleSeconds));
+  });
+});
+
+describe('parseRetryAfter and redactUrl', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  it('reads seconds and HTTP dates', () => {
+    expect(parseRetryAfter('120', now)).toBe(120);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:01:00 GMT', now)).toBe(60);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+  it('removes query strings and credentials from audit URLs', () => {
+    expect(redactUrl('https://user:pw@h.example/p?sig=1')).toBe('https://h.example/p?[redacted]');
+    expect(redactUrl('https://h.example/p')).toBe('https://h.example/p');
+  });
+});
