@@ -123,7 +123,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const extractor = (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler;
   const callback = (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler;
 
-  const routes: Route[] = [{ method: 'POST', resource: '/v1/jobs', functionName: 'metahook-intake', handler: intake }];
+  const jobsApi = (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler;
+  const jobsApiRoutes = Object.keys((await import('../lambdas/jobs-api/handler')).ROUTES).map((key) => {
+    const [method, resource] = key.split(' ') as [string, string];
+    return { method, resource, functionName: 'metahook-jobs-api', handler: jobsApi };
+  });
+  const routes: Route[] = [
+    { method: 'POST', resource: '/v1/jobs', functionName: 'metahook-intake', handler: intake },
+    ...jobsApiRoutes,
+  ];
   const gateway: Gateway = await startGateway({
     port: options.port ?? 0,
     stage: 'v1',

@@ -112,7 +112,8 @@ export async function deliverEvent(
   if (typeof subject === 'string') return { outcome: 'skipped', reason: subject };
   const { event } = subject;
   const previous = subject.delivery?.event_id === event.id ? subject.delivery : undefined;
-  if (previous?.status === 'delivered') return { outcome: 'skipped', reason: 'already delivered' };
+  const redelivery = message.kind === 'job' && message.redelivery === true;
+  if (previous?.status === 'delivered' && !redelivery) return { outcome: 'skipped', reason: 'already delivered' };
 
   const startedAt = deps.now();
   const secrets = await deps.tenants.getSigningSecrets(message.tenant_id, startedAt);

@@ -79,7 +79,14 @@ export interface JobMessage {
 }
 
 export type DeliveryMessage =
-  | { readonly kind: 'job'; readonly tenant_id: string; readonly job_id: string; readonly event_id: string }
+  | {
+      readonly kind: 'job';
+      readonly tenant_id: string;
+      readonly job_id: string;
+      readonly event_id: string;
+      /** Set by POST /v1/jobs/{id}/redeliver: send again even if already delivered. */
+      readonly redelivery?: boolean;
+    }
   | { readonly kind: 'batch'; readonly tenant_id: string; readonly batch_id: string; readonly event_id: string };
 
 export interface JobQueue {
@@ -131,6 +138,19 @@ export interface JobRepository {
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
   recordDeliveryOutcome(update: DeliverySummaryUpdate): Promise<void>;
+  /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
+  cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
+  listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
+  listAttempts(tenantId: string, jobId: string): Promise<DeliveryAttemptRecord[]>;
+}
+
+export interface JobListQuery {
+  readonly batchId?: string;
+  readonly status?: string;
+  /** ISO timestamp: jobs created at or after it. */
+  readonly since?: string;
+  readonly limit: number;
+  readonly cursor?: string;
 }
 
 export type JobOutcomeUpdate =

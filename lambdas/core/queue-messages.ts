@@ -8,7 +8,7 @@ const id = z.string().check(z.minLength(1), z.maxLength(200));
 const jobMessageSchema = z.object({ tenant_id: id, job_id: id });
 
 const deliveryMessageSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('job'), tenant_id: id, job_id: id, event_id: id }),
+  z.object({ kind: z.literal('job'), tenant_id: id, job_id: id, event_id: id, redelivery: z.optional(z.boolean()) }),
   z.object({ kind: z.literal('batch'), tenant_id: id, batch_id: id, event_id: id }),
 ]);
 

@@ -7,6 +7,7 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -19,7 +20,8 @@ import type {
   ReservationResult,
   StartProcessingResult,
 } from '../../core/ports';
-import type { BatchRecord, JobRecord } from '../../core/records';
+import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
+import { ApiError } from '../../core/errors';
 import { chunk, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, stripStorage } from './keys';
 
 export interface JobRepositoryOptions {
@@ -300,28 +302,34 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
 
     async recordDeliveryOutcome(update: DeliverySummaryUpdate) {
       const key = update.jobId ? keys.job(update.tenantId, update.jobId) : keys.batch(update.tenantId, update.batchId!);
+      const delivery = {
+        status: update.status,
+        attempts: update.attempt,
+        event_id: update.eventId,
+        last_status_code: update.lastStatusCode,
+        last_error: update.lastError,
+        updated_at: update.at.toISOString(),
+      };
+      // A success always lands; a failure never overwrites a success of the same event.
+      const guard =
+        update.status === 'delivered'
+          ? { ConditionExpression: 'attribute_exists(pk)' }
+          : {
+              ConditionExpression:
+                'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
+                'OR delivery.#status <> :delivered)',
+              ExpressionAttributeNames: { '#status': 'status' },
+            };
       try {
         await db.send(
           new UpdateCommand({
             TableName,
             Key: key,
             UpdateExpression: 'SET delivery = :delivery',
-            // Never let a late failure overwrite a delivery of the same event that succeeded.
-            ConditionExpression:
-              'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
-              'OR delivery.#status <> :delivered)',
-            ExpressionAttributeNames: { '#status': 'status' },
+            ...guard,
             ExpressionAttributeValues: {
-              ':event': update.eventId,
-              ':delivered': 'delivered',
-              ':delivery': {
-                status: update.status,
-                attempts: update.attempt,
-                event_id: update.eventId,
-                last_status_code: update.lastStatusCode,
-                last_error: update.lastError,
-                updated_at: update.at.toISOString(),
-              },
+              ':delivery': delivery,
+              ...(update.status === 'delivered' ? {} : { ':event': update.eventId, ':delivered': 'delivered' }),
             },
           }),
         );
@@ -329,5 +337,116 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         if (!isConditionalCheckFailed(error)) throw error;
       }
     },
+
+    async cancel(tenantId, jobId, now) {
+      try {
+        const { Attributes } = await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(tenantId, jobId),
+            UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now',
+            ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':now': now.toISOString() },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return { cancelled: true, job: toJobRecord(Attributes!) };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const item = await getConsistent(keys.job(tenantId, jobId));
+        return { cancelled: false, job: item ? toJobRecord(item) : undefined };
+      }
+    },
+
+    async listJobs(tenantId, query) {
+      const byBatch = query.batchId !== undefined;
+      const partition = byBatch ? keys.batchJobsIndex(tenantId, query.batchId!) : keys.tenantJobsIndex(tenantId);
+      const [index, pkName, skName] = byBatch ? ['gsi1', 'gsi1pk', 'gsi1sk'] : ['gsi2', 'gsi2pk', 'gsi2sk'];
+      const startKey = query.cursor ? decodeCursor(query.cursor, pkName, partition) : undefined;
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':pk': partition, ':job': 'job' };
+      const filters = ['entity = :job'];
+      if (query.status) {
+        names['#status'] = 'status';
+        values[':status'] = query.status;
+        filters.push('#status = :status');
+      }
+      if (query.since) {
+        values[':since'] = query.since;
+        filters.push('created_at >= :since');
+      }
+      // Tenant listings read newest first; the since bound can then go into the key condition.
+      const keyCondition = !byBatch && query.since ? `${pkName} = :pk AND ${skName} >= :since` : `${pkName} = :pk`;
+      const jobs: JobRecord[] = [];
+      let ExclusiveStartKey = startKey;
+      do {
+        const page = await db.send(
+          new QueryCommand({
+            TableName,
+            IndexName: index,
+            KeyConditionExpression: keyCondition,
+            FilterExpression: filters.join(' AND '),
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+            ScanIndexForward: byBatch,
+            Limit: query.limit,
+            ExclusiveStartKey,
+          }),
+        );
+        jobs.push(...(page.Items ?? []).map(toJobRecord));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey && jobs.length < query.limit);
+      const page = jobs.slice(0, query.limit);
+      const last = page.at(-1);
+      const more = jobs.length > query.limit || ExclusiveStartKey !== undefined;
+      const cursor =
+        more && last
+          ? encodeCursor(
+              byBatch
+                ? { ...keys.job(tenantId, last.job_id), gsi1pk: partition, gsi1sk: last.job_id }
+                : { ...keys.job(tenantId, last.job_id), gsi2pk: partition, gsi2sk: `${last.created_at}#${last.job_id}` },
+            )
+          : null;
+      return { jobs: page, cursor };
+    },
+
+    async listAttempts(tenantId, jobId) {
+      const attempts: DeliveryAttemptRecord[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new QueryCommand({
+            TableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :attempt)',
+            ExpressionAttributeValues: { ':pk': keys.job(tenantId, jobId).pk, ':attempt': 'ATTEMPT#' },
+            ExclusiveStartKey,
+          }),
+        );
+        attempts.push(...(page.Items ?? []).map((item) => stripStorage<DeliveryAttemptRecord>(item)));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return attempts.sort((a, b) => a.started_at.localeCompare(b.started_at) || a.attempt - b.attempt);
+    },
   };
+}
+
+/** Opaque to callers; checked on the way back in so a cursor cannot leave the caller's partition. */
+function encodeCursor(key: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, partitionAttribute: string, partition: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const valid =
+      key[partitionAttribute] === partition &&
+      Object.values(key).every((value) => typeof value === 'string') &&
+      typeof key.pk === 'string' &&
+      key.pk.startsWith(partition.split('#').slice(0, 2).join('#') + '#');
+    if (valid) return key;
+  } catch {
+    // fall through
+  }
+  throw new ApiError('invalid_request', 'The cursor is not valid for this listing.', [{ path: 'cursor', message: 'invalid cursor' }]);
 }

@@ -1,0 +1,44 @@
+// Handler: the read and command routes of the jobs API (API Gateway REST proxy) ->
+// job-queries use cases -> DynamoDB / SQS. Thin: route, resolve the tenant, map the result.
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { ApiError } from '../core/errors';
+import { cancelJob, getBatch, getJob, listDeliveries, listJobs, redeliverJob, type JobQueryDeps } from '../core/job-queries';
+import { errorResponse, jsonResponse } from '../adapters/api-gateway';
+import { buildJobsApiDeps } from './wiring';
+
+const logger = new Logger({ serviceName: 'metahook-jobs-api' });
+const { deps, tenants } = buildJobsApiDeps(process.env);
+
+type Route = (deps: JobQueryDeps, tenantId: string, event: APIGatewayProxyEvent) => Promise<[number, unknown]>;
+const param = (event: APIGatewayProxyEvent, name: string) => event.pathParameters?.[name] ?? '';
+
+export const ROUTES: Record<string, Route> = {
+  'GET /v1/jobs': async (d, t, e) => [200, await listJobs(d, t, e.queryStringParameters ?? {})],
+  'GET /v1/jobs/{job_id}': async (d, t, e) => [200, await getJob(d, t, param(e, 'job_id'))],
+  'DELETE /v1/jobs/{job_id}': async (d, t, e) => [200, await cancelJob(d, t, param(e, 'job_id'))],
+  'GET /v1/jobs/{job_id}/deliveries': async (d, t, e) => [200, await listDeliveries(d, t, param(e, 'job_id'))],
+  'POST /v1/jobs/{job_id}/redeliver': async (d, t, e) => [202, await redeliverJob(d, t, param(e, 'job_id'))],
+  'GET /v1/batches/{batch_id}': async (d, t, e) => [200, await getBatch(d, t, param(e, 'batch_id'))],
+};
+
+export async function handleJobsApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext.requestId;
+  try {
+    const route = ROUTES[`${event.httpMethod} ${event.resource}`];
+    if (!route) throw new ApiError('not_found', 'No route matches this method and path.');
+    const apiKeyId = event.requestContext.identity?.apiKeyId;
+    const tenant = apiKeyId ? await tenants.findByApiKeyId(apiKeyId) : undefined;
+    if (!tenant || tenant.status !== 'active') throw new ApiError('invalid_api_key', 'The API key is not valid.');
+    const [status, body] = await route(deps, tenant.tenant_id, event);
+    return jsonResponse(status, body, requestId);
+  } catch (error) {
+    if (error instanceof ApiError) return errorResponse(error, requestId);
+    logger.error('jobs api failed', { error: error as Error });
+    return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+  }
+}
+
+export const handler = middy(handleJobsApi).use(injectLambdaContext(logger));
