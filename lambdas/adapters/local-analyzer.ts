@@ -1,0 +1,28 @@
+// The local analyzer: extractor handler -> extract use case -> this MetadataProvider.
+// The default, offline provider: derives metadata from the file's own bytes (pixels, EXIF/IPTC/XMP,
+// stream facts, tags) with no network and no model, so the same bytes always give the same result.
+// Image and audio work lives in ./local-analyzer/; its libraries load on first use.
+import { PermanentJobError } from '../core/errors';
+import { audioResultSchema, imageResultSchema } from '../core/metadata-result';
+import type { ExtractionInput, ExtractionOutput, MetadataProvider } from '../core/ports';
+import { describeAudio } from './local-analyzer/audio-facts';
+import { describeImage } from './local-analyzer/image-facts';
+
+export const LOCAL_ANALYZER_MODEL = { provider: 'local', id: 'metahook-local-analyzer/1' } as const;
+
+export function createLocalAnalyzer(): MetadataProvider {
+  return {
+    name: 'local',
+    async extract(input: ExtractionInput): Promise<ExtractionOutput> {
+      const draft = input.kind === 'image' ? await describeImage(input.bytes) : await describeAudio(input.bytes, input.format);
+      // Our own wording must fit the same contract a model's output is held to.
+      const checked = (input.kind === 'image' ? imageResultSchema : audioResultSchema).safeParse(draft);
+      if (!checked.success) {
+        throw new PermanentJobError('extraction_failed', `The local analyzer produced an invalid ${input.kind} result`, {
+          cause: checked.error,
+        });
+      }
+      return { result: checked.data, model: { ...LOCAL_ANALYZER_MODEL } };
+    },
+  };
+}
