@@ -46,6 +46,10 @@ export interface LocalCredentials {
   /** S3 API of the emulator and the media bucket, so `npm run demo` can upload files. */
   readonly s3Endpoint: string;
   readonly mediaBucket: string;
+  /** Emulator endpoints and handler environment, so CLI commands can reach a running stack. */
+  readonly dynamoEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly handlerEnv: Record<string, string>;
 }
 
 export interface LocalStack extends LocalCredentials {
@@ -166,7 +170,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const credentials = await devTenant(
     dataDir,
-    { endpoint: gateway.url, s3Endpoint: emulators.awsEndpoint, mediaBucket: LOCAL_NAMES.mediaBucket },
+    {
+      endpoint: gateway.url,
+      s3Endpoint: emulators.awsEndpoint,
+      mediaBucket: LOCAL_NAMES.mediaBucket,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      sqsEndpoint: emulators.awsEndpoint,
+      handlerEnv,
+    },
     () => createTenant(tenantDeps, { name: 'Local development' }),
     tenantWriter,
   );
@@ -203,7 +214,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 /** Reuses the development tenant of an earlier run (from local.json) or creates one. */
 async function devTenant(
   dataDir: string | undefined,
-  where: Pick<LocalCredentials, 'endpoint' | 's3Endpoint' | 'mediaBucket'>,
+  where: Omit<LocalCredentials, 'apiKey' | 'signingSecret' | 'tenantId'>,
   create: () => Promise<CreatedTenant>,
   tenants: { getTenant(id: string): Promise<unknown> },
 ): Promise<LocalCredentials> {
