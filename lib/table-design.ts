@@ -32,3 +32,9 @@ export const INDEXES = {
 } as const satisfies Record<string, IndexDesign>;
 
 export const ALL_INDEXES: readonly IndexDesign[] = Object.values(INDEXES);
+
+/** Every index projects all attributes: reads through an index never need a second GetItem. */
+export const INDEX_PROJECTION = 'ALL' as const;
+
+/** All key attributes (table and index) are strings. */
+export const KEY_ATTRIBUTE_TYPE = 'S' as const;

@@ -1,0 +1,87 @@
+// Extraction: the extractor Lambda fed by the jobs queue. It reads media (media bucket and
+// allowlisted source buckets only), calls Bedrock, stores the result and queues the webhook.
+// Batch size and maxConcurrency come from lib/settings.ts; maxConcurrency protects model quotas.
+import { Aws, Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Settings } from '../settings';
+import { bedrockInvokeStatements } from './bedrock-access';
+import { grantChangeVisibility, grantSend, grantTableReadWrite } from './grants';
+import { PipelineFunction } from './pipeline-function';
+import type { PipelineQueue } from './pipeline-queue';
+
+export interface ExtractionProps {
+  readonly settings: Settings;
+  readonly jobs: PipelineQueue;
+  readonly deliveriesQueue: IQueue;
+  readonly table: ITable;
+  readonly mediaBucket: IBucket;
+  /** Other buckets the extractor may read s3:// files from. @default none */
+  readonly allowedSourceBuckets?: readonly string[];
+  readonly imageModelId: string;
+  readonly audioModelId: string;
+  /** @default the routing table in lib/deploy-config.ts */
+  readonly bedrockRoutingRegions?: readonly string[];
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+}
+
+export class Extraction extends Construct {
+  public readonly extractor: PipelineFunction;
+  public readonly eventSource: SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: ExtractionProps) {
+    super(scope, id);
+    const { settings } = props;
+    const visibility = props.jobs.design.visibilityTimeoutSeconds;
+    if (visibility < 6 * settings.extraction.functionTimeoutSeconds) {
+      throw new Error(`Jobs queue visibility (${visibility}s) must be at least 6x the extractor timeout`);
+    }
+
+    this.extractor = new PipelineFunction(this, 'Extractor', {
+      handlerName: 'extractor',
+      description: 'Metahook extractor: fetches a file, extracts metadata with Bedrock, stores the result',
+      timeoutSeconds: settings.extraction.functionTimeoutSeconds,
+      memoryMb: settings.extraction.memoryMb,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    const fn = this.extractor.function;
+
+    this.eventSource = new SqsEventSource(props.jobs.queue, {
+      batchSize: settings.extraction.batchSize,
+      maxConcurrency: settings.extraction.maxConcurrency,
+      reportBatchItemFailures: true,
+      ...(settings.extraction.batchSize > 10 ? { maxBatchingWindow: Duration.seconds(1) } : {}),
+    });
+    fn.addEventSource(this.eventSource);
+
+    grantTableReadWrite(props.table, fn);
+    grantChangeVisibility(props.jobs.queue, fn);
+    grantSend(props.jobs.deadLetterQueue, fn);
+    grantSend(props.deliveriesQueue, fn);
+
+    // GetObject only (it also authorises HeadObject): no listing, no bucket-level reads.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ReadMediaAndAllowlistedSourceObjects',
+        actions: ['s3:GetObject'],
+        resources: [
+          props.mediaBucket.arnForObjects('*'),
+          ...(props.allowedSourceBuckets ?? []).map((bucket) => `arn:${Aws.PARTITION}:s3:::${bucket}/*`),
+        ],
+      }),
+    );
+
+    for (const statement of bedrockInvokeStatements(this, [props.imageModelId, props.audioModelId], {
+      routingRegions: props.bedrockRoutingRegions,
+    })) {
+      fn.addToRolePolicy(statement);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+// Intake API: the REST API integrators call (stage v1). Every method requires an API key; a
+// usage plan throttles and caps each key; bodies are validated against models generated from
+// the handlers' zod schemas; gateway-generated errors use the handlers' JSON envelope.
+// New routes are one call: `intakeApi.addRoute('GET', '/v1/jobs/{job_id}')`.
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  AccessLogField,
+  AccessLogFormat,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Model,
+  Period,
+  RequestValidator,
+  ResponseType,
+  RestApi,
+  UsagePlan,
+  type Method,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { GATEWAY_ERROR_RESPONSES, SECURITY_RESPONSE_HEADERS, gatewayResponseTemplate } from '../api-error-responses';
+import { REQUEST_MODELS } from '../api-request-models';
+import type { Settings } from '../settings';
+import { grantSend, grantTableReadWrite } from './grants';
+import { PipelineFunction } from './pipeline-function';
+
+export const API_STAGE_NAME = 'v1';
+
+export type RequestModelName = keyof typeof REQUEST_MODELS;
+
+export interface UsagePlanLimits {
+  /** Steady-state requests per second per API key. */
+  readonly rateLimit: number;
+  /** Burst bucket size per API key. */
+  readonly burstLimit: number;
+  /** Requests per API key per calendar month. */
+  readonly monthlyQuota: number;
+}
+
+export interface IntakeApiProps {
+  readonly settings: Settings;
+  readonly table: ITable;
+  readonly jobsQueue: IQueue;
+  readonly environment: Record<string, string>;
+  readonly usagePlan: UsagePlanLimits;
+  readonly logRetention: RetentionDays;
+  /**
+   * Create API Gateway's account-level CloudWatch Logs role (access and execution logs need it
+   * once per account and Region). Set false when the account already has one.
+   * @default true
+   */
+  readonly createCloudWatchRole?: boolean;
+}
+
+export interface RouteOptions {
+  /** @default the intake function */
+  readonly handler?: IFunction;
+  /** Validates the JSON body against this model. @default no body model */
+  readonly requestModel?: RequestModelName;
+}
+
+export class IntakeApi extends Construct {
+  public readonly api: RestApi;
+  public readonly usagePlan: UsagePlan;
+  public readonly intake: PipelineFunction;
+  public readonly accessLogs: LogGroup;
+  public readonly methods: Method[] = [];
+  private readonly validator: RequestValidator;
+  private readonly models = new Map<RequestModelName, Model>();
+
+  constructor(scope: Construct, id: string, props: IntakeApiProps) {
+    super(scope, id);
+
+    this.intake = new PipelineFunction(this, 'Intake', {
+      handlerName: 'intake',
+      description: 'Metahook intake: validates a submission and queues one job per file',
+      timeoutSeconds: props.settings.intake.functionTimeoutSeconds,
+      memoryMb: props.settings.intake.memoryMb,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    grantTableReadWrite(props.table, this.intake.function);
+    grantSend(props.jobsQueue, this.intake.function);
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      description: 'Metahook intake API',
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: props.createCloudWatchRole ?? true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // No CORS: the API is called server to server.
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        // Bodies carry callback URLs and tenant metadata: never log them.
+        dataTraceEnabled: false,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: AccessLogField.contextRequestId(),
+            extendedRequestId: AccessLogField.contextExtendedRequestId(),
+            requestTime: AccessLogField.contextRequestTime(),
+            ip: AccessLogField.contextIdentitySourceIp(),
+            httpMethod: AccessLogField.contextHttpMethod(),
+            resourcePath: AccessLogField.contextResourcePath(),
+            status: AccessLogField.contextStatus(),
+            responseLength: AccessLogField.contextResponseLength(),
+            responseLatency: AccessLogField.contextResponseLatency(),
+            integrationLatency: AccessLogField.contextIntegrationLatency(),
+            // The key's id (not the key) identifies the tenant.
+            apiKeyId: AccessLogField.contextIdentityApiKeyId(),
+            errorType: AccessLogField.contextErrorResponseType(),
+            errorMessage: AccessLogField.contextErrorMessage(),
+            xrayTraceId: AccessLogField.contextXrayTraceId(),
+          }),
+        ),
+      },
+    });
+
+    this.validator = this.api.addRequestValidator('Validator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    for (const entry of GATEWAY_ERROR_RESPONSES) {
+      this.api.addGatewayResponse(`Response${entry.type}`, {
+        type: ResponseType.of(entry.type),
+        ...(entry.statusCode !== undefined ? { statusCode: String(entry.statusCode) } : {}),
+        responseHeaders: Object.fromEntries(
+          Object.entries({ 'Content-Type': 'application/json', ...SECURITY_RESPONSE_HEADERS }).map(([name, value]) => [
+            name,
+            `'${value}'`,
+          ]),
+        ),
+        templates: { 'application/json': gatewayResponseTemplate(entry) },
+      });
+    }
+
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Metahook tenants: one API key per tenant',
+      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
+      quota: { limit: props.usagePlan.monthlyQuota, period: Period.MONTH },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+
+    this.addRoute('POST', '/v1/jobs', { requestModel: 'SubmitJobsRequest' });
+
+    const stack = Stack.of(this);
+    new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL; routes live under /v1' });
+    new CfnOutput(stack, 'JobsEndpoint', { value: this.api.urlForPath('/v1/jobs'), description: 'POST file references here' });
+    new CfnOutput(stack, 'UsagePlanId', { value: this.usagePlan.usagePlanId, description: 'Tenant API keys are added to this plan' });
+  }
+
+  /** Adds `method path` behind the API key and usage plan, proxied to a Lambda. */
+  addRoute(method: string, path: string, options: RouteOptions = {}): Method {
+    const handler = options.handler ?? this.intake.function;
+    const resource = this.api.root.resourceForPath(path);
+    const model = options.requestModel ? this.requestModel(options.requestModel) : undefined;
+    const added = resource.addMethod(method, new LambdaIntegration(handler, { proxy: true, allowTestInvoke: false }), {
+      apiKeyRequired: true,
+      requestValidator: this.validator,
+      ...(model ? { requestModels: { 'application/json': model } } : {}),
+    });
+    this.methods.push(added);
+    return added;
+  }
+
+  private requestModel(name: RequestModelName): Model {
+    let model = this.models.get(name);
+    if (!model) {
+      model = this.api.addModel(name, { modelName: name, contentType: 'application/json', schema: REQUEST_MODELS[name]() });
+      this.models.set(name, model);
+    }
+    return model;
+  }
+}

@@ -1,0 +1,90 @@
+// One pipeline Lambda (intake, extractor or callback): the bundling, runtime and logging
+// every handler shares, so the three differ only in entry, sizing and environment.
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Repository root, from this file's place in lib/constructs/. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The handler entry points the stack deploys (each exports `handler`). */
+export const HANDLER_ENTRIES = {
+  intake: 'lambdas/intake/handler.ts',
+  extractor: 'lambdas/extractor/handler.ts',
+  callback: 'lambdas/callback/handler.ts',
+} as const;
+
+export type HandlerName = keyof typeof HANDLER_ENTRIES;
+
+export interface PipelineFunctionProps {
+  readonly handlerName: HandlerName;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+  readonly description: string;
+}
+
+export class PipelineFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      // Logs outlive a teardown: they are the audit trail of what ran.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Metahook ${props.handlerName} Lambda`,
+    });
+    this.role.addToPolicy(
+      new PolicyStatement({
+        sid: 'WriteOwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    this.function = new NodejsFunction(this, 'Function', {
+      role: this.role,
+      entry: `${REPO_ROOT}${HANDLER_ENTRIES[props.handlerName]}`,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      memorySize: props.memoryMb,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.handlerName,
+        POWERTOOLS_METRICS_NAMESPACE: 'Metahook',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      projectRoot: REPO_ROOT,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // CommonJS dependencies inside an ESM bundle still call require().
+        banner: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
+        // The Node 22 runtime ships the AWS SDK v3; sharp is native and ships separately.
+        externalModules: ['@aws-sdk/*', 'sharp'],
+      },
+    });
+  }
+}

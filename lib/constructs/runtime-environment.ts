@@ -1,0 +1,34 @@
+// The environment every pipeline Lambda gets: the contract in lambdas/runtime-config.ts
+// (ENV holds the names), filled with the deployed resources. All three handlers get the same
+// map so a handler reading one more variable later cannot fail at cold start in the cloud only.
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { ENV } from '../../lambdas/runtime-config';
+
+export interface RuntimeResources {
+  readonly table: ITable;
+  readonly jobsQueue: IQueue;
+  readonly jobsDeadLetterQueue: IQueue;
+  readonly deliveriesQueue: IQueue;
+  readonly deliveriesDeadLetterQueue: IQueue;
+  readonly mediaBucket: IBucket;
+  readonly allowedSourceBuckets: readonly string[];
+  readonly imageModelId: string;
+  readonly audioModelId: string;
+}
+
+export function runtimeEnvironment(resources: RuntimeResources): Record<string, string> {
+  return {
+    [ENV.tableName]: resources.table.tableName,
+    [ENV.jobsQueueUrl]: resources.jobsQueue.queueUrl,
+    [ENV.jobsDlqUrl]: resources.jobsDeadLetterQueue.queueUrl,
+    [ENV.deliveriesQueueUrl]: resources.deliveriesQueue.queueUrl,
+    [ENV.deliveriesDlqUrl]: resources.deliveriesDeadLetterQueue.queueUrl,
+    [ENV.mediaBucket]: resources.mediaBucket.bucketName,
+    [ENV.allowedSourceBuckets]: resources.allowedSourceBuckets.join(','),
+    [ENV.modelProvider]: 'bedrock',
+    [ENV.imageModelId]: resources.imageModelId,
+    [ENV.audioModelId]: resources.audioModelId,
+  };
+}

@@ -1,0 +1,124 @@
+// The Metahook stack: composes the constructs of lib/constructs into the pipeline the local
+// stack also runs (API -> jobs queue -> extractor -> deliveries queue -> callback). Timings and
+// limits come from lib/settings.ts, deploy-time choices from lib/deploy-config.ts.
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { DeployConfig } from './deploy-config';
+import { queueDesigns } from './queue-design';
+import { resolveSettings, type Settings } from './settings';
+import { acknowledgeNagFindings } from './constructs/nag-acknowledgements';
+import { Delivery } from './constructs/delivery';
+import { Extraction } from './constructs/extraction';
+import { IntakeApi } from './constructs/intake-api';
+import { Observability } from './constructs/observability';
+import { PipelineQueue } from './constructs/pipeline-queue';
+import { runtimeEnvironment } from './constructs/runtime-environment';
+import { Storage } from './constructs/storage';
+
+/** Jobs older than this raise an alarm: 10 of the 15 minutes the API promises end to end. */
+export const JOB_AGE_ALARM_SECONDS = 600;
+
+export interface MetahookStackProps extends StackProps {
+  readonly config: DeployConfig;
+  /** @default resolveSettings() — the defaults the handlers resolve at run time too */
+  readonly settings?: Settings;
+}
+
+export class MetahookStack extends Stack {
+  public readonly storage: Storage;
+  public readonly jobs: PipelineQueue;
+  public readonly deliveries: PipelineQueue;
+  public readonly extraction: Extraction;
+  public readonly delivery: Delivery;
+  public readonly intakeApi: IntakeApi;
+  public readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: MetahookStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const settings = props.settings ?? resolveSettings();
+    const designs = queueDesigns(settings);
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.storage = new Storage(this, 'Storage', {
+      deletionProtection: config.deletionProtection,
+      mediaExpiryDays: config.mediaExpiryDays,
+    });
+    const encryptionKey = this.storage.dataKey;
+    this.jobs = new PipelineQueue(this, 'Jobs', {
+      design: designs.jobs,
+      deadLetterDesign: designs.jobsDeadLetter,
+      encryptionKey,
+    });
+    this.deliveries = new PipelineQueue(this, 'Deliveries', {
+      design: designs.deliveries,
+      deadLetterDesign: designs.deliveriesDeadLetter,
+      encryptionKey,
+    });
+
+    const environment = runtimeEnvironment({
+      table: this.storage.table,
+      jobsQueue: this.jobs.queue,
+      jobsDeadLetterQueue: this.jobs.deadLetterQueue,
+      deliveriesQueue: this.deliveries.queue,
+      deliveriesDeadLetterQueue: this.deliveries.deadLetterQueue,
+      mediaBucket: this.storage.mediaBucket,
+      allowedSourceBuckets: config.allowedSourceBuckets,
+      imageModelId: config.imageModelId,
+      audioModelId: config.audioModelId,
+    });
+
+    this.extraction = new Extraction(this, 'Extraction', {
+      settings,
+      jobs: this.jobs,
+      deliveriesQueue: this.deliveries.queue,
+      table: this.storage.table,
+      mediaBucket: this.storage.mediaBucket,
+      allowedSourceBuckets: config.allowedSourceBuckets,
+      imageModelId: config.imageModelId,
+      audioModelId: config.audioModelId,
+      bedrockRoutingRegions: config.bedrockRoutingRegions,
+      environment,
+      logRetention,
+    });
+    this.delivery = new Delivery(this, 'Delivery', {
+      settings,
+      deliveries: this.deliveries,
+      table: this.storage.table,
+      environment,
+      logRetention,
+    });
+    this.intakeApi = new IntakeApi(this, 'IntakeApi', {
+      settings,
+      table: this.storage.table,
+      jobsQueue: this.jobs.queue,
+      environment,
+      usagePlan: config.usagePlan,
+      logRetention,
+      createCloudWatchRole: config.apiGatewayCloudWatchRole,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      api: this.intakeApi.api,
+      intake: this.intakeApi.intake.function,
+      extractor: this.extraction.extractor.function,
+      callback: this.delivery.callback.function,
+      queues: [
+        { label: 'Jobs', queue: this.jobs.queue, deadLetterQueue: this.jobs.deadLetterQueue, maxAgeSeconds: JOB_AGE_ALARM_SECONDS },
+        { label: 'Deliveries', queue: this.deliveries.queue, deadLetterQueue: this.deliveries.deadLetterQueue },
+      ],
+      encryptionKey,
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
+    new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
+    new CfnOutput(this, 'JobsDeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeliveriesDeadLetterQueueUrl', { value: this.deliveries.deadLetterQueue.queueUrl });
+
+    acknowledgeNagFindings(this, {
+      allowedSourceBuckets: config.allowedSourceBuckets,
+      modelIds: [config.imageModelId, config.audioModelId],
+    });
+  }
+}

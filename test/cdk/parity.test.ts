@@ -1,0 +1,87 @@
+// Local/cloud parity: the queues and the table in the synthesized template are exactly the
+// ones lib/queue-design.ts and lib/table-design.ts describe, which is what the local stack
+// creates its emulator queues and table from. (The lead extends this to the live emulators.)
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { queueDesigns, type QueueDesign } from '../../lib/queue-design';
+import { resolveSettings } from '../../lib/settings';
+import { ALL_INDEXES, INDEX_PROJECTION, KEY_ATTRIBUTE_TYPE, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lib/table-design';
+import { synthStack } from './synth-stack';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+
+// Overrides make the designs differ from the defaults, so a hard-coded queue would show.
+const settings = resolveSettings({ METAHOOK_RETRY_SCHEDULE: '2,4,8,16', METAHOOK_EXTRACTION_RETRY_SCHEDULE: '9' });
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  resources = synthStack({ settings }).template.toJSON().Resources;
+});
+afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
+
+const logicalIdOf = (token: any): string => token?.Ref ?? token?.['Fn::GetAtt']?.[0];
+
+/** The template's queues in the shape of a QueueDesign (without name and purpose). */
+function templateQueues() {
+  const queues = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+  const shapeOf = (props: Record<string, any>): Record<string, unknown> => ({
+    visibilityTimeoutSeconds: props.VisibilityTimeout,
+    retentionSeconds: props.MessageRetentionPeriod,
+    ...(props.RedrivePolicy
+      ? {
+          deadLetter: {
+            queue: shapeOf(resources[logicalIdOf(props.RedrivePolicy.deadLetterTargetArn)]!.Properties),
+            maxReceiveCount: props.RedrivePolicy.maxReceiveCount,
+          },
+        }
+      : {}),
+  });
+  return queues.map(([, q]) => shapeOf(q.Properties));
+}
+
+function designShapes(): Record<string, unknown>[] {
+  const designs = queueDesigns(settings);
+  const shapeOf = (design: QueueDesign): Record<string, unknown> => ({
+    visibilityTimeoutSeconds: design.visibilityTimeoutSeconds,
+    retentionSeconds: design.retentionSeconds,
+    ...(design.deadLetter
+      ? { deadLetter: { queue: shapeOf(designs[design.deadLetter.queue]), maxReceiveCount: design.deadLetter.maxReceiveCount } }
+      : {}),
+  });
+  return Object.values(designs).map(shapeOf);
+}
+
+const sortKey = (value: unknown) => JSON.stringify(value);
+
+describe('local/cloud parity', () => {
+  it('synthesizes exactly the queues queueDesigns(settings) describes, dead-letter wiring included', () => {
+    expect(templateQueues().map(sortKey).sort()).toEqual(designShapes().map(sortKey).sort());
+    expect(queueDesigns(settings).deliveries.deadLetter?.maxReceiveCount).toBe(5);
+    expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2);
+  });
+
+  it('synthesizes the table lib/table-design.ts describes', () => {
+    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(1);
+    const table = tables[0]!.Properties;
+    expect(table.KeySchema).toEqual([
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+    ]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    const indexes = (table.GlobalSecondaryIndexes as any[]).map((index) => ({
+      indexName: index.IndexName,
+      partitionKey: index.KeySchema.find((k: any) => k.KeyType === 'HASH').AttributeName,
+      sortKey: index.KeySchema.find((k: any) => k.KeyType === 'RANGE').AttributeName,
+      projection: index.Projection.ProjectionType,
+    }));
+    expect(indexes.sort((a, b) => a.indexName.localeCompare(b.indexName))).toEqual(
+      ALL_INDEXES.map((i) => ({ indexName: i.indexName, partitionKey: i.partitionKey, sortKey: i.sortKey, projection: INDEX_PROJECTION }))
+        .sort((a, b) => a.indexName.localeCompare(b.indexName)),
+    );
+    const keyNames = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, ...ALL_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey])];
+    expect([...table.AttributeDefinitions].sort((a: any, b: any) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
+      keyNames.sort().map((name) => ({ AttributeName: name, AttributeType: KEY_ATTRIBUTE_TYPE })),
+    );
+  });
+});
