@@ -24,7 +24,7 @@ export interface ScriptedReply {
 export interface WebhookReceiver {
   readonly url: string;
   readonly received: ReceivedWebhook[];
-  /** Decides the answer to the n-th request (0-based) to a path. Default: 200. */
+  /** Decides the answer to the n-th delivery (0-based) of the same webhook-id. Default: 200. */
   reply: (request: ReceivedWebhook, index: number) => ScriptedReply;
   waitFor(predicate: (all: ReceivedWebhook[]) => boolean, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   stop(): Promise<void>;
@@ -74,7 +74,7 @@ export async function startWebhookReceiver(signingSecret: string): Promise<Webho
       }
     }
     const entry: ReceivedWebhook = { headers: req.headers, body, payload, signatureValid, receivedAt: Date.now(), path: req.url ?? '/' };
-    const index = received.filter((r) => r.path === entry.path).length;
+    const index = received.filter((r) => r.headers['webhook-id'] === entry.headers['webhook-id']).length;
     received.push(entry);
     const answer = receiver.reply(entry, index);
     if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));

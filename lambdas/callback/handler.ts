@@ -46,6 +46,8 @@ async function processRecord(record: SQSRecord): Promise<void> {
 }
 
 export const handleDeliveryMessages = (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, processRecord, processor, { context });
+  // A batch where every record failed is still a normal outcome (retries were scheduled):
+  // report it item by item instead of throwing, so the Errors metric means real errors.
+  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
 
 export const handler = middy(handleDeliveryMessages).use(injectLambdaContext(logger)).use(logMetrics(metrics));
