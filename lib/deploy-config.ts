@@ -1,6 +1,7 @@
 // Deploy-time configuration of the CDK app (bin/metahook.ts -> here -> lib/metahook-stack.ts).
 // Values come from CDK context (`-c key=value` or cdk.json), are validated once, and every
 // error names the context key to fix. Runtime timings and limits live in lib/settings.ts.
+import { DEFAULT_BEDROCK_MODEL_IDS } from './settings';
 import { z } from 'zod';
 
 /** Log retention values CloudWatch Logs accepts (days). */
@@ -9,12 +10,13 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /**
- * Default models. Images: Amazon Nova 2 Lite through its US cross-Region inference profile
- * (text, image, video input). Audio: Mistral Voxtral Small 24B, in-Region on-demand (speech + text
- * input); Nova Lite / Nova 2 Lite do not take audio. Both are called through Converse.
+ * Default models: the same ones the handlers fall back to (lib/settings.ts), so a deploy
+ * and a local run against Bedrock call the same models. Images: Amazon Nova Lite through its
+ * US cross-Region inference profile. Audio: Mistral Voxtral Small 24B, in-Region on-demand
+ * (speech + text input; Nova Lite does not take audio). See docs/bedrock.md.
  */
-export const DEFAULT_IMAGE_MODEL_ID = 'us.amazon.nova-2-lite-v1:0';
-export const DEFAULT_AUDIO_MODEL_ID = 'mistral.voxtral-small-24b-2507';
+export const DEFAULT_IMAGE_MODEL_ID = DEFAULT_BEDROCK_MODEL_IDS.image;
+export const DEFAULT_AUDIO_MODEL_ID = DEFAULT_BEDROCK_MODEL_IDS.audio;
 
 /**
  * Regions a geographic inference profile may route to; the extractor needs InvokeModel on the
@@ -201,7 +203,7 @@ export function readDeployConfig(
   return parseDeployConfig(context, options);
 }
 
-/** "us" for "us.amazon.nova-2-lite-v1:0" (or its profile ARN); undefined for an in-Region model id. */
+/** "us" for "us.amazon.nova-lite-v1:0" (or its profile ARN); undefined for an in-Region model id. */
 export function inferenceProfileGeography(modelId: string): string | undefined {
   const id = modelId.includes(':inference-profile/') ? modelId.split(':inference-profile/')[1]! : modelId;
   // In-Region ids are "<provider>.<model>"; system profile ids prefix a geography: "<geo>.<provider>.<model>".

@@ -93,6 +93,7 @@ export class MetahookStack extends Stack {
       settings,
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
+      deliveriesQueue: this.deliveries.queue,
       environment,
       usagePlan: config.usagePlan,
       logRetention,

@@ -14,7 +14,7 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 
 export interface Route {
   readonly method: string;
-  /** API Gateway resource path, e.g. /v1/jobs/{job_id} */
+  /** API Gateway resource path under the stage, e.g. /jobs/{job_id} (called as /v1/jobs/{job_id}). */
   readonly resource: string;
   readonly functionName: string;
   readonly handler: ProxyHandler;
@@ -44,10 +44,20 @@ interface Match {
   readonly pathParameters: Record<string, string> | null;
 }
 
-function matchRoute(routes: readonly Route[], method: string, path: string): Match | 'method_not_allowed' | undefined {
-  const segments = path.split('/').filter(Boolean);
+function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  fullPath: string,
+  stage: string,
+): (Match & { path: string }) | 'method_not_allowed' | undefined {
+  // API Gateway serves a stage under /{stage}; resources are defined below it.
+  const stagePrefix = `/${stage}`;
+  const stagePath = fullPath.startsWith(`${stagePrefix}/`) ? fullPath.slice(stagePrefix.length) : undefined;
   let pathMatched = false;
   for (const route of routes) {
+    const path = route.public ? fullPath : stagePath;
+    if (path === undefined) continue;
+    const segments = path.split('/').filter(Boolean);
     const template = route.resource.split('/').filter(Boolean);
     if (template.length !== segments.length) continue;
     const params: Record<string, string> = {};
@@ -62,7 +72,7 @@ function matchRoute(routes: readonly Route[], method: string, path: string): Mat
     if (!same) continue;
     pathMatched = true;
     if (route.method === method) {
-      return { route, pathParameters: Object.keys(params).length > 0 ? params : null };
+      return { route, path, pathParameters: Object.keys(params).length > 0 ? params : null };
     }
   }
   return pathMatched ? 'method_not_allowed' : undefined;
@@ -110,7 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
-    const match = matchRoute(options.routes, method, url.pathname);
+    const match = matchRoute(options.routes, method, url.pathname, options.stage);
     if (match === undefined) return send(res, gatewayError('not_found', 'No route matches this method and path.', requestId));
     if (match === 'method_not_allowed') {
       return send(res, gatewayError('method_not_allowed', `${method} is not allowed on this path.`, requestId));
@@ -149,7 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const query = [...url.searchParams.keys()];
     const event: APIGatewayProxyEvent = {
       resource: match.route.resource,
-      path: url.pathname,
+      path: match.path,
       httpMethod: method,
       headers,
       multiValueHeaders,

@@ -15,6 +15,7 @@ import { ENV } from '../lambdas/runtime-config';
 import { createDynamoTenantDirectory } from '../lambdas/adapters/dynamo/tenant-directory';
 import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
 import { newTenantId } from '../lambdas/core/ids';
+import { JOBS_API_ROUTES, splitRoute } from '../lambdas/jobs-api/routes';
 import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
 import { startEmulators } from './emulators';
 import { startGateway, type Gateway, type ProxyHandler, type Route } from './gateway';
@@ -128,12 +129,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const callback = (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler;
 
   const jobsApi = (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler;
-  const jobsApiRoutes = Object.keys((await import('../lambdas/jobs-api/handler')).ROUTES).map((key) => {
-    const [method, resource] = key.split(' ') as [string, string];
-    return { method, resource, functionName: 'metahook-jobs-api', handler: jobsApi };
-  });
+  const jobsApiRoutes = JOBS_API_ROUTES.map((route) => ({ ...splitRoute(route), functionName: 'metahook-jobs-api', handler: jobsApi }));
   const routes: Route[] = [
-    { method: 'POST', resource: '/v1/jobs', functionName: 'metahook-intake', handler: intake },
+    { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
     ...jobsApiRoutes,
   ];
   const gateway: Gateway = await startGateway({

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
 import { cancelJob, getBatch, getJob, listDeliveries, listJobs, redeliverJob, type JobQueryDeps } from '../core/job-queries';
 import { errorResponse, jsonResponse } from '../adapters/api-gateway';
+import type { JobsApiRoute } from './routes';
 import { buildJobsApiDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-jobs-api' });
@@ -15,19 +16,20 @@ const { deps, tenants } = buildJobsApiDeps(process.env);
 type Route = (deps: JobQueryDeps, tenantId: string, event: APIGatewayProxyEvent) => Promise<[number, unknown]>;
 const param = (event: APIGatewayProxyEvent, name: string) => event.pathParameters?.[name] ?? '';
 
-export const ROUTES: Record<string, Route> = {
-  'GET /v1/jobs': async (d, t, e) => [200, await listJobs(d, t, e.queryStringParameters ?? {})],
-  'GET /v1/jobs/{job_id}': async (d, t, e) => [200, await getJob(d, t, param(e, 'job_id'))],
-  'DELETE /v1/jobs/{job_id}': async (d, t, e) => [200, await cancelJob(d, t, param(e, 'job_id'))],
-  'GET /v1/jobs/{job_id}/deliveries': async (d, t, e) => [200, await listDeliveries(d, t, param(e, 'job_id'))],
-  'POST /v1/jobs/{job_id}/redeliver': async (d, t, e) => [202, await redeliverJob(d, t, param(e, 'job_id'))],
-  'GET /v1/batches/{batch_id}': async (d, t, e) => [200, await getBatch(d, t, param(e, 'batch_id'))],
+/** Method and API Gateway resource (below the v1 stage) -> use case. */
+export const ROUTES: Record<JobsApiRoute, Route> = {
+  'GET /jobs': async (d, t, e) => [200, await listJobs(d, t, e.queryStringParameters ?? {})],
+  'GET /jobs/{job_id}': async (d, t, e) => [200, await getJob(d, t, param(e, 'job_id'))],
+  'DELETE /jobs/{job_id}': async (d, t, e) => [200, await cancelJob(d, t, param(e, 'job_id'))],
+  'GET /jobs/{job_id}/deliveries': async (d, t, e) => [200, await listDeliveries(d, t, param(e, 'job_id'))],
+  'POST /jobs/{job_id}/redeliver': async (d, t, e) => [202, await redeliverJob(d, t, param(e, 'job_id'))],
+  'GET /batches/{batch_id}': async (d, t, e) => [200, await getBatch(d, t, param(e, 'batch_id'))],
 };
 
 export async function handleJobsApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext.requestId;
   try {
-    const route = ROUTES[`${event.httpMethod} ${event.resource}`];
+    const route = ROUTES[`${event.httpMethod} ${event.resource}` as JobsApiRoute] as Route | undefined;
     if (!route) throw new ApiError('not_found', 'No route matches this method and path.');
     const apiKeyId = event.requestContext.identity?.apiKeyId;
     const tenant = apiKeyId ? await tenants.findByApiKeyId(apiKeyId) : undefined;

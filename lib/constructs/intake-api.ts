@@ -1,7 +1,8 @@
 // Intake API: the REST API integrators call (stage v1). Every method requires an API key; a
 // usage plan throttles and caps each key; bodies are validated against models generated from
 // the handlers' zod schemas; gateway-generated errors use the handlers' JSON envelope.
-// New routes are one call: `intakeApi.addRoute('GET', '/v1/jobs/{job_id}')`.
+// Routes live below the v1 stage (`/v1/jobs` = stage v1 + resource /jobs); a new route is one
+// call: `intakeApi.addRoute('GET', '/jobs/{job_id}', { handler })`.
 import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AccessLogField,
@@ -28,6 +29,7 @@ import { REQUEST_MODELS } from '../api-request-models';
 import type { Settings } from '../settings';
 import { grantSend, grantTableReadWrite } from './grants';
 import { PipelineFunction } from './pipeline-function';
+import { JOBS_API_ROUTES, splitRoute } from '../../lambdas/jobs-api/routes';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -46,6 +48,8 @@ export interface IntakeApiProps {
   readonly settings: Settings;
   readonly table: ITable;
   readonly jobsQueue: IQueue;
+  /** The jobs API queues redeliveries here. */
+  readonly deliveriesQueue: IQueue;
   readonly environment: Record<string, string>;
   readonly usagePlan: UsagePlanLimits;
   readonly logRetention: RetentionDays;
@@ -68,6 +72,7 @@ export class IntakeApi extends Construct {
   public readonly api: RestApi;
   public readonly usagePlan: UsagePlan;
   public readonly intake: PipelineFunction;
+  public readonly jobsApi: PipelineFunction;
   public readonly accessLogs: LogGroup;
   public readonly methods: Method[] = [];
   private readonly validator: RequestValidator;
@@ -86,6 +91,17 @@ export class IntakeApi extends Construct {
     });
     grantTableReadWrite(props.table, this.intake.function);
     grantSend(props.jobsQueue, this.intake.function);
+
+    this.jobsApi = new PipelineFunction(this, 'JobsApi', {
+      handlerName: 'jobsApi',
+      description: 'Metahook jobs API: look up, list, cancel and redeliver jobs',
+      timeoutSeconds: props.settings.intake.functionTimeoutSeconds,
+      memoryMb: props.settings.intake.memoryMb,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    grantTableReadWrite(props.table, this.jobsApi.function);
+    grantSend(props.deliveriesQueue, this.jobsApi.function);
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -154,11 +170,15 @@ export class IntakeApi extends Construct {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
 
-    this.addRoute('POST', '/v1/jobs', { requestModel: 'SubmitJobsRequest' });
+    this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
+    for (const route of JOBS_API_ROUTES) {
+      const { method, resource } = splitRoute(route);
+      this.addRoute(method, resource, { handler: this.jobsApi.function });
+    }
 
     const stack = Stack.of(this);
-    new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL; routes live under /v1' });
-    new CfnOutput(stack, 'JobsEndpoint', { value: this.api.urlForPath('/v1/jobs'), description: 'POST file references here' });
+    new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL: https://.../v1/' });
+    new CfnOutput(stack, 'JobsEndpoint', { value: this.api.urlForPath('/jobs'), description: 'POST file references here' });
     new CfnOutput(stack, 'UsagePlanId', { value: this.usagePlan.usagePlanId, description: 'Tenant API keys are added to this plan' });
   }
 

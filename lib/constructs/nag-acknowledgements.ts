@@ -26,6 +26,7 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
   const tableArn = arnRef(stack, stack.storage.table);
   const functions: PipelineFunction[] = [
     stack.intakeApi.intake,
+    stack.intakeApi.jobsApi,
     stack.extraction.extractor,
     stack.delivery.callback,
   ];

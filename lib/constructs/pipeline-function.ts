@@ -16,6 +16,7 @@ export const HANDLER_ENTRIES = {
   intake: 'lambdas/intake/handler.ts',
   extractor: 'lambdas/extractor/handler.ts',
   callback: 'lambdas/callback/handler.ts',
+  jobsApi: 'lambdas/jobs-api/handler.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

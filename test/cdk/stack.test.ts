@@ -1,6 +1,7 @@
 // CDK assertions on the synthesized Metahook stack: what a security reviewer and an operator
 // rely on (API keys, quotas, encryption, least privilege, alarms) and that every timing and
 // limit in the template is the one lib/settings.ts resolves. One synth for the whole file.
+import { JOBS_API_ROUTES } from '../../lambdas/jobs-api/routes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -49,7 +50,7 @@ beforeAll(() => {
     context,
     settings,
     // A route added later by the lead must inherit the same protections.
-    customize: (stack) => stack.intakeApi.addRoute('GET', '/v1/jobs/{job_id}'),
+    customize: (stack) => stack.intakeApi.addRoute('GET', '/late-route/{id}'),
   });
   template = synth.template;
   resources = template.toJSON().Resources;
@@ -60,7 +61,8 @@ afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 describe('intake API', () => {
   it('requires an API key on every method, including routes added later', () => {
     const methods = ofType('AWS::ApiGateway::Method');
-    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    const expected = ['POST /jobs', ...JOBS_API_ROUTES, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]);
+    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(expected.sort());
     for (const [, method] of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
   });
 
@@ -72,7 +74,7 @@ describe('intake API', () => {
     });
   });
 
-  it('validates POST /v1/jobs bodies against the model generated from the zod schema', () => {
+  it('validates POST /v1/jobs (stage v1, resource /jobs) bodies against the model generated from the zod schema', () => {
     const [[modelId, model]] = ofType('AWS::ApiGateway::Model') as [[string, Resource]];
     const schema = model.Properties.Schema;
     expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
@@ -188,7 +190,7 @@ describe('pipeline functions', () => {
       }
       expect(vars[ENV.modelProvider]).toBe('bedrock');
       expect(vars[ENV.allowedSourceBuckets]).toBe('partner-uploads,archive.example-media');
-      expect(vars[ENV.imageModelId]).toBe('us.amazon.nova-2-lite-v1:0');
+      expect(vars[ENV.imageModelId]).toBe('us.amazon.nova-lite-v1:0');
       expect(vars[ENV.audioModelId]).toBe('mistral.voxtral-small-24b-2507');
       expect(vars[ENV.allowLoopbackHttp]).toBeUndefined();
     }
@@ -284,9 +286,9 @@ describe('least privilege', () => {
 
   it('lets only the extractor invoke Bedrock, on the configured profile and the models it routes to', () => {
     const granted = grants('extractor', 'bedrock:InvokeModel').map(render);
-    expect(granted.some((r) => r.includes(':bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-2-lite-v1:0'))).toBe(true);
+    expect(granted.some((r) => r.includes(':bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0'))).toBe(true);
     for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
-      expect(granted.some((r) => r.includes(`:bedrock:${region}::foundation-model/amazon.nova-2-lite-v1:0`)), region).toBe(true);
+      expect(granted.some((r) => r.includes(`:bedrock:${region}::foundation-model/amazon.nova-lite-v1:0`)), region).toBe(true);
     }
     expect(granted.some((r) => r.includes(':bedrock:us-east-1::foundation-model/mistral.voxtral-small-24b-2507'))).toBe(true);
     expect(granted.every((r) => !r.includes('*'))).toBe(true);
