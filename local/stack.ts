@@ -1,6 +1,7 @@
 // Local stack: everything behind `npm start`, in one process on 127.0.0.1. Emulators,
 // resources created from the same designs as the CDK stack, the API Gateway stand-in and
 // the SQS event sources, all invoking the real Lambda handlers (configured by env, as on AWS).
+// One stack per process at a time: handler modules read their configuration once, at import.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
