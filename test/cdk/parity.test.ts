@@ -1,7 +1,12 @@
 // Local/cloud parity: the queues and the table in the synthesized template are exactly the
 // ones lib/queue-design.ts and lib/table-design.ts describe, which is what the local stack
-// creates its emulator queues and table from. (The lead extends this to the live emulators.)
+// creates its emulator queues and table from; and the live emulator resources the local stack
+// creates match the template too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startEmulators } from '../../local/emulators';
+import { createQueues, createTables, LOCAL_NAMES } from '../../local/resources';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { queueDesigns, type QueueDesign } from '../../lib/queue-design';
 import { resolveSettings } from '../../lib/settings';
@@ -83,5 +88,46 @@ describe('local/cloud parity', () => {
     expect([...table.AttributeDefinitions].sort((a: any, b: any) => a.AttributeName.localeCompare(b.AttributeName))).toEqual(
       keyNames.sort().map((name) => ({ AttributeName: name, AttributeType: KEY_ATTRIBUTE_TYPE })),
     );
+  });
+
+  it('creates live emulator queues and a table that match the template', async () => {
+    const emulators = await startEmulators({});
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const dynamo = new DynamoDBClient({ endpoint: emulators.dynamoEndpoint, region: 'us-east-1', credentials });
+    const sqs = new SQSClient({ endpoint: emulators.awsEndpoint, region: 'us-east-1', credentials, useQueueUrlAsEndpoint: false });
+    try {
+      await createTables(dynamo);
+      const urls = createQueues(emulators.fauxqs, settings);
+      const arnToShape = new Map<string, Record<string, unknown>>();
+      const live: Record<string, Record<string, string>> = {};
+      for (const [name, url] of Object.entries(urls)) {
+        const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+        live[name] = Attributes!;
+      }
+      const shapeOf = (attributes: Record<string, string>): Record<string, unknown> => {
+        const redrive = attributes.RedrivePolicy ? JSON.parse(attributes.RedrivePolicy) : undefined;
+        return {
+          visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout),
+          retentionSeconds: Number(attributes.MessageRetentionPeriod),
+          ...(redrive
+            ? { deadLetter: { queue: arnToShape.get(redrive.deadLetterTargetArn), maxReceiveCount: Number(redrive.maxReceiveCount) } }
+            : {}),
+        };
+      };
+      for (const attributes of Object.values(live)) if (!attributes.RedrivePolicy) arnToShape.set(attributes.QueueArn!, shapeOf(attributes));
+      const liveShapes = Object.values(live).map(shapeOf);
+      expect(liveShapes.map(sortKey).sort()).toEqual(templateQueues().map(sortKey).sort());
+
+      const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: LOCAL_NAMES.table }));
+      const template = Object.values(resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!.Properties;
+      expect(Table!.KeySchema).toEqual(template.KeySchema);
+      const liveIndexes = (Table!.GlobalSecondaryIndexes ?? []).map((i) => ({ name: i.IndexName, keys: i.KeySchema, projection: i.Projection?.ProjectionType }));
+      const templateIndexes = (template.GlobalSecondaryIndexes as any[]).map((i) => ({ name: i.IndexName, keys: i.KeySchema, projection: i.Projection.ProjectionType }));
+      expect(liveIndexes.map(sortKey).sort()).toEqual(templateIndexes.map(sortKey).sort());
+    } finally {
+      dynamo.destroy();
+      sqs.destroy();
+      await emulators.stop();
+    }
   });
 });
