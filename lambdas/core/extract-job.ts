@@ -13,11 +13,13 @@ import type {
   JobRepository,
   MediaSource,
   MetadataProvider,
+  TenantDirectory,
 } from './ports';
 import type { JobRecord } from './records';
 
 export interface ExtractJobDeps {
   readonly jobs: JobRepository;
+  readonly tenants: Pick<TenantDirectory, 'getTenant'>;
   readonly media: MediaSource;
   readonly sniff: (bytes: Uint8Array) => Promise<SniffResult>;
   readonly provider: MetadataProvider;
@@ -31,7 +33,9 @@ export type ExtractJobOutcome =
   /** exhausted: transient failures ran out of retries; the message belongs in the dead-letter queue. */
   | { readonly outcome: 'failed'; readonly jobId: string; readonly exhausted: boolean; readonly code: string }
   | { readonly outcome: 'redelivered'; readonly jobId: string }
-  | { readonly outcome: 'skipped'; readonly jobId: string; readonly reason: string };
+  | { readonly outcome: 'skipped'; readonly jobId: string; readonly reason: string }
+  /** A disabled tenant's job is not processed; it waits in the dead-letter queue for a redrive. */
+  | { readonly outcome: 'held'; readonly jobId: string; readonly reason: 'tenant_disabled' };
 
 /** Thrown when the job is being processed elsewhere under a live lease: retry later. */
 export class JobBusyError extends TransientJobError {}
@@ -41,6 +45,8 @@ export async function extractJob(
   message: JobMessage,
   attempt: { readonly receiveCount: number },
 ): Promise<ExtractJobOutcome> {
+  const tenant = await deps.tenants.getTenant(message.tenant_id);
+  if (!tenant || tenant.status !== 'active') return { outcome: 'held', jobId: message.job_id, reason: 'tenant_disabled' };
   const now = deps.now();
   const leaseUntil = new Date(now.getTime() + deps.settings.extraction.functionTimeoutSeconds * 1000);
   const claim = await deps.jobs.startProcessing(message.tenant_id, message.job_id, now, leaseUntil);

@@ -31,6 +31,9 @@ async function processRecord(record: SQSRecord): Promise<void> {
     if (outcome.outcome === 'failed' && outcome.exhausted) {
       await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'attempts_exhausted', outcome.code);
     }
+    if (outcome.outcome === 'held') {
+      await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.reason, 'tenant is disabled; redrive after enabling it');
+    }
   } catch (error) {
     const schedule = settings.extraction.retryScheduleSeconds;
     const step = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;

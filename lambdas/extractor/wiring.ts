@@ -4,6 +4,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Settings } from '../../lib/settings';
 import { createDocumentClient, createS3Client, createSqsClient } from '../adapters/aws-clients';
 import { createDynamoJobRepository } from '../adapters/dynamo/job-repository';
+import { createDynamoTenantDirectory } from '../adapters/dynamo/tenant-directory';
+import { cacheTenantDirectory } from '../adapters/cached-tenant-directory';
 import { createHttpMediaSource } from '../adapters/http-media-source';
 import { createMetadataProvider } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
@@ -27,10 +29,12 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
   const settings = readSettings(env);
   const tableName = requireEnv(env, ENV.tableName);
   const sqs = createSqsClient(env);
+  const db = createDocumentClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   return {
     deps: {
-      jobs: createDynamoJobRepository(createDocumentClient(env), { tableName, retentionDays: settings.retention.jobDays }),
+      jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
+      tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), 30_000),
       media: createMediaSource({
         s3: createS3MediaSource(createS3Client(env), readSourcePolicy(env)),
         http: createHttpMediaSource(http),
