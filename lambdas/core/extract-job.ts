@@ -78,6 +78,8 @@ export async function extractJob(
         error: { code, message: `gave up after ${attempt.receiveCount} attempts: ${reason}`, retryable: true },
       };
     } else {
+      // Without this the retry would find the job still leased and wait out the lease.
+      await deps.jobs.releaseLease(job, deps.now()).catch(() => undefined);
       throw error;
     }
   }

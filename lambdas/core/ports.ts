@@ -128,6 +128,8 @@ export interface JobRepository {
   getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
   /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
   startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
+  /** processing -> queued: a transient failure hands the job back for the next retry. */
+  releaseLease(job: JobRecord, now: Date): Promise<void>;
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
   /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */

@@ -25,7 +25,7 @@ export async function startHarness(options: LocalStackOptions = {}): Promise<Har
   const stack = await startLocalStack({
     pollWaitSeconds: 1,
     ...options,
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', ...options.env },
+    env: { POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT', ...options.env },
   });
   const receiver = await startWebhookReceiver(stack.signingSecret);
   const submitRaw = async (body: string, headers: Record<string, string> = {}) => {

@@ -27,11 +27,13 @@ function harness(options: {
   const finished: JobOutcomeUpdate[] = [];
   const enqueued: DeliveryMessage[] = [];
   const claims: string[] = [];
+  const releases: string[] = [];
   const job = 'job' in options ? options.job : queuedJob();
   const deps = {
     jobs: {
       startProcessing: async () => ({ started: options.started ?? true, job }),
       finish: async (_job: JobRecord, outcome: JobOutcomeUpdate) => (finished.push(outcome), true),
+      releaseLease: async (released: JobRecord) => void releases.push(released.job_id),
       recordBatchProgress: async () => ({ total: options.batchTotal ?? 1, completed: 1, failed: 0, cancelled: 0 }),
       claimBatchCompletion: async (_t: string, batchId: string) => (claims.push(batchId), true),
     },
@@ -46,7 +48,7 @@ function harness(options: {
     settings,
     now: () => new Date('2026-01-01T00:00:00Z'),
   } as unknown as ExtractJobDeps;
-  return { deps, finished, enqueued, claims };
+  return { deps, finished, enqueued, claims, releases };
 }
 
 const message = { tenant_id: 'ten_1', job_id: 'job_1' };
@@ -74,8 +76,9 @@ describe('extractJob', () => {
   });
 
   it('rethrows a transient error before the last attempt, without failing the job', async () => {
-    const { deps, finished, enqueued } = harness({ extract: async () => { throw new TransientJobError('model_error', 'throttled'); } });
+    const { deps, finished, enqueued, releases } = harness({ extract: async () => { throw new TransientJobError('model_error', 'throttled'); } });
     await expect(extractJob(deps, message, { receiveCount: 2 })).rejects.toThrow('throttled');
+    expect(releases).toEqual(['job_1']);
     expect(finished).toHaveLength(0);
     expect(enqueued).toHaveLength(0);
   });

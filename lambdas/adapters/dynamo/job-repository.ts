@@ -218,6 +218,23 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
       }
     },
 
+    async releaseLease(job, now) {
+      try {
+        await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(job.tenant_id, job.job_id),
+            UpdateExpression: 'SET #status = :queued, updated_at = :now REMOVE lease_until',
+            ConditionExpression: '#status = :processing',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':queued': 'queued', ':processing': 'processing', ':now': now.toISOString() },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    },
+
     async finish(job, outcome: JobOutcomeUpdate, now) {
       const values: Record<string, unknown> = {
         ':status': outcome.status,
