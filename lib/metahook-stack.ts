@@ -102,6 +102,7 @@ export class MetahookStack extends Stack {
     this.observability = new Observability(this, 'Observability', {
       api: this.intakeApi.api,
       intake: this.intakeApi.intake.function,
+      jobsApi: this.intakeApi.jobsApi.function,
       extractor: this.extraction.extractor.function,
       callback: this.delivery.callback.function,
       queues: [

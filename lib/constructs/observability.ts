@@ -42,6 +42,7 @@ export interface ObservedQueue {
 export interface ObservabilityProps {
   readonly api: RestApi;
   readonly intake: IFunction;
+  readonly jobsApi: IFunction;
   readonly extractor: IFunction;
   readonly callback: IFunction;
   readonly queues: readonly ObservedQueue[];
@@ -116,7 +117,7 @@ export class Observability extends Construct {
       }
     }
 
-    for (const [label, fn] of [['Extractor', props.extractor], ['Callback', props.callback], ['Intake', props.intake]] as const) {
+    for (const [label, fn] of [['Extractor', props.extractor], ['Callback', props.callback], ['Intake', props.intake], ['JobsApi', props.jobsApi]] as const) {
       alarm(
         `${label}Errors`,
         `${label} Lambda invocations failed (crash or timeout, not per-record failures)`,
@@ -160,7 +161,7 @@ export class Observability extends Construct {
         observed.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead-lettered' }),
       ]),
     ]);
-    const lambdaWidgets = ([['Intake', props.intake], ['Extractor', props.extractor], ['Callback', props.callback]] as const).map(
+    const lambdaWidgets = ([['Intake', props.intake], ['JobsApi', props.jobsApi], ['Extractor', props.extractor], ['Callback', props.callback]] as const).map(
       ([label, fn]) =>
         graph(`${label} Lambda`, [fn.metricInvocations(), fn.metricErrors(), fn.metricThrottles()], [
           fn.metricDuration({ statistic: 'p95', label: 'duration p95' }),
