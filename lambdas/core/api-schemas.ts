@@ -1,11 +1,7 @@
 // The public API's request and response shapes (zod/mini keeps handler bundles small).
 // The OpenAPI document and the API Gateway request model are generated from these.
-import { z } from 'zod/mini';
-import { en } from 'zod/locales';
+import { z, type Infer } from './zod';
 import { resolveSettings } from '../../lib/settings';
-
-// zod/mini ships without messages; English ones make the error details readable.
-z.config(en());
 
 const limits = resolveSettings().api;
 
@@ -37,8 +33,8 @@ export const submitJobsRequestSchema = z.strictObject({
   metadata: z.optional(z.record(z.string(), z.unknown())),
 });
 
-export type FileReference = z.infer<typeof fileReferenceSchema>;
-export type SubmitJobsRequest = z.infer<typeof submitJobsRequestSchema>;
+export type FileReference = Infer<typeof fileReferenceSchema>;
+export type SubmitJobsRequest = Infer<typeof submitJobsRequestSchema>;
 
 export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

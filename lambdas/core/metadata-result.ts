@@ -1,6 +1,6 @@
 // What extraction produces for a file, whichever model provider made it.
 // The Bedrock provider forces a tool call whose input schema is generated from these.
-import { z } from 'zod/mini';
+import { z, type Infer } from './zod';
 import type { MediaKind } from './api-schemas';
 
 export const MAX_KEYWORDS = 20;
@@ -27,8 +27,8 @@ export const audioResultSchema = z.object({
   properties: z.optional(mediaPropertiesSchema),
 });
 
-export type ImageResult = z.infer<typeof imageResultSchema>;
-export type AudioResult = z.infer<typeof audioResultSchema>;
+export type ImageResult = Infer<typeof imageResultSchema>;
+export type AudioResult = Infer<typeof audioResultSchema>;
 export type MetadataResult = ImageResult | AudioResult;
 
 export const resultSchemaFor = (kind: MediaKind) => (kind === 'image' ? imageResultSchema : audioResultSchema);

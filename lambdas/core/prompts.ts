@@ -2,16 +2,12 @@
 // these prompts and this tool; no prompt text lives anywhere else. Reviewed as one unit with
 // the result schemas in ./metadata-result: change PROMPT_VERSION whenever the text changes,
 // so stored results can be traced to the prompt that produced them. No AWS imports here.
-import { z } from 'zod/mini';
-import { en } from 'zod/locales';
+import { z, type Infer } from './zod';
 import type { MediaKind } from './api-schemas';
 import { audioResultSchema, imageResultSchema, MAX_KEYWORDS } from './metadata-result';
 
 /** Bump on any change to the text or the tool below; the same file then gives new metadata. */
 export const PROMPT_VERSION = 'metadata-2025-01';
-
-// zod/mini ships without messages; the repair turn needs readable ones.
-z.config(en());
 
 /** The one tool the model is forced to call; its input is the metadata. */
 export const METADATA_TOOL_NAME = 'record_metadata';
@@ -25,7 +21,7 @@ export const modelOutputSchemas = {
   audio: z.omit(audioResultSchema, { properties: true }),
 } as const;
 
-export type ModelOutput = z.infer<(typeof modelOutputSchemas)[MediaKind]>;
+export type ModelOutput = Infer<(typeof modelOutputSchemas)[MediaKind]>;
 
 /** JSON Schema (draft-07, the dialect Bedrock tool specs accept) generated from the zod schema. */
 function toolInputJsonSchema(kind: MediaKind): Record<string, unknown> {

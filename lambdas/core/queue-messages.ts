@@ -1,6 +1,6 @@
 // Queue message shapes, validated on the way in: a message that does not parse can
 // never succeed, so consumers dead-letter it instead of retrying it.
-import { z } from 'zod/mini';
+import { z, type ZodMiniType } from './zod';
 import type { DeliveryMessage, JobMessage } from './ports';
 
 const id = z.string().check(z.minLength(1), z.maxLength(200));
@@ -12,7 +12,7 @@ const deliveryMessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('batch'), tenant_id: id, batch_id: id, event_id: id }),
 ]);
 
-function parseWith<T>(schema: z.ZodMiniType<T>, body: string): T | undefined {
+function parseWith<T>(schema: ZodMiniType<T>, body: string): T | undefined {
   try {
     const parsed = schema.safeParse(JSON.parse(body));
     return parsed.success ? parsed.data : undefined;
