@@ -2,6 +2,8 @@
 // webhook-id, 410 stops at once, slow receivers time out, and a crash between storing a
 // result and queuing its webhook still delivers exactly one event.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startHarness, type Harness } from '../support/local-harness';
 import type { ReceivedWebhook } from '../../local/webhook-receiver';
@@ -115,6 +117,37 @@ describe('a crash between storing a result and queuing its webhook', () => {
       expect((await h.job(jobId))?.status).toBe('completed');
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('an extraction that keeps failing', () => {
+  it('dead-letters the job message after its retries and sends job.failed', async () => {
+    // A file server on 127.0.0.1 that is always unavailable: a transient failure every time.
+    let fetches = 0;
+    const files = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(503).end('maintenance');
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', () => resolve()));
+    const fileUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/photo.png`;
+    try {
+      const { status, json } = await h.submit({ callback_url: `${h.receiver.url}/extraction`, files: [{ url: fileUrl }] });
+      expect(status).toBe(202);
+      const jobId = json.jobs[0].job_id;
+      const all = await h.receiver.waitFor((r) => jobEvents(r, jobId).length >= 1, 20_000);
+      const event = jobEvents(all, jobId)[0]!;
+      expect(event.payload!.type).toBe('job.failed');
+      expect(event.payload!.data.error.code).toBe('file_fetch_failed');
+      expect(fetches).toBe(h.stack.settings.extraction.maxReceiveCount);
+      const { Messages } = await h.stack.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: h.stack.queueUrls.jobsDeadLetter, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      );
+      const dead = (Messages ?? []).find((m) => JSON.parse(m.Body!).job_id === jobId);
+      expect(dead?.MessageAttributes?.reason?.StringValue).toBe('attempts_exhausted');
+      expect((await h.job(jobId))?.status).toBe('failed');
+    } finally {
+      await new Promise<void>((resolve) => files.close(() => resolve()));
     }
   });
 });
