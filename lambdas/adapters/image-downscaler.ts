@@ -122,7 +122,22 @@ function encode(pipeline: SharpPipeline, format: ImageFormat): SharpPipeline {
   }
 }
 
-const loadSharp = async (): Promise<Sharp> => (await import('sharp')).default;
+/**
+ * sharp is native and loaded only when an image must shrink. Where it is not installed (see
+ * docs/deploy.md, "Image downscaling"), an oversize image fails for good with a clear reason
+ * instead of being retried.
+ */
+async function loadSharp(): Promise<Sharp> {
+  try {
+    return (await import('sharp')).default;
+  } catch (error) {
+    throw new PermanentJobError(
+      'file_too_large',
+      'the image exceeds the model limits and image downscaling (sharp) is not available in this deployment',
+      { cause: error },
+    );
+  }
+}
 
 async function sizeFromSharp(bytes: Uint8Array): Promise<ImageSize | undefined> {
   const sharp = await loadSharp();
