@@ -50,6 +50,7 @@ export const DEPLOY_CONTEXT_KEYS = [
   'alarmEmail',
   'mediaExpiryDays',
   'apiGatewayCloudWatchRole',
+  'imageDownscaling',
 ] as const;
 
 export type DeployContextKey = (typeof DEPLOY_CONTEXT_KEYS)[number];
@@ -75,6 +76,8 @@ export interface DeployConfig {
   readonly mediaExpiryDays: number;
   /** Set API Gateway's account-level CloudWatch role (needed once per account and Region for access logs). */
   readonly apiGatewayCloudWatchRole: boolean;
+  /** Ship sharp (linux-arm64) with the extractor so oversize images are downscaled; synth then needs the npm registry. */
+  readonly imageDownscaling: boolean;
 }
 
 export class DeployConfigError extends Error {
@@ -134,6 +137,7 @@ const schema = z.strictObject({
   alarmEmail: z.email('must be an email address').optional(),
   mediaExpiryDays: positiveInt(365).default(7),
   apiGatewayCloudWatchRole: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
+  imageDownscaling: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
 });
 
 /**
@@ -191,6 +195,7 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     alarmEmail: value.alarmEmail,
     mediaExpiryDays: value.mediaExpiryDays,
     apiGatewayCloudWatchRole: value.apiGatewayCloudWatchRole,
+    imageDownscaling: value.imageDownscaling,
   };
 }
 

@@ -79,6 +79,7 @@ export class MetahookStack extends Stack {
       imageModelId: config.imageModelId,
       audioModelId: config.audioModelId,
       bedrockRoutingRegions: config.bedrockRoutingRegions,
+      imageDownscaling: config.imageDownscaling,
       environment,
       logRetention,
     });

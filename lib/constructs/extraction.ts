@@ -29,6 +29,12 @@ export interface ExtractionProps {
   readonly bedrockRoutingRegions?: readonly string[];
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
+  /**
+   * Install sharp for linux-arm64 next to the bundle, so images over the model's limits are
+   * downscaled. Needs the npm registry at synth time.
+   * @default false
+   */
+  readonly imageDownscaling?: boolean;
 }
 
 export class Extraction extends Construct {
@@ -50,6 +56,7 @@ export class Extraction extends Construct {
       memoryMb: settings.extraction.memoryMb,
       environment: props.environment,
       logRetention: props.logRetention,
+      ...(props.imageDownscaling ? { nativeModules: ['sharp'] } : {}),
     });
     const fn = this.extractor.function;
 

@@ -28,7 +28,16 @@ export interface PipelineFunctionProps {
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly description: string;
+  /**
+   * Native modules installed next to the bundle for linux-arm64 instead of bundled (sharp).
+   * Installing them needs the npm registry at synth time.
+   * @default none: native modules are left out
+   */
+  readonly nativeModules?: readonly string[];
 }
+
+/** Native modules the bundles never inline. */
+const NATIVE_MODULES = ['sharp'];
 
 export class PipelineFunction extends Construct {
   public readonly function: NodejsFunction;
@@ -83,8 +92,21 @@ export class PipelineFunction extends Construct {
         mainFields: ['module', 'main'],
         // CommonJS dependencies inside an ESM bundle still call require().
         banner: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
-        // The Node 22 runtime ships the AWS SDK v3; sharp is native and ships separately.
-        externalModules: ['@aws-sdk/*', 'sharp'],
+        // The Node 22 runtime ships the AWS SDK v3; native modules are never inlined.
+        externalModules: ['@aws-sdk/*', ...NATIVE_MODULES],
+        ...(props.nativeModules && props.nativeModules.length > 0
+          ? {
+              nodeModules: [...props.nativeModules],
+              commandHooks: {
+                // npm picks optional platform packages by these: the Lambda's, not the build machine's.
+                beforeInstall: (_input: string, output: string) => [
+                  `printf 'os=linux\\ncpu=arm64\\nlibc=glibc\\n' > "${output}/.npmrc"`,
+                ],
+                beforeBundling: () => [],
+                afterBundling: (_input: string, output: string) => [`rm -f "${output}/.npmrc"`],
+              },
+            }
+          : {}),
       },
     });
   }

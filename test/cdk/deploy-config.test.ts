@@ -37,6 +37,7 @@ describe('parseDeployConfig', () => {
       alarmEmail: undefined,
       mediaExpiryDays: 7,
       apiGatewayCloudWatchRole: true,
+      imageDownscaling: true,
     });
   });
 
