@@ -17,6 +17,8 @@ import { createDynamoTenantDirectory } from '../lambdas/adapters/dynamo/tenant-d
 import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
 import { newTenantId } from '../lambdas/core/ids';
 import { JOBS_API_ROUTES, splitRoute } from '../lambdas/jobs-api/routes';
+import { jsonResponse } from '../lambdas/adapters/api-gateway';
+import { buildOpenApiDocument } from '../lib/openapi';
 import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
 import { startEmulators } from './emulators';
 import { startGateway, type Gateway, type ProxyHandler, type Route } from './gateway';
@@ -89,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
     AWS_ENDPOINT_URL_SQS: emulators.awsEndpoint,
     AWS_ENDPOINT_URL_S3: emulators.awsEndpoint,
-    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(hasOwnCredentials(process.env) ? {} : LOCAL_CREDENTIALS),
     [ENV.tableName]: LOCAL_NAMES.table,
     [ENV.jobsQueueUrl]: queueUrls.jobs,
@@ -134,6 +136,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const routes: Route[] = [
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
     ...jobsApiRoutes,
+    // Local only, no key: the published contract (docs/openapi.json is the same document).
+    {
+      method: 'GET',
+      resource: '/openapi.json',
+      functionName: 'metahook-openapi',
+      public: true,
+      handler: async (event) => jsonResponse(200, buildOpenApiDocument(), event.requestContext.requestId),
+    },
   ];
   const gateway: Gateway = await startGateway({
     port: options.port ?? 0,

@@ -1,7 +1,10 @@
 // The public API's request and response shapes (zod/mini keeps handler bundles small).
 // The OpenAPI document and the API Gateway request model are generated from these.
-import { z, type Infer } from './zod';
+import { z, type Infer, type ZodMiniType } from './zod';
 import { resolveSettings } from '../../lib/settings';
+import { API_ERROR_STATUS, type ApiErrorCode } from './errors';
+import { audioResultSchema, imageResultSchema } from './metadata-result';
+import { findUnstorableValue } from './storable-json';
 
 const limits = resolveSettings().api;
 
@@ -30,7 +33,15 @@ export const submitJobsRequestSchema = z.strictObject({
       z.minLength(1, 'files must list at least one file'),
       z.maxLength(limits.maxFilesPerRequest, `files may list at most ${limits.maxFilesPerRequest} files`),
     ),
-  metadata: z.optional(z.record(z.string(), z.unknown())),
+  metadata: z.optional(
+    z.record(z.string(), z.unknown()).check(
+      // Stored in DynamoDB as-is: refuse here what the write would reject (a 500 otherwise).
+      z.superRefine((metadata, ctx) => {
+        const problem = findUnstorableValue(metadata, limits.maxMetadataDepth);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path, input: metadata });
+      }),
+    ),
+  ),
 });
 
 export type FileReference = Infer<typeof fileReferenceSchema>;
@@ -60,3 +71,155 @@ export interface ErrorEnvelope {
     readonly request_id: string;
   };
 }
+
+// ---------- responses and webhook payloads ----------
+// Documented in docs/openapi.json (lib/openapi.ts); the contract test parses live responses
+// with these, so the document, the handlers and these shapes cannot drift apart unnoticed.
+
+const nullable = <T extends ZodMiniType>(schema: T) => z.union([schema, z.null()]);
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const submittedJobSchema = z.object({
+  job_id: z.string(),
+  url: z.string(),
+  external_id: nullable(z.string()),
+  status: z.enum(JOB_STATUSES),
+  duplicate: z.boolean(),
+});
+
+export const submitJobsResponseSchema = z.object({
+  batch_id: z.string(),
+  jobs: z.array(submittedJobSchema),
+});
+
+export const errorEnvelopeSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]]),
+    message: z.string(),
+    details: z.optional(z.array(z.object({ path: z.optional(z.string()), message: z.string() }))),
+    request_id: z.string(),
+  }),
+});
+
+export const jobErrorSchema = z.object({ code: z.string(), message: z.string() });
+const modelRefSchema = z.object({ provider: z.string(), id: z.string() });
+const sourceFileSchema = z.object({ sha256: z.string(), bytes: z.number(), content_type: z.string() });
+const modelUsageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), latency_ms: z.number() });
+export const metadataResultSchema = z.union([imageResultSchema, audioResultSchema]);
+
+export const deliverySummarySchema = z.object({
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number(),
+  last_status_code: nullable(z.number()),
+  last_error: nullable(z.string()),
+  updated_at: nullable(z.string()),
+});
+
+export const jobViewSchema = z.object({
+  job_id: z.string(),
+  batch_id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  url: z.string(),
+  external_id: nullable(z.string()),
+  media_type: nullable(z.enum(MEDIA_KINDS)),
+  callback_url: z.string(),
+  metadata: nullable(jsonObject),
+  result: z.optional(metadataResultSchema),
+  error: z.optional(jobErrorSchema),
+  model: z.optional(modelRefSchema),
+  source: z.optional(sourceFileSchema),
+  usage: z.optional(modelUsageSchema),
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: nullable(z.string()),
+  delivery: deliverySummarySchema,
+});
+
+export const jobListSchema = z.object({
+  jobs: z.array(jobViewSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: nullable(z.string()),
+});
+
+export const batchViewSchema = z.object({
+  batch_id: z.string(),
+  created_at: z.string(),
+  total: z.number(),
+  duplicates: z.number(),
+  completed_at: nullable(z.string()),
+  counts: z.object({
+    queued: z.number(),
+    processing: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    cancelled: z.number(),
+  }),
+  metadata: nullable(jsonObject),
+  jobs: z.array(jobViewSchema),
+});
+
+export const deliveryAttemptSchema = z.object({
+  event_id: z.string(),
+  event_type: z.string(),
+  job_id: nullable(z.string()),
+  batch_id: nullable(z.string()),
+  attempt: z.number(),
+  started_at: z.string(),
+  duration_ms: z.number(),
+  url: z.string(),
+  http_status: nullable(z.number()),
+  error_class: nullable(z.string()),
+  response_body: nullable(z.string()),
+  outcome: z.enum(['delivered', 'retrying', 'failed', 'dead_lettered']),
+});
+
+export const jobDeliveriesSchema = z.object({
+  job_id: z.string(),
+  delivery: deliverySummarySchema,
+  attempts: z.array(deliveryAttemptSchema),
+});
+
+export const redeliverResponseSchema = z.object({
+  job_id: z.string(),
+  event_id: z.string(),
+  status: z.literal('queued'),
+});
+
+const jobEventData = {
+  job_id: z.string(),
+  batch_id: z.string(),
+  external_id: nullable(z.string()),
+  url: z.string(),
+  media_type: nullable(z.string()),
+  model: nullable(modelRefSchema),
+  source: nullable(sourceFileSchema),
+  metadata: nullable(jsonObject),
+};
+
+export const jobCompletedEventSchema = z.object({
+  type: z.literal('job.completed'),
+  id: z.string(),
+  created_at: z.string(),
+  data: z.object({ ...jobEventData, result: metadataResultSchema }),
+});
+
+export const jobFailedEventSchema = z.object({
+  type: z.literal('job.failed'),
+  id: z.string(),
+  created_at: z.string(),
+  data: z.object({ ...jobEventData, error: jobErrorSchema }),
+});
+
+export const batchCompletedEventSchema = z.object({
+  type: z.literal('batch.completed'),
+  id: z.string(),
+  created_at: z.string(),
+  data: z.object({
+    batch_id: z.string(),
+    total: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    cancelled: z.number(),
+    metadata: nullable(jsonObject),
+  }),
+});

@@ -1,6 +1,6 @@
-// Use case: tenant commands (cli/ and the local stack's dev tenant) -> (ApiKeyRegistry, TenantWriter).
+// Use case: tenant commands (cli/ and the local stack's dev tenant) -> (ApiKeyRegistry, TenantWriter, TenantDirectory).
 // The API key and the signing secret are shown once, at creation; only the key's id is stored.
-import type { ApiKeyRegistry, TenantWriter } from './ports';
+import type { ApiKeyRegistry, TenantDirectory, TenantWriter } from './ports';
 import type { SigningSecret, TenantRecord } from './records';
 import { generateSigningSecret } from './webhook-signature';
 
@@ -49,5 +49,79 @@ export function rotateSecrets(current: readonly SigningSecret[], now: Date, over
   return {
     newSecret,
     secrets: [{ secret: newSecret, expires_at: null }, ...(previous ? [{ secret: previous.secret, expires_at: overlapEnds }] : [])],
+  };
+}
+
+// ---------- operator commands on an existing tenant (cli/ tenants ...) ----------
+
+/** What the list/disable/enable/rotate commands need: tenant reads and writes plus the gateway's keys. */
+export interface TenantAdminDeps {
+  readonly apiKeys: ApiKeyRegistry;
+  readonly tenants: TenantWriter & TenantDirectory;
+  readonly now: () => Date;
+}
+
+export class TenantNotFoundError extends Error {
+  override readonly name = 'TenantNotFoundError';
+  constructor(readonly tenantId: string) {
+    super(`no tenant with id ${tenantId}`);
+  }
+}
+
+async function requireTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+  const tenant = await deps.tenants.getTenant(tenantId);
+  if (!tenant) throw new TenantNotFoundError(tenantId);
+  return tenant;
+}
+
+/** Tenants oldest first; never their secrets (the directory does not return them). */
+export async function listTenants(deps: Pick<TenantAdminDeps, 'tenants'>): Promise<TenantRecord[]> {
+  const tenants = await deps.tenants.listTenants();
+  return [...tenants].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.tenant_id.localeCompare(b.tenant_id));
+}
+
+/**
+ * Refuses the tenant's key at the gateway and marks the tenant disabled, which the handlers
+ * check too (its queued jobs are held, not processed). Idempotent.
+ */
+export async function disableTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+  const tenant = await requireTenant(deps, tenantId);
+  // Status first: even if the gateway call fails, the handlers already refuse the tenant.
+  await deps.tenants.setStatus(tenantId, 'disabled');
+  await deps.apiKeys.setEnabled(tenant.api_key_id, false);
+  return { ...tenant, status: 'disabled' };
+}
+
+/** Undoes disableTenant: same key, same secrets. Idempotent. */
+export async function enableTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+  const tenant = await requireTenant(deps, tenantId);
+  await deps.apiKeys.setEnabled(tenant.api_key_id, true);
+  await deps.tenants.setStatus(tenantId, 'active');
+  return { ...tenant, status: 'active' };
+}
+
+export interface RotatedSecret {
+  readonly tenant: TenantRecord;
+  /** Shown once. */
+  readonly signingSecret: string;
+  /** When the previous secret stops signing; null when there was none. */
+  readonly previousSecretExpiresAt: string | null;
+}
+
+/**
+ * A new signing secret; the current one keeps signing alongside it for `overlapHours`
+ * (callbacks carry both signatures), so receivers can switch without losing a delivery.
+ * A secret still inside an earlier overlap is dropped: only the newest previous one overlaps.
+ */
+export async function rotateTenantSecret(deps: TenantAdminDeps, tenantId: string, overlapHours = 24): Promise<RotatedSecret> {
+  const tenant = await requireTenant(deps, tenantId);
+  const now = deps.now();
+  const current = await deps.tenants.getSigningSecrets(tenantId, now);
+  const { secrets, newSecret } = rotateSecrets(current, now, overlapHours);
+  await deps.tenants.replaceSecrets(tenantId, secrets);
+  return {
+    tenant,
+    signingSecret: newSecret,
+    previousSecretExpiresAt: secrets.find((secret) => secret.secret !== newSecret)?.expires_at ?? null,
   };
 }

@@ -1,0 +1,109 @@
+// Adapter: the auditors' read side (cli/ audit ...) on DynamoDB. Reads only through the
+// documented access patterns (docs/data-model.md): Queries on a partition or on an index key
+// range, never a Scan, so an audit costs what it returns, not the size of the table.
+import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
+import { keys, stripStorage } from './keys';
+import { toBatchRecord } from './job-repository';
+
+export type AttemptOutcomeFilter = 'delivered' | 'failed';
+
+export interface AttemptWindow {
+  /** Inclusive ISO timestamp. */
+  readonly since: Date;
+  /** Exclusive ISO timestamp. */
+  readonly until: Date;
+  /** `failed` covers every attempt that did not deliver (retrying, failed, dead_lettered). */
+  readonly outcome?: AttemptOutcomeFilter;
+  /** Stop after this many attempts. @default no limit */
+  readonly limit?: number;
+}
+
+/** A job as stored, with the extraction bookkeeping an auditor may want (not shown to integrators). */
+export interface AuditedJob extends JobRecord {
+  readonly processing_attempts?: number;
+  readonly lease_until?: string;
+}
+
+export interface JobStory {
+  readonly job: AuditedJob;
+  /** The job's delivery attempts, oldest first. */
+  readonly attempts: DeliveryAttemptRecord[];
+  /** The batch the job was submitted in; undefined when it has expired. */
+  readonly batch: BatchRecord | undefined;
+  /** The batch's own (batch.completed) delivery attempts, oldest first. */
+  readonly batchAttempts: DeliveryAttemptRecord[];
+}
+
+export interface AuditReader {
+  /** Delivery attempts of a tenant that started in [since, until), oldest first. */
+  listAttempts(tenantId: string, window: AttemptWindow): Promise<DeliveryAttemptRecord[]>;
+  /** Everything stored about one job: undefined when the tenant has no such job. */
+  readJobStory(tenantId: string, jobId: string): Promise<JobStory | undefined>;
+}
+
+const byStart = (a: DeliveryAttemptRecord, b: DeliveryAttemptRecord) =>
+  a.started_at.localeCompare(b.started_at) || a.attempt - b.attempt;
+
+export function createDynamoAuditReader(db: DynamoDBDocumentClient, options: { readonly tableName: string }): AuditReader {
+  const TableName = options.tableName;
+
+  async function queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>, limit = Infinity) {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(new QueryCommand({ TableName, ...input, ExclusiveStartKey }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && items.length < limit);
+    return items.slice(0, limit);
+  }
+
+  /** A subject's partition: its own item (sk JOB or BATCH) and its ATTEMPT# items, in one Query. */
+  async function readPartition(pk: string) {
+    const items = await queryAll({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+    const attempts = items
+      .filter((item) => String(item.sk).startsWith('ATTEMPT#'))
+      .map((item) => stripStorage<DeliveryAttemptRecord>(item))
+      .sort(byStart);
+    const subject = items.find((item) => !String(item.sk).startsWith('ATTEMPT#'));
+    return { subject, attempts };
+  }
+
+  return {
+    async listAttempts(tenantId, window) {
+      if (!(window.since.getTime() < window.until.getTime())) throw new RangeError('since must be before until');
+      const [IndexName, pkName, skName, partition] = window.outcome
+        ? (['gsi2', 'gsi2pk', 'gsi2sk', keys.tenantAttemptsByOutcomeIndex(tenantId, window.outcome)] as const)
+        : (['gsi1', 'gsi1pk', 'gsi1sk', keys.tenantAttemptsIndex(tenantId)] as const);
+      // Sort keys are `<started_at ISO>#<event>#<attempt>`: `BETWEEN since AND until` on the
+      // bare timestamps covers started_at >= since and < until (same-length ISO strings).
+      const items = await queryAll(
+        {
+          IndexName,
+          KeyConditionExpression: `${pkName} = :pk AND ${skName} BETWEEN :since AND :until`,
+          ExpressionAttributeValues: {
+            ':pk': partition,
+            ':since': window.since.toISOString(),
+            ':until': window.until.toISOString(),
+          },
+        },
+        window.limit,
+      );
+      return items.map((item) => stripStorage<DeliveryAttemptRecord>(item)).sort(byStart);
+    },
+
+    async readJobStory(tenantId, jobId) {
+      const { subject: jobItem, attempts } = await readPartition(keys.job(tenantId, jobId).pk);
+      if (!jobItem) return undefined;
+      const job = stripStorage<AuditedJob>(jobItem);
+      const batchPartition = await readPartition(keys.batch(tenantId, job.batch_id).pk);
+      return {
+        job,
+        attempts,
+        batch: batchPartition.subject ? toBatchRecord(batchPartition.subject) : undefined,
+        batchAttempts: batchPartition.attempts,
+      };
+    },
+  };
+}
