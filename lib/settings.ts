@@ -28,6 +28,8 @@ export interface Settings {
     readonly maxBodyBytes: number;
     readonly maxUrlLength: number;
     readonly maxMetadataBytes: number;
+    /** Nesting levels of `metadata` (the object itself is 1); DynamoDB stores at most 32 per item. */
+    readonly maxMetadataDepth: number;
     readonly maxExternalIdLength: number;
   };
   readonly idempotency: {
@@ -133,6 +135,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxBodyBytes: 256 * 1024,
       maxUrlLength: 2048,
       maxMetadataBytes: 16 * 1024,
+      maxMetadataDepth: 16,
       maxExternalIdLength: 128,
     },
     idempotency: {

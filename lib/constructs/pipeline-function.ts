@@ -39,6 +39,9 @@ export interface PipelineFunctionProps {
 /** Native modules the bundles never inline. */
 const NATIVE_MODULES = ['sharp'];
 
+/** Optional requires of dependencies (debug -> supports-color) that are not meant to be bundled. */
+const OPTIONAL_MODULES = ['supports-color'];
+
 export class PipelineFunction extends Construct {
   public readonly function: NodejsFunction;
   public readonly logGroup: LogGroup;
@@ -93,7 +96,7 @@ export class PipelineFunction extends Construct {
         // CommonJS dependencies inside an ESM bundle still call require().
         banner: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
         // The Node 22 runtime ships the AWS SDK v3; native modules are never inlined.
-        externalModules: ['@aws-sdk/*', ...NATIVE_MODULES],
+        externalModules: ['@aws-sdk/*', ...NATIVE_MODULES, ...OPTIONAL_MODULES],
         ...(props.nativeModules && props.nativeModules.length > 0
           ? {
               nodeModules: [...props.nativeModules],
