@@ -1,3 +1,3 @@
 import 'aws-sdk-client-mock-vitest/extend';
 // AWS SDK v3 warns about Node 20 on every client; Lambda runs Node 22.
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

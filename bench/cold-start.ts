@@ -1,0 +1,201 @@
+// Bench phase: cold start. Bundles each handler the way the CDK does (lib/constructs/pipeline-function.ts:
+// ESM, minify, node22 target, @aws-sdk/* and sharp external, the createRequire banner, source map),
+// reports the minified size, then loads each bundle in fresh Node processes and times the import.
+import { execFile } from 'node:child_process';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
+import { summarize, type Summary } from './lib/stats';
+
+const run = promisify(execFile);
+
+/** Where bundles go: inside the repo so `@aws-sdk/*` and sharp resolve from node_modules, as /var/runtime does on Lambda. */
+export const BUNDLE_DIR = join(REPO_ROOT, 'bench', '.out', 'bundles');
+
+/** Same options as PipelineFunction's `bundling` (kept in step by hand; see BENCHMARKS.md). */
+export const CDK_BUNDLING = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  minify: true,
+  sourcemap: true,
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: {
+    js: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
+  },
+  external: ['@aws-sdk/*', 'sharp', 'supports-color'],
+  logLevel: 'error',
+} as const;
+
+export interface Bundle {
+  readonly file: string;
+  /** Packages left out of the bundle (loaded from node_modules at init). */
+  readonly externals: string[];
+  /** Minified bytes per package or source folder, largest first. */
+  readonly composition: Array<{ readonly part: string; readonly bytes: number }>;
+}
+
+/** node_modules/<pkg>/... -> pkg; lambdas/core/x.ts -> lambdas/core */
+function partOf(input: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (match) return match[1]!;
+  return input.split('/').slice(0, 2).join('/');
+}
+
+export async function bundleHandler(
+  name: HandlerName,
+  options: { extraExternal?: string[]; dir?: string; sdkInBundle?: boolean } = {},
+): Promise<Bundle> {
+  const dir = join(BUNDLE_DIR, options.dir ?? name);
+  const outfile = join(dir, 'index.mjs');
+  await mkdir(dir, { recursive: true });
+  const result = await build({
+    ...CDK_BUNDLING,
+    mainFields: [...CDK_BUNDLING.mainFields],
+    external: [...CDK_BUNDLING.external.filter((e) => !(options.sdkInBundle && e === '@aws-sdk/*')), ...(options.extraExternal ?? [])],
+    entryPoints: [join(REPO_ROOT, HANDLER_ENTRIES[name])],
+    outfile,
+    metafile: true,
+  });
+  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))![1];
+  const parts = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    parts.set(partOf(input), (parts.get(partOf(input)) ?? 0) + bytesInOutput);
+  }
+  const externals = [...new Set(output.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path))];
+  return {
+    file: outfile,
+    externals,
+    composition: [...parts].map(([part, bytes]) => ({ part, bytes })).sort((a, b) => b.bytes - a.bytes),
+  };
+}
+
+/** Reached only through createMetadataProvider's dynamic import when METAHOOK_MODEL_PROVIDER=local. */
+export const PROPOSED_EXTRACTOR_EXTERNALS = ['music-metadata', 'exifr'];
+
+/** Environment a deployed function gets (names only matter; nothing is called during init). */
+export function lambdaLikeEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_METRICS_NAMESPACE: 'Metahook',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    METAHOOK_TABLE_NAME: 'metahook',
+    METAHOOK_JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs',
+    METAHOOK_JOBS_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs-dlq',
+    METAHOOK_DELIVERIES_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/deliveries',
+    METAHOOK_DELIVERIES_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/deliveries-dlq',
+    METAHOOK_MEDIA_BUCKET: 'metahook-media',
+    METAHOOK_MODEL_PROVIDER: 'bedrock',
+    ...extra,
+  };
+}
+
+/** Runs in a fresh process: time from just before import() of the bundle to its module being ready. */
+const INIT_PROBE = `
+const started = performance.now();
+const mod = await import(process.env.BENCH_BUNDLE);
+const ready = performance.now();
+if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler');
+process.stdout.write(JSON.stringify({ initMs: ready - started, sinceProcessStartMs: ready, rssMb: process.memoryUsage().rss / 1048576 }));
+`;
+
+/** The same process shape, importing only the packages the bundle leaves external (the AWS SDK). */
+const EXTERNALS_PROBE = `
+const started = performance.now();
+for (const name of JSON.parse(process.env.BENCH_EXTERNALS)) if (name.startsWith('@aws-sdk/')) await import(name);
+process.stdout.write(JSON.stringify({ initMs: performance.now() - started }));
+`;
+
+async function probe(code: string, env: Record<string, string>, flags: string[] = []): Promise<{ initMs: number; sinceProcessStartMs?: number; rssMb?: number }> {
+  const { stdout } = await run(process.execPath, [...flags, '--input-type=module', '-e', code], { env, cwd: BUNDLE_DIR, maxBuffer: 1 << 20 });
+  return JSON.parse(stdout);
+}
+
+export interface ColdStartRow {
+  readonly handler: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly sourceMapBytes: number;
+  /** Import time with --enable-source-maps, as deployed (NODE_OPTIONS in pipeline-function.ts). */
+  readonly initMs: Summary;
+  readonly initMsWithoutSourceMaps: Summary;
+  readonly processReadyMs: Summary;
+  readonly rssMb: number;
+  /** Importing just the external AWS SDK packages this bundle uses, in a fresh process. */
+  readonly sdkImportMs: Summary;
+  readonly externals: string[];
+  readonly composition: Bundle['composition'];
+}
+
+export async function measureColdStart(runs: number): Promise<{ rows: ColdStartRow[]; nodeFlags: string }> {
+  await rm(BUNDLE_DIR, { recursive: true, force: true });
+  const variants: Array<{ label: string; name: HandlerName; env: Record<string, string>; bundle?: string }> = [
+    { label: 'intake', name: 'intake', env: {} },
+    { label: 'extractor (bedrock)', name: 'extractor', env: { METAHOOK_MODEL_PROVIDER: 'bedrock' } },
+    { label: 'extractor (local analyzer)', name: 'extractor', env: { METAHOOK_MODEL_PROVIDER: 'local' } },
+    { label: 'callback', name: 'callback', env: {} },
+    { label: 'jobs-api', name: 'jobsApi', env: {} },
+    // Proposed fix (BENCHMARKS.md): the deployed extractor always uses Bedrock, so the local
+    // analyzer's libraries can stay out of its bundle.
+    { label: 'extractor (bedrock), proposed: local analyzer external', name: 'extractor', env: {}, bundle: 'extractor-proposed' },
+    // Proposed fix for init time: bundle (tree-shake, minify) the AWS SDK instead of loading it from node_modules.
+    { label: 'intake, proposed: AWS SDK bundled', name: 'intake', env: {}, bundle: 'intake-sdk' },
+    { label: 'callback, proposed: AWS SDK bundled', name: 'callback', env: {}, bundle: 'callback-sdk' },
+    { label: 'extractor (bedrock), proposed: both', name: 'extractor', env: {}, bundle: 'extractor-sdk' },
+  ];
+  const bundles = new Map<string, Bundle>();
+  for (const name of Object.keys(HANDLER_ENTRIES) as HandlerName[]) bundles.set(name, await bundleHandler(name));
+  bundles.set('extractor-proposed', await bundleHandler('extractor', { extraExternal: PROPOSED_EXTRACTOR_EXTERNALS, dir: 'extractor-proposed' }));
+  bundles.set('intake-sdk', await bundleHandler('intake', { sdkInBundle: true, dir: 'intake-sdk' }));
+  bundles.set('callback-sdk', await bundleHandler('callback', { sdkInBundle: true, dir: 'callback-sdk' }));
+  bundles.set('extractor-sdk', await bundleHandler('extractor', { sdkInBundle: true, extraExternal: PROPOSED_EXTRACTOR_EXTERNALS, dir: 'extractor-sdk' }));
+  await writeFile(join(BUNDLE_DIR, 'package.json'), '{ "type": "module" }\n');
+
+  const rows: ColdStartRow[] = [];
+  for (const variant of variants) {
+    const bundle = bundles.get(variant.bundle ?? variant.name)!;
+    const file = bundle.file;
+    const env = { ...lambdaLikeEnv(variant.env), BENCH_BUNDLE: file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) };
+    const withMaps: number[] = [];
+    const withoutMaps: number[] = [];
+    const ready: number[] = [];
+    const sdk: number[] = [];
+    let rss = 0;
+    await probe(INIT_PROBE, env, ['--enable-source-maps']); // warm the OS file cache once
+    // Alternate the two flag sets so drift affects both alike.
+    for (let i = 0; i < runs; i++) {
+      const a = await probe(INIT_PROBE, env, ['--enable-source-maps']);
+      const b = await probe(INIT_PROBE, env);
+      withMaps.push(a.initMs);
+      withoutMaps.push(b.initMs);
+      ready.push(a.sinceProcessStartMs!);
+      sdk.push((await probe(EXTERNALS_PROBE, env)).initMs);
+      rss = Math.max(rss, a.rssMb ?? 0);
+    }
+    rows.push({
+      handler: variant.label,
+      bytes: (await stat(file)).size,
+      gzipBytes: gzipSync(readFileSync(file)).length,
+      sourceMapBytes: (await stat(`${file}.map`)).size,
+      initMs: summarize(withMaps),
+      initMsWithoutSourceMaps: summarize(withoutMaps),
+      processReadyMs: summarize(ready),
+      rssMb: rss,
+      sdkImportMs: summarize(sdk),
+      externals: bundle.externals,
+      composition: bundle.composition.slice(0, 10),
+    });
+  }
+  return { rows, nodeFlags: '--enable-source-maps (as NODE_OPTIONS on Lambda) vs none' };
+}

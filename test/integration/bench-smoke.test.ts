@@ -1,0 +1,85 @@
+// Smoke test of the benchmark harness (bench/): runs the quick pipeline phase against a real
+// embedded stack in a child process and checks that its measurements are complete and sane,
+// so `npm run bench` cannot rot silently. Numbers are not asserted against targets here.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bundleHandler } from '../../bench/cold-start';
+import { percentile, summarize } from '../../bench/lib/stats';
+import { costPer1000 } from '../../bench/lib/cost';
+import type { CallStat } from '../../bench/lib/aws-calls';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const dirs: string[] = [];
+
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('bench statistics and cost model', () => {
+  it('takes nearest-rank percentiles', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
+    expect(percentile(samples, 0.5)).toBe(50);
+    expect(percentile(samples, 0.99)).toBe(99);
+    expect(summarize(samples)).toMatchObject({ n: 100, min: 1, max: 100, p95: 95 });
+  });
+
+  it('bills GSI writes on top of the table write for items that carry index keys', () => {
+    const call = (entity: string, units: number): CallStat => ({
+      origin: 'extractor', service: 'DynamoDB', operation: 'UpdateItem', count: 1, errors: 0, conditionalFailures: 0,
+      totalMs: 1, capacityUnits: units, writeUnitsByEntity: { [entity]: units },
+    });
+    const inputs = {
+      files: 1,
+      invocationsPerFile: { intake: 0, extractor: 0, callback: 0 },
+      handlerMsPerFile: { intake: 0, extractor: 0, callback: 0 },
+      memoryMb: { intake: 512, extractor: 1024, callback: 256 },
+      logBytesPerFile: 0,
+      filesPerRequest: 100,
+    };
+    const withIndexes = costPer1000({ ...inputs, calls: [call('job', 2)], gsiCountByEntity: { job: 2 } });
+    const withoutIndexes = costPer1000({ ...inputs, calls: [call('batch', 2)], gsiCountByEntity: { job: 2 } });
+    expect(withIndexes.writeUnitsPerFile).toBe(6);
+    expect(withoutIndexes.writeUnitsPerFile).toBe(2);
+  });
+});
+
+describe('bench harness (quick run)', () => {
+  it('bundles a handler the CDK way, with the AWS SDK left out', async () => {
+    const bundle = await bundleHandler('intake', { dir: 'smoke-intake' });
+    const source = await readFile(bundle.file, 'utf8');
+    expect(bundle.externals.some((name) => name.startsWith('@aws-sdk/'))).toBe(true);
+    expect(source).not.toContain('class SQSClient');
+    expect(bundle.composition.length).toBeGreaterThan(0);
+  });
+
+  it('drives the pipeline end to end and counts its AWS calls', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'metahook-bench-smoke-'));
+    dirs.push(out);
+    await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', 'pipeline-bedrock', '--out-dir', out], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      timeout: 90_000,
+    });
+    const report = JSON.parse(await readFile(join(out, 'latest.quick.json'), 'utf8'));
+    const { e2e, throughput } = report.bedrock;
+
+    expect(e2e.samples).toBe(10);
+    expect(e2e.pipelineFrom202.p50).toBeGreaterThan(0);
+    expect(e2e.baseline.p50).toBeGreaterThan(0);
+    expect(throughput.files).toBe(200);
+    expect(throughput.failedJobs).toBe(0);
+    expect(throughput.invalidSignatures).toBe(0);
+    expect(throughput.bedrockCallsPerFile).toBeCloseTo(1, 1);
+    // Every file is read from S3 exactly once by the extractor.
+    const gets = throughput.calls.filter((c: CallStat) => c.origin === 'extractor' && c.operation === 'GetObject');
+    expect(gets.reduce((sum: number, c: CallStat) => sum + c.count, 0)).toBe(throughput.files);
+    expect(throughput.calls.some((c: CallStat) => c.origin === 'unknown')).toBe(false);
+    expect(report.cost.unloaded.total).toBeGreaterThan(0);
+    expect(report.targets.length).toBeGreaterThan(0);
+  }, 120_000);
+});
