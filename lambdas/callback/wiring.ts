@@ -1,13 +1,11 @@
 // Wiring: builds the callback use case's ports from the environment, once per cold start.
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createDocumentClient, createSqsClient } from '../adapters/aws-clients';
-import { cacheTenantDirectory } from '../adapters/cached-tenant-directory';
+import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
-import { createDynamoJobRepository } from '../adapters/dynamo/job-repository';
-import { createDynamoTenantDirectory } from '../adapters/dynamo/tenant-directory';
+import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
 import type { DeliverEventDeps } from '../core/deliver-event';
-import { ENV, readOutboundPolicy, readSettings, requireEnv } from '../runtime-config';
+import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
 
@@ -17,13 +15,11 @@ export function buildCallbackDeps(env: Env): {
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
 } {
-  const settings = readSettings(env);
-  const tableName = requireEnv(env, ENV.tableName);
-  const db = createDocumentClient(env);
+  const { settings, tableName, db, jobs, tenants } = tablePorts(env);
   return {
     deps: {
-      jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
-      tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), 30_000),
+      jobs,
+      tenants,
       sender: createSafeHttpClient({ policy: readOutboundPolicy(env) }),
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,

@@ -2,10 +2,8 @@
 // The model provider is chosen by METAHOOK_MODEL_PROVIDER (local analyzer or Bedrock).
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Settings } from '../../lib/settings';
-import { createDocumentClient, createS3Client, createSqsClient } from '../adapters/aws-clients';
-import { createDynamoJobRepository } from '../adapters/dynamo/job-repository';
-import { createDynamoTenantDirectory } from '../adapters/dynamo/tenant-directory';
-import { cacheTenantDirectory } from '../adapters/cached-tenant-directory';
+import { createS3Client, createSqsClient } from '../adapters/aws-clients';
+import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createHttpMediaSource } from '../adapters/http-media-source';
 import { createMetadataProvider } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
@@ -13,7 +11,7 @@ import { createSafeHttpClient } from '../adapters/safe-http';
 import { createSqsDeliveryQueue } from '../adapters/sqs-queues';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
-import { ENV, readOutboundPolicy, readSettings, readSourcePolicy, requireEnv } from '../runtime-config';
+import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
 
@@ -26,15 +24,13 @@ export interface ExtractorWiring {
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
-  const settings = readSettings(env);
-  const tableName = requireEnv(env, ENV.tableName);
+  const { settings, jobs, tenants } = tablePorts(env);
   const sqs = createSqsClient(env);
-  const db = createDocumentClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   return {
     deps: {
-      jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
-      tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), 30_000),
+      jobs,
+      tenants,
       media: createMediaSource({
         s3: createS3MediaSource(createS3Client(env), readSourcePolicy(env)),
         http: createHttpMediaSource(http),

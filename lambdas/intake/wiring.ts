@@ -1,13 +1,11 @@
 // Wiring: builds the intake use case's ports from the environment, once per cold start.
-import { createDocumentClient, createSqsClient } from '../adapters/aws-clients';
-import { cacheTenantDirectory } from '../adapters/cached-tenant-directory';
+import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoIdempotencyStore } from '../adapters/dynamo/idempotency-store';
-import { createDynamoJobRepository } from '../adapters/dynamo/job-repository';
-import { createDynamoTenantDirectory } from '../adapters/dynamo/tenant-directory';
+import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSqsJobQueue } from '../adapters/sqs-queues';
 import type { TenantDirectory } from '../core/ports';
 import type { SubmitJobsDeps } from '../core/submit-jobs';
-import { ENV, readOutboundPolicy, readSettings, readSourcePolicy, requireEnv } from '../runtime-config';
+import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
 
@@ -15,12 +13,10 @@ export function buildIntakeDeps(
   env: Env,
   ids: Pick<SubmitJobsDeps, 'newJobId' | 'newBatchId'>,
 ): { deps: SubmitJobsDeps; tenants: TenantDirectory } {
-  const settings = readSettings(env);
-  const tableName = requireEnv(env, ENV.tableName);
-  const db = createDocumentClient(env);
+  const { settings, tableName, db, jobs, tenants } = tablePorts(env);
   return {
     deps: {
-      jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
+      jobs,
       queue: createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl)),
       idempotency: createDynamoIdempotencyStore(db, {
         tableName,
@@ -33,6 +29,6 @@ export function buildIntakeDeps(
       now: () => new Date(),
       ...ids,
     },
-    tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), 30_000),
+    tenants,
   };
 }
