@@ -72,6 +72,19 @@ describe('delivery retries', () => {
     ]);
   });
 
+  it('redelivers a finished job on request under the same webhook-id', async () => {
+    const jobId = await submitOne('/redeliver');
+    const [first] = await h.receiver.waitFor((r) => jobEvents(r, jobId).length >= 1).then((r) => jobEvents(r, jobId));
+    const response = await fetch(`${h.stack.endpoint}/v1/jobs/${jobId}/redeliver`, { method: 'POST', headers: { 'x-api-key': h.stack.apiKey } });
+    expect(response.status).toBe(202);
+    const again = await h.receiver.waitFor((r) => jobEvents(r, jobId).length >= 2).then((r) => jobEvents(r, jobId));
+    expect(again[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+    expect(again[1]!.body).toBe(first!.body);
+    expect(again[1]!.signatureValid).toBe(true);
+    await expect.poll(async () => (await h.attempts(jobId)).length, { timeout: 5000 }).toBe(2);
+    expect((await h.attempts(jobId)).map((a) => a.attempt).sort()).toEqual([1, 2]);
+  });
+
   it('stops at the first 410 Gone and dead-letters the delivery as endpoint_gone', async () => {
     const jobId = await submitOne('/gone');
     await h.receiver.waitFor((r) => jobEvents(r, jobId).length >= 1);
