@@ -1,6 +1,7 @@
 // Adapter: MediaSource for https:// file URLs (and loopback http:// in local mode).
 // extractor -> extractJob -> MediaSource.fetch -> here -> safe-http. Turns HTTP outcomes into
 // job errors: retry what may heal (429, 5xx, network), fail for good what will not.
+import { parseRetryAfter } from '../core/retry-after';
 import { PermanentJobError, TransientJobError } from '../core/errors';
 import type { FetchedMedia, MediaSource } from '../core/ports';
 import { OutboundRequestError, type SafeHttpClient } from './safe-http';
@@ -14,16 +15,6 @@ export interface HttpMediaSourceOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Retry-After as seconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: Date = new Date()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
-}
 
 function statusError(status: number, headers: Record<string, string>, host: string): Error {
   if (status === 404 || status === 410) {

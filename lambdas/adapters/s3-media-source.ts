@@ -4,12 +4,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PermanentJobError, TransientJobError } from '../core/errors';
 import type { FetchedMedia, MediaSource } from '../core/ports';
 import type { SourcePolicy } from '../runtime-config';
-
-export function parseS3Url(raw: string): { bucket: string; key: string } | undefined {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(raw);
-  if (!match) return undefined;
-  return { bucket: match[1]!, key: decodeURIComponent(match[2]!) };
-}
+import { checkS3Location } from '../core/url-policy';
 
 async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -23,14 +18,12 @@ async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number): Pr
 }
 
 export function createS3MediaSource(s3: S3Client, sources: SourcePolicy): MediaSource {
-  const readable = new Set([sources.mediaBucket, ...sources.allowedSourceBuckets]);
   return {
     async fetch(url, { maxBytes }): Promise<FetchedMedia> {
-      const location = parseS3Url(url);
-      if (!location) throw new PermanentJobError('file_url_forbidden', 'not an s3://bucket/key URL');
-      if (!readable.has(location.bucket)) {
-        throw new PermanentJobError('file_url_forbidden', `bucket ${location.bucket} is not on the allowlist`);
-      }
+      // The same parser and allowlist as intake, so the reader never reads a different key.
+      const checked = checkS3Location(url, sources);
+      if (!checked.ok) throw new PermanentJobError('file_url_forbidden', checked.reason);
+      const location = { bucket: checked.bucket!, key: checked.key! };
       try {
         const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
         if (object.ContentLength !== undefined && object.ContentLength > maxBytes) {

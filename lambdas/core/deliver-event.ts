@@ -5,6 +5,7 @@ import type { Settings } from '../../lib/settings';
 import { buildBatchCompletedEvent, buildJobEvent, serializeEvent, type WebhookEvent } from './events';
 import type { DeliveryAttemptLog, DeliveryMessage, JobRepository, TenantDirectory, WebhookSender } from './ports';
 import type { DeliveryAttemptRecord, DeliverySummary } from './records';
+import { parseRetryAfter } from './retry-after';
 import { signWebhook } from './webhook-signature';
 
 export interface DeliverEventDeps {
@@ -82,14 +83,6 @@ export function retryDelaySeconds(
       : settings.retryJitter;
   const factor = 1 - settings.retryJitter + random() * (settings.retryJitter + upJitter);
   return Math.max(0, Math.min(43_200, Math.round(step * factor)));
-}
-
-/** Retry-After as seconds (delta or HTTP date); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now.getTime()) / 1000));
 }
 
 /** The callback URL as stored in audit records: query strings often carry tokens. */

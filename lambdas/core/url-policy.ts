@@ -171,6 +171,14 @@ function checkS3Url(raw: string, url: URL, sources: SourcePolicy): UrlCheck {
   return { ok: true, url, kind: 's3', bucket, key };
 }
 
+/** Rules for an s3://bucket/key URL alone: the S3 reader uses this so it reads what intake checked. */
+export function checkS3Location(raw: string, sources: SourcePolicy): UrlCheck {
+  const url = parse(raw);
+  if (typeof url === 'string') return refuse(url);
+  if (url.protocol !== 's3:') return refuse('not an s3://bucket/key URL');
+  return checkS3Url(raw, url, sources);
+}
+
 /** Rules for a file URL: s3://bucket/key on an allowed bucket, or what callbacks may use. */
 export function checkFileUrl(raw: string, policy: OutboundPolicy, sources: SourcePolicy): UrlCheck {
   const url = parse(raw);

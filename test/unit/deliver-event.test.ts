@@ -3,12 +3,12 @@ import { Webhook } from 'standardwebhooks';
 import { resolveSettings } from '../../lib/settings';
 import {
   deliverEvent,
-  parseRetryAfter,
   redactUrl,
   retryDelaySeconds,
   type DeliverEventDeps,
 } from '../../lambdas/core/deliver-event';
 import { jobEventId } from '../../lambdas/core/ids';
+import { parseRetryAfter } from '../../lambdas/core/retry-after';
 import type { DeliveryAttemptRecord, JobRecord } from '../../lambdas/core/records';
 import type { DeliverySummaryUpdate, WebhookRequest, WebhookResponse } from '../../lambdas/core/ports';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
