@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyBegin, IdempotencyStore } from '../../core/ports';
 import type { SubmitJobsResponse } from '../../core/api-schemas';
-import { epochSeconds, isConditionalCheckFailed, keys } from './keys';
+import { conditionally, epochSeconds, isConditionalCheckFailed, keys } from './keys';
 
 export interface IdempotencyStoreOptions {
   readonly tableName: string;
@@ -63,8 +63,8 @@ export function createDynamoIdempotencyStore(db: DynamoDBDocumentClient, options
     },
 
     async release(tenantId, key) {
-      try {
-        await db.send(
+      await conditionally(() =>
+        db.send(
           new DeleteCommand({
             TableName,
             Key: keys.idempotency(tenantId, hashKey(key)),
@@ -72,10 +72,8 @@ export function createDynamoIdempotencyStore(db: DynamoDBDocumentClient, options
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':in_progress': 'in_progress' },
           }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
+        ),
+      );
     },
   };
 }

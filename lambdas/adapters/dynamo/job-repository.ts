@@ -10,6 +10,7 @@ import {
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type {
   BatchProgress,
@@ -22,7 +23,7 @@ import type {
 } from '../../core/ports';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
 import { ApiError } from '../../core/errors';
-import { chunk, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, stripStorage } from './keys';
+import { chunk, conditionally, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, stripStorage } from './keys';
 
 export interface JobRepositoryOptions {
   readonly tableName: string;
@@ -54,6 +55,26 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
   async function getConsistent(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
     const { Item } = await db.send(new GetCommand({ TableName, Key: key, ConsistentRead: true }));
     return Item;
+  }
+
+  /**
+   * A conditional state change of a job that returns the job either way: as changed, or as it
+   * stands when the condition did not hold (dynalite ignores ReturnValuesOnConditionCheckFailure).
+   */
+  async function changeJobState(
+    tenantId: string,
+    jobId: string,
+    update: Omit<UpdateCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
+  ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
+    const Key = keys.job(tenantId, jobId);
+    try {
+      const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
+      return { changed: true, job: toJobRecord(Attributes!) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const item = await getConsistent(Key);
+      return { changed: false, job: item ? toJobRecord(item) : undefined };
+    }
   }
 
   async function reserveOne(reservation: DedupeReservation): Promise<ReservationResult> {
@@ -99,8 +120,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     reserve: (reservations) => mapWithConcurrency(reservations, 16, reserveOne),
 
     async takeOverReservation(reservation, staleJobId) {
-      try {
-        await db.send(
+      return conditionally(() =>
+        db.send(
           new UpdateCommand({
             TableName,
             Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
@@ -113,28 +134,22 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
               ':stale': staleJobId,
             },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     async releaseReservations(reservations) {
       await mapWithConcurrency(reservations, 16, async (reservation) => {
-        try {
-          await db.send(
+        await conditionally(() =>
+          db.send(
             new DeleteCommand({
               TableName,
               Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
               ConditionExpression: 'job_id = :job',
               ExpressionAttributeValues: { ':job': reservation.jobId },
             }),
-          );
-        } catch (error) {
-          if (!isConditionalCheckFailed(error)) throw error;
-        }
+          ),
+        );
       });
     },
 
@@ -183,44 +198,33 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     },
 
     async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName,
-            Key: keys.job(tenantId, jobId),
-            UpdateExpression:
-              'SET #status = :processing, lease_until = :lease, updated_at = :now, ' +
-              'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
-            // queued; or processing under a lease that ran out (its worker died);
-            // or failed only because retries ran out (an operator redrove it).
-            ConditionExpression:
-              'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND lease_until < :now) ' +
-              'OR (#status = :failed AND #error.retryable = :true))',
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-            ExpressionAttributeValues: {
-              ':processing': 'processing',
-              ':queued': 'queued',
-              ':failed': 'failed',
-              ':true': true,
-              ':lease': leaseUntil.toISOString(),
-              ':now': now.toISOString(),
-              ':zero': 0,
-              ':one': 1,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return { started: true, job: toJobRecord(Attributes!) };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        const item = await getConsistent(keys.job(tenantId, jobId));
-        return { started: false, job: item ? toJobRecord(item) : undefined };
-      }
+      const { changed, job } = await changeJobState(tenantId, jobId, {
+        UpdateExpression:
+          'SET #status = :processing, lease_until = :lease, updated_at = :now, ' +
+          'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+        // queued; or processing under a lease that ran out (its worker died);
+        // or failed only because retries ran out (an operator redrove it).
+        ConditionExpression:
+          'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND lease_until < :now) ' +
+          'OR (#status = :failed AND #error.retryable = :true))',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':processing': 'processing',
+          ':queued': 'queued',
+          ':failed': 'failed',
+          ':true': true,
+          ':lease': leaseUntil.toISOString(),
+          ':now': now.toISOString(),
+          ':zero': 0,
+          ':one': 1,
+        },
+      });
+      return changed ? { started: true, job: job! } : { started: false, job };
     },
 
     async releaseLease(job, now) {
-      try {
-        await db.send(
+      await conditionally(() =>
+        db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
@@ -229,10 +233,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':queued': 'queued', ':processing': 'processing', ':now': now.toISOString() },
           }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
+        ),
+      );
     },
 
     async finish(job, outcome: JobOutcomeUpdate, now) {
@@ -265,8 +267,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
       const usedNames = Object.fromEntries(
         Object.entries(names).filter(([name]) => sets.some((s) => s.includes(name)) || removes.includes(name)),
       );
-      try {
-        await db.send(
+      return conditionally(() =>
+        db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
@@ -275,12 +277,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
             ExpressionAttributeNames: usedNames,
             ExpressionAttributeValues: values,
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     async recordBatchProgress(tenantId, batchId, jobId, status): Promise<BatchProgress> {
@@ -300,8 +298,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     },
 
     async claimBatchCompletion(tenantId, batchId, jobId, now) {
-      try {
-        await db.send(
+      return conditionally(() =>
+        db.send(
           new UpdateCommand({
             TableName,
             Key: keys.batch(tenantId, batchId),
@@ -309,12 +307,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
             ConditionExpression: 'attribute_not_exists(completed_event_at) OR completed_event_by = :job',
             ExpressionAttributeValues: { ':now': now.toISOString(), ':job': jobId },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionalCheckFailed(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     async recordDeliveryOutcome(update: DeliverySummaryUpdate) {
@@ -337,8 +331,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
                 'OR delivery.#status <> :delivered)',
               ExpressionAttributeNames: { '#status': 'status' },
             };
-      try {
-        await db.send(
+      await conditionally(() =>
+        db.send(
           new UpdateCommand({
             TableName,
             Key: key,
@@ -349,31 +343,18 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
               ...(update.status === 'delivered' ? {} : { ':event': update.eventId, ':delivered': 'delivered' }),
             },
           }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
+        ),
+      );
     },
 
     async cancel(tenantId, jobId, now) {
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName,
-            Key: keys.job(tenantId, jobId),
-            UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now',
-            ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':now': now.toISOString() },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return { cancelled: true, job: toJobRecord(Attributes!) };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        const item = await getConsistent(keys.job(tenantId, jobId));
-        return { cancelled: false, job: item ? toJobRecord(item) : undefined };
-      }
+      const { changed, job } = await changeJobState(tenantId, jobId, {
+        UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now',
+        ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':now': now.toISOString() },
+      });
+      return { cancelled: changed, job };
     },
 
     async listJobs(tenantId, query) {
