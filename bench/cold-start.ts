@@ -1,4 +1,4 @@
-// Bench phase: cold start. Bundles each handler the way the CDK does (lib/constructs/pipeline-function.ts:
+// Bench phase: cold start. Bundles each handler with the options the CDK uses (lib/handler-bundling.ts:
 // ESM, minify, node22 target, @aws-sdk/* and sharp external, the createRequire banner, source map),
 // reports the minified size, then loads each bundle in fresh Node processes and times the import.
 import { execFile } from 'node:child_process';
@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
 import { summarize, type Summary } from './lib/stats';
+import { HANDLER_BUNDLING } from '../lib/handler-bundling';
 
 const run = promisify(execFile);
 
@@ -20,16 +21,14 @@ export const BUNDLE_DIR = join(REPO_ROOT, 'bench', '.out', 'bundles');
 export const CDK_BUNDLING = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  banner: {
-    js: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
-  },
-  external: ['@aws-sdk/*', 'sharp', 'supports-color'],
+  format: HANDLER_BUNDLING.format,
+  target: HANDLER_BUNDLING.target,
+  minify: HANDLER_BUNDLING.minify,
+  sourcemap: HANDLER_BUNDLING.sourcemap,
+  sourcesContent: HANDLER_BUNDLING.sourcesContent,
+  mainFields: HANDLER_BUNDLING.mainFields,
+  banner: { js: HANDLER_BUNDLING.banner },
+  external: HANDLER_BUNDLING.external,
   logLevel: 'error',
 } as const;
 

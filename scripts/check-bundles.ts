@@ -1,5 +1,5 @@
 // Supply-chain check (CI and `npm test`): bundles each Lambda handler exactly as the CDK stack
-// does (bench/cold-start.ts CDK_BUNDLING, which mirrors lib/constructs/pipeline-function.ts),
+// does (bench/cold-start.ts CDK_BUNDLING, built from lib/handler-bundling.ts like the CDK construct),
 // lists every npm package the esbuild metafile says ended up in each bundle, and fails when a
 // bundle holds a package missing from scripts/bundle-allowlist.json or one the lockfile marks
 // as dev-only (a devDependency, or a package only devDependencies pull in), unless the allowlist

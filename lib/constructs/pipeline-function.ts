@@ -7,6 +7,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { HANDLER_BUNDLING } from '../handler-bundling';
 
 /** Repository root, from this file's place in lib/constructs/. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,11 +37,7 @@ export interface PipelineFunctionProps {
   readonly nativeModules?: readonly string[];
 }
 
-/** Native modules the bundles never inline. */
-const NATIVE_MODULES = ['sharp'];
 
-/** Optional requires of dependencies (debug -> supports-color) that are not meant to be bundled. */
-const OPTIONAL_MODULES = ['supports-color'];
 
 export class PipelineFunction extends Construct {
   public readonly function: NodejsFunction;
@@ -88,15 +85,13 @@ export class PipelineFunction extends Construct {
       projectRoot: REPO_ROOT,
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies inside an ESM bundle still call require().
-        banner: "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);",
-        // The Node 22 runtime ships the AWS SDK v3; native modules are never inlined.
-        externalModules: ['@aws-sdk/*', ...NATIVE_MODULES, ...OPTIONAL_MODULES],
+        target: HANDLER_BUNDLING.target,
+        minify: HANDLER_BUNDLING.minify,
+        sourceMap: HANDLER_BUNDLING.sourcemap,
+        sourcesContent: HANDLER_BUNDLING.sourcesContent,
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        banner: HANDLER_BUNDLING.banner,
+        externalModules: [...HANDLER_BUNDLING.external],
         ...(props.nativeModules && props.nativeModules.length > 0
           ? {
               nodeModules: [...props.nativeModules],
