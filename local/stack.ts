@@ -6,13 +6,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { FauxqsServer } from 'fauxqs';
 import { resolveSettings, type Settings } from '../lib/settings';
 import type { QueueName } from '../lib/queue-design';
 import { ENV } from '../lambdas/runtime-config';
+import { createDocumentClient, createS3Client, createSqsClient } from '../lambdas/adapters/aws-clients';
 import { createDynamoTenantDirectory } from '../lambdas/adapters/dynamo/tenant-directory';
 import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
 import { newTenantId } from '../lambdas/core/ids';
@@ -111,15 +112,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   Object.assign(process.env, handlerEnv);
   const settings = resolveSettings(process.env);
 
+  // The stack's own clients are built like the handlers' (same env), so they see the same emulators.
   const dynamo = new DynamoDBClient({ endpoint: emulators.dynamoEndpoint });
-  const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
-  const sqs = new SQSClient({ endpoint: emulators.awsEndpoint, useQueueUrlAsEndpoint: false });
-  const s3 = new S3Client({
-    endpoint: emulators.awsEndpoint,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const db = createDocumentClient(process.env);
+  const sqs = createSqsClient(process.env);
+  const s3 = createS3Client(process.env);
   await createTables(dynamo);
   if (dataDir) await restoreSnapshot(dataDir, sqs, s3, LOCAL_NAMES.mediaBucket, queueUrls);
 
@@ -213,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await saveSnapshot(dataDir, emulators.fauxqs, s3, queues, LOCAL_NAMES.mediaBucket);
       }
       dynamo.destroy();
+      db.destroy();
       sqs.destroy();
       s3.destroy();
       await emulators.stop();
