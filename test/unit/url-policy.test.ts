@@ -294,7 +294,9 @@ describe('properties', () => {
   it('local mode refuses every forbidden non-loopback IPv4 address in every spelling, over http and https', () => {
     fc.assert(
       fc.property(
-        forbiddenNonLoopbackV4.chain((value) => fc.oneof(v4Spelling(value), v6Spelling(value))),
+        forbiddenNonLoopbackV4.chain((value) => fc.oneof(v4Spelling(value), v6Spelling(value)))
+          // `[::0.0.0.1]` is the IPv4-compatible spelling of ::1, the IPv6 loopback: allowed locally.
+          .filter((host) => host !== '[::0.0.0.1]'),
         fc.constantFrom('http', 'https'),
         (host, scheme) => {
           expect(checkCallbackUrl(`${scheme}://${host}:3000/hook`, LOCAL).ok).toBe(false);
