@@ -51,6 +51,10 @@ export const JOB_FAILURE_CODES = [
   'unsupported_media_type',
   'file_not_found',
   'file_too_large',
+  /** Audio longer than the deployment's (or tenant's) maximum duration. */
+  'file_too_long',
+  /** The bytes are of an accepted type but cannot be decoded (corrupt, truncated, hostile). */
+  'file_unreadable',
   'file_fetch_failed',
   'file_url_forbidden',
   'model_error',

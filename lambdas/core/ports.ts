@@ -227,3 +227,50 @@ export interface IdempotencyStore {
   complete(tenantId: string, key: string, response: SubmitJobsResponse, now: Date): Promise<void>;
   release(tenantId: string, key: string): Promise<void>;
 }
+
+// ---------- audio normalisation ----------
+
+/** What the original upload was, kept in the result's `properties` (the model sees only the normalised copy). */
+export interface OriginalAudioFacts {
+  readonly duration_seconds: number;
+  /** Codec of the original stream, e.g. `pcm_s16le`, `mp3`, `flac`, `opus`, `aac`, `vorbis`. */
+  readonly codec: string;
+  readonly channels: number;
+  readonly sample_rate: number;
+  /** Container/ID3/Vorbis tags worth keeping (title, artist, album, ...), bounded in count and length. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** One piece of the recording, re-encoded for the model: mono, 16 kHz, compact MP3. */
+export interface NormalisedAudioSegment {
+  readonly bytes: Uint8Array;
+  readonly format: 'mp3';
+  readonly channels: 1;
+  readonly sampleRate: 16_000;
+  readonly bitrateKbps: number;
+  /** Offset of this segment in the original recording. */
+  readonly startSeconds: number;
+  readonly durationSeconds: number;
+}
+
+export interface NormalisedAudio {
+  readonly original: OriginalAudioFacts;
+  /** In order; one segment when the recording fits the model's audio window. */
+  readonly segments: readonly NormalisedAudioSegment[];
+}
+
+export interface AudioNormaliseOptions {
+  /** Longest segment the model takes in one call (its documented audio window). */
+  readonly segmentSeconds: number;
+  /** Recordings longer than this fail with PermanentJobError('file_too_long') before any encoding. */
+  readonly maxDurationSeconds: number;
+}
+
+/**
+ * Decodes any accepted audio input (mp3, wav, flac, ogg/opus, m4a/aac, webm) and re-encodes it
+ * mono 16 kHz MP3, split at `segmentSeconds`. Throws PermanentJobError (`file_unreadable`,
+ * `unsupported_media_type`, `file_too_long`) for input it cannot or will not take; never hangs.
+ */
+export interface AudioNormaliser {
+  normalise(input: { readonly bytes: Uint8Array; readonly format: string }, options: AudioNormaliseOptions): Promise<NormalisedAudio>;
+}
