@@ -45,6 +45,8 @@ export interface LocalStackOptions {
     readonly extractorMs?: number;
     readonly callbackMs?: number;
     readonly visibilityAfterTimeoutSeconds?: number;
+    /** The work queues' visibility timeout (deployed: 6 x the function timeout). */
+    readonly queueVisibilitySeconds?: number;
   };
   /** Concurrent pollers per queue; Lambda's maxConcurrency is far more than 2 cores need. */
   readonly concurrency?: { readonly extractor?: number; readonly callback?: number };
@@ -94,7 +96,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (dataDir) await mkdir(join(dataDir, 'dynamo'), { recursive: true });
 
   const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo') } : {});
-  const queueUrls = createQueues(emulators.fauxqs, resolveSettings({ ...process.env, ...options.env }));
+  const queueUrls = createQueues(
+    emulators.fauxqs,
+    resolveSettings({ ...process.env, ...options.env }),
+    options.timeouts?.queueVisibilitySeconds,
+  );
   createBucket(emulators.fauxqs);
 
   const handlerEnv: Record<string, string> = {

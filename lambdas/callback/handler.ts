@@ -18,7 +18,6 @@ const logger = new Logger({ serviceName: 'metahook-callback' });
 const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'callback' });
 const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl } = buildCallbackDeps(process.env);
 const settings = deps.settings.delivery;
-const processor = new BatchProcessor(EventType.SQS);
 
 export class DeliveryRetryScheduled extends Error {
   override readonly name = 'DeliveryRetryScheduled';
@@ -80,6 +79,10 @@ export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
   const invokedAt = Date.now();
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
+  // A processor per invocation: BatchProcessor keeps the batch's successes and failures as state,
+  // and invocations that overlap in one process (the local stack's concurrent pollers, or an
+  // abandoned timed-out one) would report each other's records.
+  const processor = new BatchProcessor(EventType.SQS);
   return processPartialResponse(event, (record: SQSRecord) => processRecord(record, invokedAt), processor, {
     context,
     throwOnFullBatchFailure: false,

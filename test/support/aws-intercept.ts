@@ -94,11 +94,11 @@ export interface CallRecording {
   stop(): void;
 }
 
-/** Records every call made inside a function invocation. */
-export function recordCalls(): CallRecording {
+/** Records every call made inside a function invocation (that `match` accepts). */
+export function recordCalls(match: (call: AwsCall) => boolean = () => true): CallRecording {
   const calls: AwsCall[] = [];
   const stop = intercept(async (call, next) => {
-    if (call.functionName) calls.push(call);
+    if (call.functionName && match(call)) calls.push(call);
     return next();
   });
   return {
@@ -130,9 +130,11 @@ export interface FaultSpec {
   readonly functionName: string;
   readonly service: string;
   readonly operation: string;
-  /** 1 = the first such call by that function after the fault was armed. */
+  /** 1 = the first such call by that function after the fault was armed (among matching calls). */
   readonly occurrence: number;
   readonly mode: FaultMode;
+  /** Only calls this accepts count (e.g. calls about one tenant, so other work cannot take the fault). */
+  readonly match?: (call: AwsCall) => boolean;
 }
 
 /** What an SDK caller sees for an injected failure: a retryable-looking 500 service error. */
@@ -158,6 +160,7 @@ export function injectFault(spec: FaultSpec): ArmedFault {
     if (fired || call.functionName !== spec.functionName || call.service !== spec.service || call.operation !== spec.operation) {
       return next();
     }
+    if (spec.match && !spec.match(call)) return next();
     seen++;
     if (seen !== spec.occurrence) return next();
     fired = true;
