@@ -36,10 +36,15 @@ export const API_STAGE_NAME = 'v1';
 export type RequestModelName = keyof typeof REQUEST_MODELS;
 
 export interface UsagePlanLimits {
-  /** Steady-state requests per second per API key. */
+  /** Steady-state requests per second per API key (all methods but POST /jobs). */
   readonly rateLimit: number;
   /** Burst bucket size per API key. */
   readonly burstLimit: number;
+  /**
+   * POST /jobs per key: derived from the capacity plan (lib/capacity.ts), which checked that
+   * every key at this rate and burst still finishes within the 15-minute promise.
+   */
+  readonly submit: { readonly rateLimit: number; readonly burstLimit: number };
   /** Requests per API key per calendar month. */
   readonly monthlyQuota: number;
 }
@@ -163,18 +168,25 @@ export class IntakeApi extends Construct {
       });
     }
 
-    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
-      description: 'Metahook tenants: one API key per tenant',
-      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
-      quota: { limit: props.usagePlan.monthlyQuota, period: Period.MONTH },
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-    });
-
-    this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
+    const submit = this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
     for (const route of JOBS_API_ROUTES) {
       const { method, resource } = splitRoute(route);
       this.addRoute(method, resource, { handler: this.jobsApi.function });
     }
+
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Metahook tenants: one API key per tenant',
+      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
+      quota: { limit: props.usagePlan.monthlyQuota, period: Period.MONTH },
+      apiStages: [
+        {
+          api: this.api,
+          stage: this.api.deploymentStage,
+          // Method-level throttle: only POST /jobs admits files, so only it carries the capacity plan.
+          throttle: [{ method: submit, throttle: { rateLimit: props.usagePlan.submit.rateLimit, burstLimit: props.usagePlan.submit.burstLimit } }],
+        },
+      ],
+    });
 
     const stack = Stack.of(this);
     new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL: https://.../v1/' });
