@@ -42,6 +42,8 @@ export interface CapacityInputs {
   readonly latencyAllowanceSeconds: number;
   /** Files per request at most (lib/settings.ts api.maxFilesPerRequest): the worst case per admitted request. */
   readonly maxFilesPerRequest: number;
+  /** Mean seconds one webhook delivery occupies the callback (a slow receiver times out at 15 s). */
+  readonly deliverySecondsPerEvent: number;
   /** Share of files that are images (the rest audio), for the per-model quota checks. */
   readonly imageShare: number;
   /** Share of a month a tenant may run at its full rate before the monthly quota stops it. */
@@ -63,6 +65,8 @@ export interface CapacityPlan {
     /** Files/s the extractor finishes at that concurrency. */
     readonly filesPerSecond: number;
   };
+  /** The callback: one webhook per file (plus one per batch), batches of 10 delivered in parallel. */
+  readonly callback: { readonly batchSize: number; readonly maxConcurrency: number };
   /** Throttle per API key on POST /jobs, the only route that admits files. */
   readonly submitThrottle: UsagePlanThrottle;
   /** Requests per key per month. */
@@ -86,6 +90,7 @@ const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.
  * Derives the plan and checks it. Formula (docs/deploy.md, "Capacity"):
  *   concurrency = ceil(F * s / b), the smallest b in {5, 10} that fits the concurrency budget
  *   (records of a batch run in parallel: Powertools BatchProcessor's default);
+ *   callback concurrency = max(20, ceil(F * (1 + 1/m) * d / 10)), d = seconds per delivery;
  *   POST /jobs rate   = F / (N * m) requests/s per key (N tenants at full rate, m files per request);
  *   POST /jobs burst  = floor(F * D / (N * m)), D = promise - latency allowance;
  *   quota             = ceil(rate * 30 days * duty cycle);
@@ -114,6 +119,12 @@ export function deriveCapacityPlan(inputs: CapacityInputs, overrides: Partial<Us
     );
   }
   const extractorFilesPerSecond = (maxConcurrency * batchSize) / inputs.secondsPerFile;
+  // Deliveries: F job events plus F/m batch events per second; never below today's 20.
+  const callbackBatch = SQS_MAX_BATCH_WITHOUT_WINDOW;
+  const callbackConcurrency = Math.max(20, Math.ceil((F * (1 + 1 / m) * inputs.deliverySecondsPerEvent) / callbackBatch));
+  if (callbackConcurrency > ESM_MAX_CONCURRENCY_RANGE.max) {
+    problems.push(`${fmt(F)} files/s needs ${fmt(callbackConcurrency)} concurrent callbacks at ${inputs.deliverySecondsPerEvent}s per delivery, over the event source's limit of ${ESM_MAX_CONCURRENCY_RANGE.max}`);
+  }
 
   for (const kind of ['image', 'audio'] as const) {
     const quota = inputs.bedrock[kind];
@@ -166,6 +177,7 @@ export function deriveCapacityPlan(inputs: CapacityInputs, overrides: Partial<Us
   return {
     inputs,
     extractor: { batchSize, maxConcurrency, filesPerSecond: extractorFilesPerSecond },
+    callback: { batchSize: callbackBatch, maxConcurrency: callbackConcurrency },
     submitThrottle,
     monthlyQuota: overrides.monthlyQuota ?? Math.max(1, Math.ceil(floorTo(submitThrottle.rateLimit * SECONDS_PER_MONTH * inputs.monthlyDutyCycle, 6))),
     drainSeconds,

@@ -37,6 +37,7 @@ export const DEFAULT_CAPACITY: Omit<CapacityInputs, 'maxFilesPerRequest'> = {
   secondsPerFile: 3,
   maxExtractorConcurrency: 200,
   latencyAllowanceSeconds: 300,
+  deliverySecondsPerEvent: 1,
   imageShare: 0.75,
   monthlyDutyCycle: 0.25,
   bedrock: {
@@ -237,8 +238,8 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     delivery: {
       functionTimeoutSeconds: callbackTimeout,
       memoryMb: 256,
-      batchSize: 10,
-      maxConcurrency: 20,
+      batchSize: capacity.callback.batchSize,
+      maxConcurrency: capacity.callback.maxConcurrency,
       queueVisibilityTimeoutSeconds: 6 * callbackTimeout,
       retryScheduleSeconds: deliverySchedule,
       retryJitter: 0.2,

@@ -45,6 +45,9 @@ describe('deriveCapacityPlan', () => {
       bedrock: { image: { ...DEFAULT_CAPACITY.bedrock.image, requestsPerMinute: 1e6, tokensPerMinute: 1e9 }, audio: { ...DEFAULT_CAPACITY.bedrock.audio, requestsPerMinute: 1e6, tokensPerMinute: 1e9 } },
     });
     expect(deriveCapacityPlan(big).extractor).toMatchObject({ batchSize: 10, maxConcurrency: 120 });
+    // 400 job + 4 batch events/s at 1 s each, 10 per invocation.
+    expect(deriveCapacityPlan(big).callback).toEqual({ batchSize: 10, maxConcurrency: 41 });
+    expect(deriveCapacityPlan(inputs()).callback.maxConcurrency).toBe(20);
     expect(problemsOf(() => deriveCapacityPlan({ ...big, filesPerSecond: 1000 })).join('\n')).toMatch(/needs 300 concurrent extractors at batch size 10, over the budget of 200/);
   });
 
