@@ -102,8 +102,19 @@ export interface Settings {
      * (the 15-minute end-to-end promise: the first five attempts happen within it).
      */
     readonly promiseWindowSeconds: number;
-    /** Attempts = schedule length + 1; SQS dead-letters the message after that many receives. */
+    /**
+     * Last-resort net only: retries are decided from the stored delivery state. Attempts
+     * (schedule + 1), plus the extra receives of steps longer than one visibility window, plus
+     * headroom for receives that end without an attempt (timeouts, errors, duplicates).
+     * The callback dead-letters a message itself, with a reason, on the last allowed receive.
+     */
     readonly maxReceiveCount: number;
+    /**
+     * The longest a receipt may hide a message: SQS caps total visibility at 12 h from the receive
+     * (ChangeMessageVisibility), minus this margin for the time between SQS's receive and the
+     * handler's clock reading (event-source batching, the invocation itself).
+     */
+    readonly visibilityCapSeconds: number;
     readonly httpTimeoutMs: number;
     readonly maxStoredResponseBytes: number;
   };
@@ -119,6 +130,19 @@ export interface Settings {
     readonly functionTimeoutSeconds: number;
     readonly memoryMb: number;
   };
+}
+
+/** SQS's cap on a message's total visibility from one receipt, and on one ChangeMessageVisibility. */
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** Receives SQS may see before dead-lettering by count that our delivery schedule never reaches. */
+export const DELIVERY_RECEIVE_HEADROOM = 5;
+
+/** Receives the schedule needs at worst (max jitter; steps longer than a window take extra receives) plus headroom. */
+export function deliveryReceiveBudget(schedule: readonly number[], jitter: number, windowSeconds: number): number {
+  const attempts = schedule.length + 1;
+  const extraWakeUps = schedule.reduce((sum, step) => sum + Math.max(0, Math.ceil((step * (1 + jitter)) / windowSeconds) - 1), 0);
+  return attempts + extraWakeUps + DELIVERY_RECEIVE_HEADROOM;
 }
 
 export class SettingsError extends Error {
@@ -199,6 +223,10 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     : [...DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS];
   const extractorTimeout = 120;
   const callbackTimeout = 60;
+  // SQS: "you can't extend the timeout of a message ... to more than a total visibility timeout
+  // of 12 hours" from its receipt (API Reference, ChangeMessageVisibility).
+  const deliveryVisibilityCap = SQS_MAX_VISIBILITY_SECONDS - 2 * callbackTimeout;
+  const deliveryJitter = 0.2;
   const httpTimeoutMs = positiveInt(env, 'METAHOOK_CALLBACK_TIMEOUT_MS', 15_000);
   if (httpTimeoutMs >= callbackTimeout * 1000) {
     throw new SettingsError('METAHOOK_CALLBACK_TIMEOUT_MS must be shorter than the callback function timeout');
@@ -242,9 +270,10 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxConcurrency: capacity.callback.maxConcurrency,
       queueVisibilityTimeoutSeconds: 6 * callbackTimeout,
       retryScheduleSeconds: deliverySchedule,
-      retryJitter: 0.2,
+      retryJitter: deliveryJitter,
       promiseWindowSeconds: 15 * 60,
-      maxReceiveCount: deliverySchedule.length + 1,
+      maxReceiveCount: deliveryReceiveBudget(deliverySchedule, deliveryJitter, deliveryVisibilityCap),
+      visibilityCapSeconds: deliveryVisibilityCap,
       httpTimeoutMs,
       maxStoredResponseBytes: 1024,
     },

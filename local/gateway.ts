@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ApiError, type ApiErrorCode } from '../lambdas/core/errors';
 import { errorResponse, SECURITY_HEADERS } from '../lambdas/adapters/api-gateway';
 import { fakeLambdaContext } from './lambda-context';
+import { InvocationTimeout, invokeWithTimeout } from './invocation-scope';
 import {
   API_GATEWAY_BODY_BYTES,
   CONTENT_LENGTH_OVER_LIMIT_REGEX,
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   readonly maxPayloadBytes?: number;
   /** Usage-plan throttle per API key (token bucket). */
   readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
+  /** API Gateway's integration timeout (29 s); an intake still running then gets a 504. */
+  readonly integrationTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -224,8 +227,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // without Content-Length (chunked) is not seen by the WAF rule and can get this far.
     if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) return payloadTooLarge(res, requestId);
     try {
-      send(res, await match.route.handler(event, fakeLambdaContext(match.route.functionName, requestId)));
-    } catch {
+      const scope = { functionName: match.route.functionName, requestId };
+      const timeoutMs = options.integrationTimeoutMs ?? 29_000;
+      send(
+        res,
+        await invokeWithTimeout(scope, timeoutMs, () =>
+          match.route.handler(event, fakeLambdaContext(match.route.functionName, requestId, timeoutMs)),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof InvocationTimeout) {
+        // API Gateway's answer when the integration outlives its 29 s timeout.
+        send(res, { ...gatewayError('internal_error', 'Endpoint request timed out; retry it.', requestId), statusCode: 504 });
+        return;
+      }
       // What API Gateway does when the integration throws: a 502 with no internals.
       send(res, { ...gatewayError('internal_error', 'The request could not be processed.', requestId), statusCode: 502 });
     }

@@ -48,7 +48,11 @@ export const createSqsDeliveryQueue = (sqs: SQSClient, queueUrl: string): Delive
     sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m)), messages.map((m) => m.tenant_id)),
 });
 
-/** Hides a received message for `seconds` (max 12 h): the retry backoff, with no sleeping Lambda. */
+/**
+ * Hides a received message for `seconds`: the retry backoff, with no sleeping Lambda. The caller
+ * keeps `seconds` within what is left of the 12 h SQS allows per receipt (ChangeMessageVisibility
+ * above it is refused); this only clamps to the per-call range 0..43200.
+ */
 export async function postponeMessage(sqs: SQSClient, queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
   await sqs.send(
     new ChangeMessageVisibilityCommand({
