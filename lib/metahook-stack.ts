@@ -15,6 +15,7 @@ import { Observability } from './constructs/observability';
 import { PipelineQueue } from './constructs/pipeline-queue';
 import { runtimeEnvironment } from './constructs/runtime-environment';
 import { Storage } from './constructs/storage';
+import { Sweeper } from './constructs/sweeper';
 
 /** Jobs older than this raise an alarm: 10 of the 15 minutes the API promises end to end. */
 export const JOB_AGE_ALARM_SECONDS = 600;
@@ -33,6 +34,7 @@ export class MetahookStack extends Stack {
   public readonly delivery: Delivery;
   public readonly intakeApi: IntakeApi;
   public readonly observability: Observability;
+  public readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: MetahookStackProps) {
     super(scope, id, props);
@@ -114,6 +116,15 @@ export class MetahookStack extends Stack {
       ],
       encryptionKey,
       alarmEmail: config.alarmEmail,
+    });
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      settings,
+      table: this.storage.table,
+      jobsQueue: this.jobs.queue,
+      environment,
+      logRetention,
+      alarmTopic: this.observability.alarmTopic,
     });
 
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });

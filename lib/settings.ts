@@ -46,6 +46,9 @@ export const DEFAULT_CAPACITY: Omit<CapacityInputs, 'maxFilesPerRequest'> = {
   },
 };
 
+/** API Gateway's integration timeout is 29 s; the intake may not outlive it. */
+const INTAKE_TIMEOUT_SECONDS = 29;
+
 export interface Settings {
   /** The capacity plan: extraction.batchSize/maxConcurrency and the usage plan derive from it. */
   readonly capacity: CapacityPlan;
@@ -125,6 +128,14 @@ export interface Settings {
   readonly retention: {
     readonly deliveryAttemptDays: number;
     readonly jobDays: number;
+  };
+  readonly sweeper: {
+    /** How often the sweeper runs (EventBridge schedule; a timer in the local stack). */
+    readonly intervalSeconds: number;
+    /** Outbox entries younger than this may belong to a running intake. */
+    readonly outboxMinAgeSeconds: number;
+    readonly maxEntriesPerRun: number;
+    readonly functionTimeoutSeconds: number;
   };
   readonly intake: {
     readonly functionTimeoutSeconds: number;
@@ -250,7 +261,8 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     idempotency: {
       dedupeWindowSeconds: positiveInt(env, 'METAHOOK_DEDUPE_WINDOW_SECONDS', 24 * 3600),
       idempotencyKeyTtlSeconds: 24 * 3600,
-      staleReservationSeconds: 120,
+      // A claim older than the intake's own timeout (plus clock slack) cannot belong to a live request.
+      staleReservationSeconds: positiveInt(env, 'METAHOOK_STALE_CLAIM_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
     },
     extraction: {
       functionTimeoutSeconds: extractorTimeout,
@@ -285,8 +297,14 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       deliveryAttemptDays: positiveInt(env, 'METAHOOK_ATTEMPT_RETENTION_DAYS', 90),
       jobDays: positiveInt(env, 'METAHOOK_JOB_RETENTION_DAYS', 90),
     },
+    sweeper: {
+      intervalSeconds: positiveInt(env, 'METAHOOK_SWEEP_INTERVAL_SECONDS', 60),
+      outboxMinAgeSeconds: positiveInt(env, 'METAHOOK_SWEEP_MIN_AGE_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
+      maxEntriesPerRun: 200,
+      functionTimeoutSeconds: 60,
+    },
     intake: {
-      functionTimeoutSeconds: 29,
+      functionTimeoutSeconds: INTAKE_TIMEOUT_SECONDS,
       memoryMb: 512,
     },
   };

@@ -26,6 +26,9 @@ import { startGateway, type Gateway, type ProxyHandler, type Route } from './gat
 import { createBucket, createQueues, createTables, LOCAL_NAMES, type QueueUrls } from './resources';
 import { restoreSnapshot, saveSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
+import { invokeWithTimeout } from './invocation-scope';
+import { fakeLambdaContext } from './lambda-context';
+import type { SweepOutboxResult } from '../lambdas/core/sweep-outbox';
 
 export interface LocalStackOptions {
   /** Port for the API; 0 picks a free one. */
@@ -81,6 +84,8 @@ export interface LocalStack extends LocalCredentials {
   /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
   readonly env: Record<string, string>;
   createTenant(name: string): Promise<CreatedTenant>;
+  /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
+  sweep(): Promise<SweepOutboxResult>;
   stop(): Promise<void>;
 }
 
@@ -199,6 +204,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }),
   ];
 
+  // EventBridge's schedule, locally: the same handler on a timer, one run at a time.
+  const sweeper = (await import('../lambdas/sweeper/handler')).handler as unknown as (
+    event: unknown,
+    context: ReturnType<typeof fakeLambdaContext>,
+  ) => Promise<SweepOutboxResult>;
+  let sweepRuns = 0;
+  let sweeping: Promise<SweepOutboxResult> | undefined;
+  const sweep = (): Promise<SweepOutboxResult> => {
+    if (sweeping) return sweeping;
+    const requestId = `sweep-${++sweepRuns}`;
+    const timeoutMs = settings.sweeper.functionTimeoutSeconds * 1000;
+    sweeping = invokeWithTimeout({ functionName: 'metahook-sweeper', requestId }, timeoutMs, () =>
+      sweeper({ source: 'aws.events' }, fakeLambdaContext('metahook-sweeper', requestId, timeoutMs)),
+    ).finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  };
+  const sweepTimer = setInterval(() => void sweep().catch(() => undefined), settings.sweeper.intervalSeconds * 1000);
+  sweepTimer.unref();
+
   const credentials = await devTenant(
     dataDir,
     {
@@ -225,7 +251,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiKeys,
     env: handlerEnv,
     createTenant: (name) => createTenant(tenantDeps, { name }),
+    sweep,
     async stop() {
+      clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
       await gateway.stop();
       await Promise.all(pollers.map((poller) => poller.stop()));
       if (dataDir) {

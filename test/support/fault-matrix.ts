@@ -27,6 +27,10 @@ export function startFaultStack(): Promise<Harness> {
       METAHOOK_RETRY_SCHEDULE: '1,1,2',
       METAHOOK_EXTRACTION_RETRY_SCHEDULE: '1,1',
       METAHOOK_CALLBACK_TIMEOUT_MS: '1500',
+      // The intake lives 3 s here: its claims and outbox entries are stale after that plus slack.
+      METAHOOK_STALE_CLAIM_SECONDS: '4',
+      METAHOOK_SWEEP_MIN_AGE_SECONDS: '4',
+      METAHOOK_SWEEP_INTERVAL_SECONDS: '1',
     },
     timeouts: {
       intakeMs: TIMEOUTS_MS['metahook-intake']!,
