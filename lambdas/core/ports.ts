@@ -39,6 +39,8 @@ export interface ModelUsage {
   readonly input_tokens: number;
   readonly output_tokens: number;
   readonly latency_ms: number;
+  /** Seconds of (normalised) audio sent to the model, repairs included; absent for images. */
+  readonly audio_seconds?: number;
 }
 
 export interface ExtractionOutput {
