@@ -93,7 +93,9 @@ export function retryDelaySeconds(
       ? Math.max(0, Math.min(settings.retryJitter, (window * 0.95) / nominalElapsed - 1))
       : settings.retryJitter;
   const factor = 1 - settings.retryJitter + random() * (settings.retryJitter + upJitter);
-  return Math.max(0, Math.min(43_200, Math.round(step * factor)));
+  // No 43,200 s clamp: a wait longer than one SQS visibility window is split by the handler
+  // (stored next_attempt_at), so the last step keeps its full jitter.
+  return Math.max(0, Math.round(step * factor));
 }
 
 /** The callback URL as stored in audit records: query strings often carry tokens. */

@@ -21,6 +21,9 @@ import type { DeliveryMessage } from '../../lambdas/core/ports';
 let h: Harness;
 let limits: SqsLimits;
 let handle: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+// Spied before the stack imports the handlers, so the jitter is ours to set whatever the wiring captured.
+const realRandom = Math.random.bind(Math);
+const random = vi.spyOn(Math, 'random').mockImplementation(realRandom);
 
 beforeAll(async () => {
   // No callback poller: this file hands the deliveries queue's records to the handler itself.
@@ -112,13 +115,13 @@ describe('the last step of the default schedule', () => {
       status: 'pending', attempts: 8, failures: 8, event_id: eventId, last_status_code: 500, last_error: 'HTTP 500',
       updated_at: new Date().toISOString(), next_attempt_at: new Date(Date.now() - 1000).toISOString(),
     });
-    vi.spyOn(Math, 'random').mockReturnValue(0.99); // jitter at its top: 43,200 * 1.2
+    random.mockImplementation(() => 0.99); // jitter at its top: 43,200 * 1.2
     const recording = recordCalls();
     const before = h.receiver.received.length;
     await new Promise((r) => setTimeout(r, 1100)); // time passes between receipt and attempt, as it does
     const first = await invoke([toRecord(message, 9)]);
     recording.stop();
-    vi.restoreAllMocks();
+    random.mockImplementation(realRandom);
 
     expect(limits.violations).toEqual([]);
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: message.MessageId }]);
