@@ -5,7 +5,7 @@
 // A call that would be denied fails; so does a grant that no call needs (least privilege).
 // Generic: nothing here lists the grants; new handlers' calls are checked as they appear.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
@@ -24,6 +24,7 @@ import {
   type ResolvedStack,
 } from '../support/iam-simulation';
 import { synthStack, TEST_ENV } from '../cdk/synth-stack';
+import { OPERATOR_POLICY_END, OPERATOR_POLICY_START, operatorPolicy, renderForDocs } from '../support/operator-policy';
 import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../../lib/deploy-config';
 import { runCli } from '../../cli/run';
 
@@ -47,6 +48,7 @@ let dataDir: string;
 let stack: ResolvedStack;
 let requests: AuthorizationRequest[];
 let goneJob: string;
+let templateJson: any;
 
 async function runPipelineSession(): Promise<void> {
   h.receiver.reply = (request, index) => {
@@ -116,6 +118,7 @@ async function runCliSession(): Promise<void> {
   await cli('audit', 'deliveries', '--tenant', h.stack.tenantId, '--since', since, '--until', until, '--format', 'json');
   await cli('audit', 'job', jobs.jobs[0].job_id, '--tenant', h.stack.tenantId, '--format', 'json');
   await cli('redrive', 'jobs', '--dry-run', '--format', 'json');
+  await cli('redrive', 'jobs', '--max', '1');
   await cli('redrive', 'deliveries', '--job', goneJob, '--max', '1');
 }
 
@@ -163,7 +166,8 @@ describe('IAM simulation of the recorded calls against the synthesized template'
 
     if (process.env.IAM_SIM_DEBUG) console.error(new Date().toISOString(), 'synth');
     const { template } = synthStack();
-    stack = resolveStack(template.toJSON(), { ...TEST_ENV, stackName: 'Metahook-test' });
+    templateJson = template.toJSON();
+    stack = resolveStack(templateJson, { ...TEST_ENV, stackName: 'Metahook-test' });
     const names = deployedNames(stack, h.stack.env);
     const lambdaCalls = recorder.calls.filter((c) => c.principal !== 'operator');
     requests = [
@@ -200,5 +204,42 @@ describe('IAM simulation of the recorded calls against the synthesized template'
       unused[known.handler] = entries.filter((e) => !e.startsWith(`${known.action} on `));
     }
     expect(unused).toEqual(Object.fromEntries(Object.keys(stack.roleOfHandler).map((name) => [name, []])));
+  });
+
+  it('generates the operator policy in docs/deploy.md from the CLI calls, and that policy allows them', async () => {
+    const { account, region, stackName } = stack.env;
+    const names = deployedNames(stack, h.stack.env);
+    const operatorRequests: AuthorizationRequest[] = [
+      ...recorder.calls.filter((c) => c.principal === 'operator').flatMap((call) => authorizationsFor(call, stack, names)),
+      // Only an --aws target: it reads the stack's outputs first (cli/target.ts loadStackOutputs).
+      {
+        principal: 'operator',
+        action: 'cloudformation:DescribeStacks',
+        resource: `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/*`,
+        context: {},
+        because: 'the --aws target reading the stack outputs',
+      },
+    ];
+    expect(operatorRequests.map((r) => r.action)).toEqual(expect.arrayContaining(['dynamodb:Query', 'sqs:ReceiveMessage', 'sqs:SendMessage']));
+    const policy = operatorPolicy(operatorRequests);
+    const operator = { arn: `arn:aws:iam::${account}:role/metahook-operator`, policies: [policy] };
+    const decisions = await evaluate(stack, operatorRequests, { extra: { operator } });
+    expect(decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.action} on ${d.resource}`)).toEqual([]);
+
+    const outputs = Object.fromEntries(
+      Object.entries<any>(templateJson.Outputs ?? {}).map(([key, output]) => [key, String(stack.resolve(output.Value))]),
+    );
+    const block = `${OPERATOR_POLICY_START}\n\`\`\`json\n${renderForDocs(policy, stack, outputs)}\n\`\`\`\n${OPERATOR_POLICY_END}`;
+    const docPath = new URL('../../docs/deploy.md', import.meta.url);
+    const doc = await readFile(docPath, 'utf8');
+    const start = doc.indexOf(OPERATOR_POLICY_START);
+    const end = doc.indexOf(OPERATOR_POLICY_END);
+    expect(start, 'docs/deploy.md has no operator-policy block').toBeGreaterThanOrEqual(0);
+    const current = doc.slice(start, end + OPERATOR_POLICY_END.length);
+    if (process.env.UPDATE_OPERATOR_POLICY === '1') {
+      await writeFile(docPath, doc.replace(current, block));
+    } else {
+      expect(current, 'docs/deploy.md operator policy is stale: run npm run docs:operator-policy').toBe(block);
+    }
   });
 });
