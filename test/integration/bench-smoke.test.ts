@@ -49,11 +49,14 @@ describe('bench statistics and cost model', () => {
 });
 
 describe('bench harness (quick run)', () => {
-  it('bundles a handler the CDK way, with the AWS SDK left out', async () => {
+  it('bundles a handler the CDK way, with the AWS SDK inside (and outside only in "previous" rows)', async () => {
     const bundle = await bundleHandler('intake', { dir: 'smoke-intake' });
-    const source = await readFile(bundle.file, 'utf8');
-    expect(bundle.externals.some((name) => name.startsWith('@aws-sdk/'))).toBe(true);
-    expect(source).not.toContain('class SQSClient');
+    expect(bundle.externals.some((name) => name.startsWith('@aws-sdk/'))).toBe(false);
+    expect(bundle.composition.some(({ part }) => part === '@aws-sdk/client-sqs')).toBe(true);
+
+    const previous = await bundleHandler('intake', { dir: 'smoke-intake-sdk-external', sdkExternal: true });
+    expect(previous.externals.some((name) => name.startsWith('@aws-sdk/'))).toBe(true);
+    expect(await readFile(previous.file, 'utf8')).not.toContain('class SQSClient');
     expect(bundle.composition.length).toBeGreaterThan(0);
   });
 
