@@ -21,7 +21,7 @@ export const JOB_AGE_ALARM_SECONDS = 600;
 
 export interface MetahookStackProps extends StackProps {
   readonly config: DeployConfig;
-  /** @default resolveSettings() — the defaults the handlers resolve at run time too */
+  /** @default resolveSettings(config.capacityEnv) — the defaults the handlers resolve at run time too */
   readonly settings?: Settings;
 }
 
@@ -37,7 +37,9 @@ export class MetahookStack extends Stack {
   constructor(scope: Construct, id: string, props: MetahookStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const settings = props.settings ?? resolveSettings();
+    // The capacity context keys reach the settings as METAHOOK_* values: one derived plan for
+    // the event source, the usage plan and (through the same variables) the local stack.
+    const settings = props.settings ?? resolveSettings(config.capacityEnv);
     const designs = queueDesigns(settings);
     const logRetention = config.logRetentionDays as RetentionDays;
 

@@ -36,6 +36,18 @@ export interface LocalStackOptions {
   readonly fresh?: boolean;
   /** Extra environment for the handlers (e.g. METAHOOK_RETRY_SCHEDULE=1,2,3). */
   readonly env?: Record<string, string>;
+  /**
+   * Local time compression for fault tests: function timeouts (ms) shorter than the deployed
+   * ones, and how soon a timed-out invocation's records reappear. Defaults are the deployed values.
+   */
+  readonly timeouts?: {
+    readonly intakeMs?: number;
+    readonly extractorMs?: number;
+    readonly callbackMs?: number;
+    readonly visibilityAfterTimeoutSeconds?: number;
+    /** The work queues' visibility timeout (deployed: 6 x the function timeout). */
+    readonly queueVisibilitySeconds?: number;
+  };
   /** Concurrent pollers per queue; Lambda's maxConcurrency is far more than 2 cores need. */
   readonly concurrency?: { readonly extractor?: number; readonly callback?: number };
   /** Long-poll wait of the pollers. */
@@ -84,7 +96,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (dataDir) await mkdir(join(dataDir, 'dynamo'), { recursive: true });
 
   const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo') } : {});
-  const queueUrls = createQueues(emulators.fauxqs, resolveSettings({ ...process.env, ...options.env }));
+  const queueUrls = createQueues(
+    emulators.fauxqs,
+    resolveSettings({ ...process.env, ...options.env }),
+    options.timeouts?.queueVisibilitySeconds,
+  );
   createBucket(emulators.fauxqs);
 
   const handlerEnv: Record<string, string> = {
@@ -148,9 +164,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes,
     apiKeys,
     ...(options.throttle ? { throttle: options.throttle } : {}),
+    integrationTimeoutMs: options.timeouts?.intakeMs ?? 29_000,
   });
 
   const queueArn = (name: QueueName) => emulators.fauxqs.inspectQueue(LOCAL_NAMES.queues[name])!.arn;
+  const afterTimeout =
+    options.timeouts?.visibilityAfterTimeoutSeconds !== undefined
+      ? { visibilityAfterTimeoutSeconds: options.timeouts.visibilityAfterTimeoutSeconds }
+      : {};
   const pollers: Poller[] = [
     startPoller({
       sqs,
@@ -160,6 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: extractor,
       batchSize: settings.extraction.batchSize,
       concurrency: options.concurrency?.extractor ?? 4,
+      timeoutMs: options.timeouts?.extractorMs ?? settings.extraction.functionTimeoutSeconds * 1000,
+      ...afterTimeout,
       ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
     }),
     startPoller({
@@ -170,6 +193,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: callback,
       batchSize: settings.delivery.batchSize,
       concurrency: options.concurrency?.callback ?? 4,
+      timeoutMs: options.timeouts?.callbackMs ?? settings.delivery.functionTimeoutSeconds * 1000,
+      ...afterTimeout,
       ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
     }),
   ];

@@ -39,6 +39,8 @@ export interface ModelUsage {
   readonly input_tokens: number;
   readonly output_tokens: number;
   readonly latency_ms: number;
+  /** Seconds of (normalised) audio sent to the model, repairs included; absent for images. */
+  readonly audio_seconds?: number;
 }
 
 export interface ExtractionOutput {
@@ -185,13 +187,21 @@ export interface DeliverySummaryUpdate {
   readonly eventId: string;
   readonly status: 'pending' | 'delivered' | 'failed';
   readonly attempt: number;
+  /** Failed attempts in this round (0 once delivered). */
+  readonly failures: number;
+  /** When the next attempt is due; null unless pending. */
+  readonly nextAttemptAt: Date | null;
   readonly lastStatusCode: number | null;
   readonly lastError: string | null;
   readonly at: Date;
 }
 
 export interface DeliveryAttemptLog {
-  record(attempt: DeliveryAttemptRecord): Promise<void>;
+  /**
+   * Writes the audit row of one attempt, never over another: returns false (writing nothing)
+   * when a row with this event and attempt number already exists.
+   */
+  record(attempt: DeliveryAttemptRecord): Promise<boolean>;
 }
 
 export interface TenantDirectory {

@@ -60,8 +60,6 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
     'Callers authenticate with per-tenant API keys (apiKeyRequired on every method, usage plan); the intake handler resolves the tenant from the key id. Integrators are servers holding a key, not users with IAM or Cognito identities.');
   acknowledge(api, 'AwsSolutions-COG4',
     'No end users: tenants are machine clients authenticated by API key (see AwsSolutions-APIG4).');
-  acknowledge(api, 'AwsSolutions-APIG3',
-    'WAF is left to the deployer (costs a web ACL plus per-rule fees); per-key throttling and quotas come from the usage plan and bodies are schema-validated. Attach a regional web ACL to the v1 stage where required.');
   const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
   if (cloudWatchRole) {
     acknowledge(cloudWatchRole,

@@ -320,15 +320,18 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         last_status_code: update.lastStatusCode,
         last_error: update.lastError,
         updated_at: update.at.toISOString(),
+        failures: update.failures,
+        next_attempt_at: update.nextAttemptAt ? update.nextAttemptAt.toISOString() : null,
       };
-      // A success always lands; a failure never overwrites a success of the same event.
+      // A success always lands; a failure never overwrites a success of the same event, nor the
+      // outcome of a later attempt (two receipts of one message racing).
       const guard =
         update.status === 'delivered'
           ? { ConditionExpression: 'attribute_exists(pk)' }
           : {
               ConditionExpression:
                 'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
-                'OR delivery.#status <> :delivered)',
+                'OR (delivery.#status <> :delivered AND (attribute_not_exists(delivery.attempts) OR delivery.attempts <= :attempt)))',
               ExpressionAttributeNames: { '#status': 'status' },
             };
       await conditionally(() =>
@@ -340,7 +343,9 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
             ...guard,
             ExpressionAttributeValues: {
               ':delivery': delivery,
-              ...(update.status === 'delivered' ? {} : { ':event': update.eventId, ':delivered': 'delivered' }),
+              ...(update.status === 'delivered'
+                ? {}
+                : { ':event': update.eventId, ':delivered': 'delivered', ':attempt': update.attempt }),
             },
           }),
         ),
