@@ -8,9 +8,10 @@ export const ESM_REQUIRE_BANNER =
 
 /**
  * Never inlined: the Node 22 runtime ships the AWS SDK v3; sharp is native and installed
- * beside the bundle; supports-color is an optional require of debug.
+ * beside the bundle, as is @ffmpeg-installer (it finds its per-platform binary on disk);
+ * supports-color is an optional require of debug.
  */
-export const EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*', 'sharp', 'supports-color'];
+export const EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*', 'sharp', '@ffmpeg-installer/*', 'supports-color'];
 
 export const HANDLER_BUNDLING = {
   format: 'esm',
