@@ -133,6 +133,12 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // inference profiles are refused: the models they route to are not knowable at synth time.
 const MODEL_ID = /^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:inference-profile\/[A-Za-z0-9.:_-]+|[a-z0-9-]+\.[A-Za-z0-9.:_-]+)$/;
 
+/** The stage a deploy without `-c stage=...` gets. */
+export const DEFAULT_STAGE = 'prod';
+
+/** The CloudFormation stack bin/metahook.ts deploys for a stage; the CLI's default target. */
+export const metahookStackName = (stage: string): string => `Metahook-${stage}`;
+
 const positiveInt = (max: number) => fromString(z.number().int().min(1).max(max), toNumber);
 const positiveNumber = (max: number) => fromString(z.number().positive().max(max), toNumber);
 
@@ -152,7 +158,7 @@ const schema = z.strictObject({
   stage: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or dashes, starting with a letter')
-    .default('prod'),
+    .default(DEFAULT_STAGE),
   imageModelId: z.string().regex(MODEL_ID, 'must be a Bedrock model id, inference profile id, or profile ARN').default(DEFAULT_IMAGE_MODEL_ID),
   audioModelId: z.string().regex(MODEL_ID, 'must be a Bedrock model id, inference profile id, or profile ARN').default(DEFAULT_AUDIO_MODEL_ID),
   bedrockRoutingRegions: fromString(z.array(z.string().regex(REGION, 'must be an AWS Region code such as us-east-1')), toList).default([]),

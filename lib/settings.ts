@@ -19,7 +19,7 @@ export const DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS: readonly number[] = [30,
 export const DEFAULT_BEDROCK_MODEL_IDS = {
   /** Amazon Nova Lite through the US cross-region inference profile: image input, forced tool use. */
   image: 'us.amazon.nova-lite-v1:0',
-  /** Mistral Voxtral Small: audio input through Converse, tool use. In-region model ID. */
+  /** Mistral Voxtral Small: audio through InvokeModel (Mistral chat body, JSON mode); see bedrock-model-traits.ts. In-region model ID. */
   audio: 'mistral.voxtral-small-24b-2507',
 } as const;
 

@@ -22,7 +22,7 @@ const example = JSON.stringify({
   files: [{ url: `s3://${stack.names.mediaBucket}/photo.jpg`, external_id: 'photo-1' }],
 });
 console.log(`
-Metahook local stack is running (model provider: ${process.env.METAHOOK_MODEL_PROVIDER}).
+Metahook local stack is running (model provider: ${process.env.METAHOOK_MODEL_PROVIDER}, Node ${process.version}).
 
   endpoint        ${stack.endpoint}/v1/jobs
   API key         ${stack.apiKey}

@@ -220,6 +220,17 @@ class UsageTally {
 }
 
 async function send(client: BedrockRuntimeClient, request: BedrockRequest, usage: UsageTally): Promise<BedrockReply> {
+  const { reply, elapsedMs } = await sendBedrockRequest(client, request);
+  usage.add(reply, elapsedMs);
+  return reply;
+}
+
+/**
+ * Sends one request built by buildMetadataRequest (Converse or InvokeModel) and returns the reply
+ * in either style. Errors come back classified (TransientJobError / PermanentJobError). Used by
+ * the provider and by `metahook doctor`, so both speak to Bedrock exactly alike.
+ */
+export async function sendBedrockRequest(client: BedrockRuntimeClient, request: BedrockRequest): Promise<{ reply: BedrockReply; elapsedMs: number }> {
   const started = performance.now();
   const modelId = request.style === 'converse' ? (request.input.modelId ?? '') : request.modelId;
   let reply: BedrockReply;
@@ -241,8 +252,7 @@ async function send(client: BedrockRuntimeClient, request: BedrockRequest, usage
     if (error instanceof PermanentJobError) throw error;
     throw classifyBedrockError(error, modelId);
   }
-  usage.add(reply, performance.now() - started);
-  return reply;
+  return { reply, elapsedMs: performance.now() - started };
 }
 
 function parseInvokeBody(body: Uint8Array | undefined, modelId: string): MistralChatReply {

@@ -17,7 +17,7 @@ import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
 const processor = new BatchProcessor(EventType.SQS);
 const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
@@ -77,9 +77,28 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
   const response = run.length > 0
-    ? await processPartialResponse({ Records: run.map((entry) => entry.record) }, processRecord, processor, { context, throwOnFullBatchFailure: false })
+    ? await processPartialResponse(
+      { Records: run.map((entry) => entry.record) },
+      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => processRecord(record)),
+      processor,
+      { context, throwOnFullBatchFailure: false },
+    )
     : { batchItemFailures: [] };
-  return { batchItemFailures: [...response.batchItemFailures, ...requeueFailures.map((itemIdentifier) => ({ itemIdentifier }))] };
+  // The batch's webhooks in one SendMessageBatch per 10; a record whose webhook SQS refused is retried.
+  const undelivered = await deliveryBuffer.flush();
+  if (undelivered.length > 0) {
+    logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
+    // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
+    const schedule = settings.extraction.retryScheduleSeconds;
+    await Promise.all(run.filter((entry) => undelivered.includes(entry.record.messageId)).map(({ record }) => {
+      const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      const delay = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;
+      return postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
+        logger.error('could not postpone job message', { error: cause as Error }));
+    }));
+  }
+  const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...undelivered]);
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
 export const handler = middy(handleJobMessages).use(injectLambdaContext(logger));

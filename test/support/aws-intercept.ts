@@ -15,6 +15,8 @@ export interface AwsCall {
   /** e.g. 'SendMessageBatch', 'PutItem' (DocumentClient calls show their DynamoDB operation). */
   readonly operation: string;
   readonly functionName: string | null;
+  /** The invocation making the call (null outside one). */
+  readonly requestId: string | null;
   readonly input: Record<string, any>;
 }
 
@@ -62,6 +64,7 @@ function install(): void {
               service: serviceOf(context.clientName),
               operation: operationOf(context.commandName),
               functionName: invocationScope.getStore()?.functionName ?? null,
+              requestId: invocationScope.getStore()?.requestId ?? null,
               input: mwArgs.input,
             };
             const chain = interceptors.reduceRight<() => Promise<any>>(
@@ -135,6 +138,13 @@ export interface FaultSpec {
   readonly mode: FaultMode;
   /** Only calls this accepts count (e.g. calls about one tenant, so other work cannot take the fault). */
   readonly match?: (call: AwsCall) => boolean;
+  /**
+   * For `hang`: the function's timeout. Lambda resets the execution environment after a timeout,
+   * so nothing the invocation started survives it; here the hung call fails after this long and
+   * every later call of that invocation fails before sending (no side effects after its death),
+   * which also releases promises other invocations share (caches). Default: hang forever.
+   */
+  readonly hangMs?: number;
 }
 
 /** What an SDK caller sees for an injected failure: a retryable-looking 500 service error. */
@@ -153,10 +163,20 @@ export interface ArmedFault {
   disarm(): void;
 }
 
+/** Invocations a `hang` fault ended: their later calls never reach AWS. */
+const deadInvocations = new Set<string>();
+
+export class InvocationEnded extends Error {
+  override readonly name = 'InvocationEnded';
+}
+
 export function injectFault(spec: FaultSpec): ArmedFault {
   let seen = 0;
   let fired = false;
   const disarm = intercept(async (call, next) => {
+    if (call.requestId && deadInvocations.has(call.requestId)) {
+      throw new InvocationEnded(`invocation ${call.requestId} timed out; ${call.service}:${call.operation} never sent`);
+    }
     if (fired || call.functionName !== spec.functionName || call.service !== spec.service || call.operation !== spec.operation) {
       return next();
     }
@@ -169,7 +189,10 @@ export function injectFault(spec: FaultSpec): ArmedFault {
       await next();
       throw new InjectedFault(spec);
     }
-    return new Promise(() => undefined);
+    if (spec.hangMs === undefined) return new Promise(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, spec.hangMs));
+    if (call.requestId) deadInvocations.add(call.requestId);
+    throw new InvocationEnded(`invocation timed out during ${call.service}:${call.operation}`);
   });
   return { fired: () => fired, disarm };
 }

@@ -18,6 +18,8 @@ export const HANDLERS = ['metahook-intake', 'metahook-extractor', 'metahook-call
 export const MODES: readonly FaultMode[] = ['before', 'after', 'hang'];
 const FILES = ['graphic.png', 'tone.wav', 'image.webp', 'tagged.mp3'] as const;
 
+const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
+
 /** Compressed timings: short schedules, short function timeouts, queue timeouts of seconds. */
 export function startFaultStack(): Promise<Harness> {
   return startHarness({
@@ -26,7 +28,13 @@ export function startFaultStack(): Promise<Harness> {
       METAHOOK_EXTRACTION_RETRY_SCHEDULE: '1,1',
       METAHOOK_CALLBACK_TIMEOUT_MS: '1500',
     },
-    timeouts: { intakeMs: 3000, extractorMs: 4000, callbackMs: 3000, queueVisibilitySeconds: 5, visibilityAfterTimeoutSeconds: 1 },
+    timeouts: {
+      intakeMs: TIMEOUTS_MS['metahook-intake']!,
+      extractorMs: TIMEOUTS_MS['metahook-extractor']!,
+      callbackMs: TIMEOUTS_MS['metahook-callback']!,
+      queueVisibilitySeconds: 5,
+      visibilityAfterTimeoutSeconds: 1,
+    },
   });
 }
 
@@ -90,6 +98,12 @@ export const scenarioId = (functionName: string, service: string, operation: str
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How long the client keeps retrying: longer than an intake's in-progress Idempotency-Key claim
+ * (the deployed intake timeout + 1 s = 30 s, not compressed here), as a patient integrator would.
+ */
+const CLIENT_RETRY_BUDGET_MS = 40_000;
+
 /** The client the issue describes: same body and key on every try; retries on 5xx, 409 and timeouts. */
 async function submitLikeAWellBehavedClient(
   h: Harness,
@@ -98,7 +112,10 @@ async function submitLikeAWellBehavedClient(
   idempotencyKey: string,
 ): Promise<{ accepted: boolean; tries: number; json: any; lastStatus: number | string }> {
   let lastStatus: number | string = 'none';
-  for (let tries = 1; tries <= 8; tries++) {
+  const giveUpAt = Date.now() + CLIENT_RETRY_BUDGET_MS;
+  let tries = 0;
+  while (Date.now() < giveUpAt) {
+    tries++;
     try {
       const response = await fetch(`${h.stack.endpoint}/v1/jobs`, {
         method: 'POST',
@@ -113,9 +130,9 @@ async function submitLikeAWellBehavedClient(
     } catch (error) {
       lastStatus = error instanceof Error ? error.name : 'error';
     }
-    await sleep(400 * tries);
+    await sleep(Math.min(400 * tries, 3000));
   }
-  return { accepted: false, tries: 8, json: undefined, lastStatus };
+  return { accepted: false, tries, json: undefined, lastStatus };
 }
 
 interface DeadLetter {
@@ -182,7 +199,9 @@ export async function runScenario(
   );
   const path = `/faults/${tenantId}`;
   const body = JSON.stringify({ callback_url: `${h.receiver.url}${path}`, files });
-  const armed = scenario.fault ? injectFault({ ...scenario.fault, match: mentions(tenantId) }) : undefined;
+  const armed = scenario.fault
+    ? injectFault({ ...scenario.fault, match: mentions(tenantId), hangMs: (TIMEOUTS_MS[scenario.fault.functionName] ?? 3000) + 100 })
+    : undefined;
   const notes: string[] = [];
   let submitted: Awaited<ReturnType<typeof submitLikeAWellBehavedClient>>;
   try {
@@ -212,8 +231,9 @@ export async function runScenario(
     return { perFile, batchIds, batchLettered, letters, done };
   };
 
+  const acceptedAt = Date.now();
   let state = await settled();
-  while (submitted.accepted && !state.done && Date.now() - started < deadlineMs) {
+  while (submitted.accepted && !state.done && Date.now() - acceptedAt < deadlineMs) {
     await sleep(250);
     state = await settled();
   }
