@@ -15,14 +15,16 @@ import { FfmpegAudioNormaliser, normaliserFfmpegArgs } from '../lambdas/adapters
 import { FFMPEG_PATH, makeMp3, makeWav } from '../test/support/audio-files';
 
 const run = promisify(execFile);
-const { values: args } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    worker: { type: 'string' },
-  },
-});
+// Read only when run as a script: bench/run.ts imports `render` with its own arguments.
+const readArgs = () =>
+  parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      worker: { type: 'string' },
+    },
+  }).values;
 const MAX_SECONDS = 2 * 3600;
 // Voxtral's window is about 40 minutes (docs/bedrock.md); the bench cuts at 30.
 const SEGMENT_SECONDS = 1800;
@@ -103,6 +105,7 @@ async function measure(c: Case, runs: number) {
 }
 
 async function main(): Promise<void> {
+  const args = readArgs();
   if (args.worker) return worker(args.worker);
   const runs = args.quick ? 1 : Number(args.runs);
   const dir = await mkdtemp(join(tmpdir(), 'metahook-bench-audio-'));
