@@ -91,7 +91,8 @@ export async function createMetadataProvider(
   const extraction = resolveSettings(env).extraction;
   // ffmpeg ships with the extractor (lib/constructs/extraction.ts, `audioNormalisation`); where it
   // is absent the provider sends audio as uploaded. Half the function timeout for one decode.
-  const ffmpegPath = await findFfmpeg(env);
+  // METAHOOK_AUDIO_NORMALISATION=false sends audio as uploaded even where ffmpeg is installed.
+  const ffmpegPath = env.METAHOOK_AUDIO_NORMALISATION === 'false' ? undefined : await findFfmpeg(env);
   const audioNormaliser =
     deps.audioNormaliser ??
     (ffmpegPath ? await createAudioNormaliser({ ffmpegPath, timeBudgetMs: (extraction.functionTimeoutSeconds * 1000) / 2 }) : undefined);
