@@ -1,7 +1,7 @@
 // `npm run bench` (tsx bench/run.ts): runs every benchmark phase, each stack in its own child
 // process (handlers read their configuration at import), then prints one report and writes it to
 // bench/results/ (JSON + Markdown). `--quick` is the smoke run; `--only a,b` picks phases:
-// intake, pipeline-bedrock, pipeline-local, memory, cold-start, capacity.
+// intake, pipeline-bedrock, pipeline-local, memory, cold-start, capacity, audio.
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -12,10 +12,11 @@ import type { CallStat } from './lib/aws-calls';
 import { costPer1000, modelCostPer1000, MODEL_WAIT_SECONDS, PRICES, TOKENS } from './lib/cost';
 import { ms, type Summary } from './lib/stats';
 import { renderCapacity } from './capacity';
+import { render as renderAudio } from './audio-normalisation';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
-const PHASES = ['intake', 'pipeline-bedrock', 'pipeline-local', 'memory', 'cold-start', 'capacity'] as const;
+const PHASES = ['intake', 'pipeline-bedrock', 'pipeline-local', 'memory', 'cold-start', 'capacity', 'audio'] as const;
 
 /** Issue 13's figures before the redesign, measured by this bench at commit c1520eb. */
 const BEFORE = { wruPerFile: 27.6, handlerCallsPerFile: 9.2, costPer1000: 0.02 } as const;
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     results.capacity = await child('capacity.ts', ['--metadata-bytes', '0'], 'capacity');
     results.capacityMetadata = await child('capacity.ts', ['--metadata-bytes', '2048'], 'capacity-metadata');
   }
+  if (selected.has('audio')) results.audio = await child('audio-normalisation.ts', [], 'audio');
   results.durationSeconds = (Date.now() - started) / 1000;
 
   const report = render(results);
@@ -326,6 +328,15 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
     targets.push({ target: `extractor peak RSS fits ${r.memory.lambdaMemoryMb} MB with headroom (< 75%)`, measured: `${worst.toFixed(0)} MB worst case`, ok: worst < r.memory.lambdaMemoryMb * 0.75 });
   }
 
+  if (r.audio) {
+    out.push('## Audio normalisation (`npm run bench:audio`)');
+    out.push(renderAudio(r.audio));
+    for (const a of r.audio.results as any[]) {
+      targets.push({ target: `normalise <= 2 s per 10 min of audio (${a.name})`, measured: `${a.msPerTenMinutesOfAudio} ms`, ok: a.msPerTenMinutesOfAudio <= 2000 });
+      targets.push({ target: `peak RSS Node + ffmpeg within 1024 MB (${a.name})`, measured: `${a.nodePeakRssMb + (a.ffmpegPeakRssMb ?? 0)} MB`, ok: a.nodePeakRssMb + (a.ffmpegPeakRssMb ?? 0) <= 1024 });
+      if (a.name.includes('WAV')) targets.push({ target: 'WAV payload >= 10x smaller', measured: `${a.shrink}x`, ok: a.shrink >= 10 });
+    }
+  }
   if (r.capacity) {
     out.push(`## 9. Capacity model (\`npm run bench:capacity\`): WCU/s on every partition key the design writes`);
     out.push(`Files through the real handlers on the local stack, every table write recorded with its before and after images, turned into table and index writes by DynamoDB's rules and lib/table-design.ts's projections; key patterns named by lambdas/adapters/dynamo/keys.ts.`);

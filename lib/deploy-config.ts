@@ -62,6 +62,8 @@ export const DEPLOY_CONTEXT_KEYS = [
   'mediaExpiryDays',
   'apiGatewayCloudWatchRole',
   'imageDownscaling',
+  'audioNormalisation',
+  'maxAudioDurationSeconds',
 ] as const;
 
 export type DeployContextKey = (typeof DEPLOY_CONTEXT_KEYS)[number];
@@ -95,6 +97,10 @@ export interface DeployConfig {
   readonly apiGatewayCloudWatchRole: boolean;
   /** Ship sharp (linux-arm64) with the extractor so oversize images are downscaled; synth then needs the npm registry. */
   readonly imageDownscaling: boolean;
+  /** Ship ffmpeg (linux-arm64) with the extractor so audio is sent mono 16 kHz MP3, split at the model's window; synth then needs the npm registry. */
+  readonly audioNormalisation: boolean;
+  /** Longest recording accepted (seconds); longer ones fail with file_too_long. */
+  readonly maxAudioDurationSeconds: number;
 }
 
 export class DeployConfigError extends Error {
@@ -184,6 +190,8 @@ const schema = z.strictObject({
   mediaExpiryDays: positiveInt(365).default(7),
   apiGatewayCloudWatchRole: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
   imageDownscaling: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
+  audioNormalisation: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
+  maxAudioDurationSeconds: positiveInt(24 * 3600).default(2 * 3600),
 });
 
 /**
@@ -262,6 +270,8 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     mediaExpiryDays: value.mediaExpiryDays,
     apiGatewayCloudWatchRole: value.apiGatewayCloudWatchRole,
     imageDownscaling: value.imageDownscaling,
+    audioNormalisation: value.audioNormalisation,
+    maxAudioDurationSeconds: value.maxAudioDurationSeconds,
   };
 }
 

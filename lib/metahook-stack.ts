@@ -84,6 +84,8 @@ export class MetahookStack extends Stack {
       audioModelId: config.audioModelId,
       bedrockRoutingRegions: config.bedrockRoutingRegions,
       imageDownscaling: config.imageDownscaling,
+      audioNormalisation: config.audioNormalisation,
+      maxAudioDurationSeconds: config.maxAudioDurationSeconds,
       environment,
       logRetention,
     });

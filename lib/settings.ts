@@ -90,6 +90,11 @@ export interface Settings {
     readonly maxReceiveCount: number;
     readonly maxImageBytes: number;
     readonly maxAudioBytes: number;
+    /**
+     * Longest recording the extractor takes (METAHOOK_MAX_AUDIO_SECONDS); longer ones fail
+     * job.failed with `file_too_long` and this limit, before decoding when the header tells.
+     */
+    readonly maxAudioDurationSeconds: number;
   };
   readonly delivery: {
     readonly functionTimeoutSeconds: number;
@@ -274,6 +279,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxReceiveCount: extractionSchedule.length + 1,
       maxImageBytes: 20 * 1024 * 1024,
       maxAudioBytes: 50 * 1024 * 1024,
+      maxAudioDurationSeconds: positiveInt(env, 'METAHOOK_MAX_AUDIO_SECONDS', 2 * 60 * 60),
     },
     delivery: {
       functionTimeoutSeconds: callbackTimeout,

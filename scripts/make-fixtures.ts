@@ -2,7 +2,8 @@
 // The outputs are committed, so tests never need these tools; rerun only to change a fixture
 // (and then update test/fixtures/README.md, whose facts the tests assert).
 //
-//   npx tsx scripts/make-fixtures.ts
+//   npx tsx scripts/make-fixtures.ts                 (all)
+//   npx tsx scripts/make-fixtures.ts --ffmpeg-only   (the audio made with ffmpeg only)
 //
 // Tools: sharp (npm, already a dependency) draws the images and writes WAV by hand; the rest
 // are Debian packages installed once with
@@ -13,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import sharp from 'sharp';
 
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
@@ -136,6 +138,43 @@ function makeOpus(): void {
   run('opusenc', ['--quiet', '--bitrate', '24', '--title', 'Opus Beep', '--artist', 'Metahook Fixtures', wav, out('clip.opus')]);
 }
 
+// ffmpeg from @ffmpeg-installer (an npm dependency: the extractor's audio normaliser runs it).
+function ffmpeg(args: string[]): void {
+  run(ffmpegInstaller.path, ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
+/** 44.1 kHz stereo 16-bit WAV, CD format: what the normaliser must turn into mono 16 kHz. */
+function makeStereoWav(): void {
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=f=440:d=0.3:sample_rate=44100', '-f', 'lavfi', '-i', 'sine=f=660:d=0.3:sample_rate=44100',
+    '-filter_complex', '[0][1]amerge=inputs=2', '-c:a', 'pcm_s16le', '-metadata', 'title=Stereo Calibration', out('stereo-44k.wav')]);
+}
+
+function makeM4a(): void {
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=f=494:d=1:sample_rate=44100', '-ac', '2', '-c:a', 'aac', '-b:a', '48k',
+    '-metadata', 'title=AAC Tone', '-metadata', 'artist=Metahook Fixtures', '-f', 'ipod', out('clip.m4a')]);
+}
+
+function makeAdtsAac(): void {
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=f=587:d=1:sample_rate=22050', '-c:a', 'aac', '-b:a', '32k', '-f', 'adts', out('clip.aac')]);
+}
+
+function makeWebm(): void {
+  ffmpeg(['-f', 'lavfi', '-i', 'sine=f=659:d=1:sample_rate=48000', '-c:a', 'libopus', '-b:a', '24k',
+    '-metadata', 'title=WebM Opus Tone', '-f', 'webm', out('clip.webm')]);
+}
+
+/** A real FLAC header (fLaC + STREAMINFO) over garbage frames: sniffs as FLAC, cannot be decoded. */
+function makeCorruptFlac(): void {
+  const flac = readFileSync(out('short.flac'));
+  const streamInfoEnd = 4 + 4 + 34;
+  const garbage = Buffer.alloc(4096);
+  for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 73 + 41) & 0xff;
+  // Last-metadata-block flag on STREAMINFO, so the garbage is read as audio frames.
+  const header = Buffer.from(flac.subarray(0, streamInfoEnd));
+  header[4] = header[4]! | 0x80;
+  writeFileSync(out('corrupt.flac'), Buffer.concat([header, garbage]));
+}
+
 // ---------- not media ----------
 
 /** The smallest well-formed one-page PDF, with a correct xref table. */
@@ -166,22 +205,33 @@ function makeNotes(): void {
   writeFileSync(out('notes.txt'), 'Metahook fixture notes.\nThis is plain UTF-8 text, not media: sniffing must reject it.\n');
 }
 
-await makePhotoWithIptc();
-await makeGraphicWithAlpha();
-await makeAnimation();
-await makeWebp();
-makeToneWav();
-makeTaggedMp3();
-makeFlac();
-makeOggVorbis();
-makeOpus();
-makePdf();
-makeNotes();
+// `--ffmpeg-only`: just the fixtures ffmpeg makes (needs none of the Debian tools).
+const ffmpegOnly = process.argv.includes('--ffmpeg-only');
+if (!ffmpegOnly) {
+  await makePhotoWithIptc();
+  await makeGraphicWithAlpha();
+  await makeAnimation();
+  await makeWebp();
+  makeToneWav();
+  makeTaggedMp3();
+  makeFlac();
+  makeOggVorbis();
+  makeOpus();
+}
+makeStereoWav();
+makeM4a();
+makeAdtsAac();
+makeWebm();
+makeCorruptFlac();
+if (!ffmpegOnly) {
+  makePdf();
+  makeNotes();
+}
 rmSync(scratch, { recursive: true, force: true });
 
 for (const name of [
   'photo-iptc.jpg', 'graphic.png', 'animation.gif', 'image.webp', 'tone.wav', 'tagged.mp3',
-  'short.flac', 'clip.ogg', 'clip.opus', 'document.pdf', 'disguised.jpg', 'notes.txt',
+  'short.flac', 'clip.ogg', 'clip.opus', 'stereo-44k.wav', 'clip.m4a', 'clip.aac', 'clip.webm', 'corrupt.flac', 'document.pdf', 'disguised.jpg', 'notes.txt',
 ]) {
   const size = statSync(out(name)).size;
   if (size > MAX_FIXTURE_BYTES) throw new Error(`${name} is ${size} bytes; fixtures must stay under ${MAX_FIXTURE_BYTES}`);

@@ -128,21 +128,7 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
   }
 
   private ffmpegArgs(demuxer: string, maxDurationSeconds: number): string[] {
-    return [
-      '-hide_banner', '-nostats', '-loglevel', 'info',
-      // Only the pipes: a playlist or reference inside a hostile file cannot open a file or URL.
-      '-protocol_whitelist', 'pipe',
-      '-max_alloc', String(256 * 1024 * 1024),
-      '-f', demuxer, '-i', 'pipe:0',
-      '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
-      '-t', String(maxDurationSeconds + 1),
-      '-ac', '1', '-ar', String(NORMALISED_SAMPLE_RATE),
-      '-c:a', 'libmp3lame', '-b:a', `${this.bitrateKbps}k`, '-compression_level', '7',
-      // Frames that do not borrow bits from earlier ones: any frame can start a segment.
-      '-reservoir', '0',
-      '-write_xing', '0', '-id3v2_version', '0', '-write_id3v1', '0',
-      '-f', 'mp3', 'pipe:1',
-    ];
+    return normaliserFfmpegArgs(demuxer, maxDurationSeconds, this.bitrateKbps);
   }
 
   private checkOutcome(outcome: FfmpegOutcome, maxDurationSeconds: number, reportedSeconds: number | undefined): Buffer {
@@ -185,6 +171,25 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
     }
     return segments;
   }
+}
+
+/** The one ffmpeg command line the normaliser runs (exported for the bench's memory probe). */
+export function normaliserFfmpegArgs(demuxer: string, maxDurationSeconds: number, bitrateKbps: number): string[] {
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'info',
+    // Only the pipes: a playlist or reference inside a hostile file cannot open a file or URL.
+    '-protocol_whitelist', 'pipe',
+    '-max_alloc', String(256 * 1024 * 1024),
+    '-f', demuxer, '-i', 'pipe:0',
+    '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
+    '-t', String(maxDurationSeconds + 1),
+    '-ac', '1', '-ar', String(NORMALISED_SAMPLE_RATE),
+    '-c:a', 'libmp3lame', '-b:a', `${bitrateKbps}k`, '-compression_level', '7',
+    // Frames that do not borrow bits from earlier ones: any frame can start a segment.
+    '-reservoir', '0',
+    '-write_xing', '0', '-id3v2_version', '0', '-write_id3v1', '0',
+    '-f', 'mp3', 'pipe:1',
+  ];
 }
 
 interface HeaderFacts {

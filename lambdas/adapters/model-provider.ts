@@ -6,9 +6,10 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
-import type { MetadataProvider } from '../core/ports';
+import { DEFAULT_BEDROCK_MODEL_IDS, resolveSettings } from '../../lib/settings';
+import type { AudioNormaliser, MetadataProvider } from '../core/ports';
 import { ConfigurationError, ENV } from '../runtime-config';
+import { createAudioNormaliser, findFfmpeg } from './audio-normaliser';
 import { createBedrockProvider } from './bedrock-provider';
 
 type Env = Record<string, string | undefined>;
@@ -79,7 +80,7 @@ export function createBedrockRuntimeClient(env: Env = process.env, tuning: Bedro
 /** Builds the configured provider; call once at module scope and reuse across invocations. */
 export async function createMetadataProvider(
   env: Env = process.env,
-  deps: { readonly bedrockClient?: BedrockRuntimeClient } = {},
+  deps: { readonly bedrockClient?: BedrockRuntimeClient; readonly audioNormaliser?: AudioNormaliser } = {},
 ): Promise<MetadataProvider> {
   const config = readModelConfig(env);
   if (config.provider === 'local') {
@@ -87,7 +88,17 @@ export async function createMetadataProvider(
     const { createLocalAnalyzer } = await import('./local-analyzer');
     return createLocalAnalyzer();
   }
+  const extraction = resolveSettings(env).extraction;
+  // ffmpeg ships with the extractor (lib/constructs/extraction.ts, `audioNormalisation`); where it
+  // is absent the provider sends audio as uploaded. Half the function timeout for one decode.
+  // METAHOOK_AUDIO_NORMALISATION=false sends audio as uploaded even where ffmpeg is installed.
+  const ffmpegPath = env.METAHOOK_AUDIO_NORMALISATION === 'false' ? undefined : await findFfmpeg(env);
+  const audioNormaliser =
+    deps.audioNormaliser ??
+    (ffmpegPath ? await createAudioNormaliser({ ffmpegPath, timeBudgetMs: (extraction.functionTimeoutSeconds * 1000) / 2 }) : undefined);
   return createBedrockProvider(deps.bedrockClient ?? createBedrockRuntimeClient(env), {
     modelIds: { image: config.imageModelId, audio: config.audioModelId },
+    ...(audioNormaliser ? { audioNormaliser } : {}),
+    maxAudioDurationSeconds: extraction.maxAudioDurationSeconds,
   });
 }

@@ -37,6 +37,20 @@ export interface ExtractionProps {
    * @default false
    */
   readonly imageDownscaling?: boolean;
+  /**
+   * Install ffmpeg (@ffmpeg-installer, linux-arm64 static build, GPLv3, ~33 MB unzipped) next to
+   * the bundle, so audio reaches the model as mono 16 kHz MP3 split at its audio window
+   * (lambdas/adapters/audio-normaliser.ts). Needs the npm registry at synth time.
+   * @default false: audio is sent as uploaded
+   */
+  readonly audioNormalisation?: boolean;
+  /** Longest recording accepted; longer ones fail with file_too_long. @default settings (2 hours) */
+  readonly maxAudioDurationSeconds?: number;
+}
+
+function nativeModules(props: ExtractionProps): { nativeModules?: string[] } {
+  const modules = [...(props.imageDownscaling ? ['sharp'] : []), ...(props.audioNormalisation ? ['@ffmpeg-installer/ffmpeg'] : [])];
+  return modules.length > 0 ? { nativeModules: modules } : {};
 }
 
 export class Extraction extends Construct {
@@ -55,9 +69,12 @@ export class Extraction extends Construct {
       description: 'Metahook extractor: fetches a file, extracts metadata with Bedrock, stores the result',
       timeoutSeconds: settings.extraction.functionTimeoutSeconds,
       memoryMb: settings.extraction.memoryMb,
-      environment: props.environment,
+      environment: {
+        ...props.environment,
+        ...(props.maxAudioDurationSeconds !== undefined ? { METAHOOK_MAX_AUDIO_SECONDS: String(props.maxAudioDurationSeconds) } : {}),
+      },
       logRetention: props.logRetention,
-      ...(props.imageDownscaling ? { nativeModules: ['sharp'] } : {}),
+      ...nativeModules(props),
     });
     const fn = this.extractor.function;
     // Reserved = the event source's maxConcurrency: the planned extractors always get their

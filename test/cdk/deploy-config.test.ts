@@ -42,6 +42,8 @@ describe('parseDeployConfig', () => {
       mediaExpiryDays: 7,
       apiGatewayCloudWatchRole: true,
       imageDownscaling: true,
+      audioNormalisation: true,
+      maxAudioDurationSeconds: 7200,
     });
   });
 

@@ -2,6 +2,8 @@
 // endpoint from AWS_ENDPOINT_URL_BEDROCK_RUNTIME) against the local Bedrock Runtime stub on
 // 127.0.0.1, which refuses (400) what the real service refuses: see test/support/converse-stub.ts.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConverseCommand, InvokeModelCommand, ValidationException } from '@aws-sdk/client-bedrock-runtime';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -336,8 +338,8 @@ describe('Bedrock provider against a Converse stub', () => {
   });
 
   it('builds the bedrock provider from METAHOOK_* settings with the default model IDs', async () => {
-    // createMetadataProvider does not inject a normaliser yet, so the audio goes as uploaded.
-    stub = await startConverseStub({ requireNormalisedAudio: false });
+    // createMetadataProvider wires the real ffmpeg normaliser: the stub gets mono 16 kHz MP3.
+    stub = await startConverseStub();
     const env = {
       METAHOOK_MODEL_PROVIDER: 'bedrock',
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint,
@@ -346,7 +348,8 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const provider = await createMetadataProvider(env);
     await provider.extract(await pngInput(16, 16));
-    await provider.extract(mp3Input());
+    const tagged = new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tagged.mp3')));
+    await provider.extract({ ...mp3Input(), bytes: tagged });
 
     expect(provider.name).toBe('bedrock');
     expect(stub.requests.map((request) => request.modelId)).toEqual([

@@ -1,5 +1,6 @@
 // Unit: Bedrock provider request building, error mapping and model traits (aws-sdk-client-mock),
 // the provider factory's configuration, and the image header reader behind the downscaler.
+import { fakeAudioNormaliser } from '../support/fake-audio-normaliser';
 import {
   AccessDeniedException,
   BedrockRuntimeClient,
@@ -238,8 +239,11 @@ describe('readModelConfig and createMetadataProvider', () => {
     // Nova 2 Lite takes audio through Converse (bedrock-model-traits.ts).
     const env = { METAHOOK_MODEL_PROVIDER: 'bedrock', METAHOOK_AUDIO_MODEL_ID: 'us.amazon.nova-2-lite-v1:0' };
 
-    const provider = await createMetadataProvider(env, { bedrockClient: new BedrockRuntimeClient({}) });
+    const normaliser = fakeAudioNormaliser({ duration_seconds: 3 });
+    const provider = await createMetadataProvider(env, { bedrockClient: new BedrockRuntimeClient({}), audioNormaliser: normaliser });
     await provider.extract(audio);
+
+    expect(normaliser.calls).toHaveLength(1);
 
     expect(provider.name).toBe('bedrock');
     expect(bedrock.commandCalls(ConverseCommand)[0]!.args[0].input.modelId).toBe('us.amazon.nova-2-lite-v1:0');

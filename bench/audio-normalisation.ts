@@ -1,0 +1,153 @@
+// `npm run bench:audio` (also a phase of `npm run bench`): what audio normalisation costs.
+// For a 10-minute 44.1 kHz stereo 128 kbps MP3 and a 50 MB 44.1 kHz stereo WAV (both made here),
+// times FfmpegAudioNormaliser.normalise (median of --runs), measures peak RSS of the two
+// processes involved (the Node function process, in a fresh child, and ffmpeg itself, from the
+// kernel's rusage via GNU time when present), and the bytes the model receives before and after.
+//   npm run bench:audio [-- --runs 5] [--quick] [--out file.json]
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { FfmpegAudioNormaliser, normaliserFfmpegArgs } from '../lambdas/adapters/audio-normaliser';
+import { FFMPEG_PATH, makeMp3, makeWav } from '../test/support/audio-files';
+
+const run = promisify(execFile);
+// Read only when run as a script: bench/run.ts imports `render` with its own arguments.
+const readArgs = () =>
+  parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      worker: { type: 'string' },
+    },
+  }).values;
+const MAX_SECONDS = 2 * 3600;
+// Voxtral's window is about 40 minutes (docs/bedrock.md); the bench cuts at 30.
+const SEGMENT_SECONDS = 1800;
+const normaliser = new FfmpegAudioNormaliser({ ffmpegPath: FFMPEG_PATH, timeBudgetMs: 120_000 });
+
+interface Case {
+  readonly name: string;
+  readonly file: string;
+  readonly format: 'mp3' | 'wav';
+  readonly audioSeconds: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** In a fresh process: one normalisation, then this process's own peak RSS. */
+async function worker(spec: string): Promise<void> {
+  const { file, format } = JSON.parse(spec) as Case;
+  const bytes = new Uint8Array(await readFile(file));
+  const audio = await normaliser.normalise({ bytes, format }, { segmentSeconds: SEGMENT_SECONDS, maxDurationSeconds: MAX_SECONDS });
+  process.stdout.write(JSON.stringify({ nodePeakRssMb: process.resourceUsage().maxRSS / 1024, segments: audio.segments.length }));
+}
+
+/** ffmpeg's own peak RSS for the same command line, from GNU time (the kernel's ru_maxrss). */
+async function ffmpegPeakRssMb(c: Case): Promise<number | undefined> {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const argv = ['-f', '%M', FFMPEG_PATH, ...normaliserFfmpegArgs(c.format, MAX_SECONDS, 32)];
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/time', argv, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      const kb = Number(/(\d+)\s*$/.exec(stderr.trim())?.[1]);
+      resolve(Number.isFinite(kb) ? kb / 1024 : undefined);
+    });
+    readFile(c.file).then((bytes) => child.stdin.end(bytes), reject);
+  });
+}
+
+async function measure(c: Case, runs: number) {
+  const bytes = new Uint8Array(await readFile(c.file));
+  const times: number[] = [];
+  let sent = 0;
+  let segments = 0;
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const audio = await normaliser.normalise({ bytes, format: c.format }, { segmentSeconds: SEGMENT_SECONDS, maxDurationSeconds: MAX_SECONDS });
+    times.push(performance.now() - started);
+    sent = audio.segments.reduce((sum, s) => sum + s.bytes.byteLength, 0);
+    segments = audio.segments.length;
+  }
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', JSON.stringify(c)], {
+    maxBuffer: 1 << 20,
+  });
+  const fresh = JSON.parse(stdout) as { nodePeakRssMb: number };
+  const ffmpegMb = await ffmpegPeakRssMb(c);
+  return {
+    name: c.name,
+    audioSeconds: c.audioSeconds,
+    runs,
+    medianMs: Math.round(median(times)),
+    minMs: Math.round(Math.min(...times)),
+    msPerTenMinutesOfAudio: Math.round((median(times) * 600) / c.audioSeconds),
+    nodePeakRssMb: Math.round(fresh.nodePeakRssMb),
+    ffmpegPeakRssMb: ffmpegMb === undefined ? null : Math.round(ffmpegMb),
+    bytesBefore: bytes.byteLength,
+    // What inline base64 in a request body weighs (4/3), before and after.
+    base64Before: Math.ceil(bytes.byteLength / 3) * 4,
+    bytesAfter: sent,
+    base64After: Math.ceil(sent / 3) * 4,
+    shrink: Math.round((bytes.byteLength / sent) * 10) / 10,
+    segments,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = readArgs();
+  if (args.worker) return worker(args.worker);
+  const runs = args.quick ? 1 : Number(args.runs);
+  const dir = await mkdtemp(join(tmpdir(), 'metahook-bench-audio-'));
+  try {
+    const mp3Seconds = args.quick ? 60 : 600;
+    const wavSeconds = args.quick ? 30 : 284; // 284 s of 44.1 kHz 16-bit stereo = 50.1 MB
+    const cases: Case[] = [
+      { name: `${mp3Seconds / 60}-min stereo MP3 (44.1 kHz, 128 kbps)`, file: join(dir, 'long.mp3'), format: 'mp3', audioSeconds: mp3Seconds },
+      { name: `${(wavSeconds * 176_400 / 1e6).toFixed(1)} MB stereo WAV (44.1 kHz, 16-bit, ${wavSeconds} s)`, file: join(dir, 'big.wav'), format: 'wav', audioSeconds: wavSeconds },
+    ];
+    await writeFile(cases[0]!.file, await makeMp3({ seconds: mp3Seconds }));
+    await writeFile(cases[1]!.file, makeWav({ seconds: wavSeconds, sampleRate: 44_100, channels: 2 }));
+    const results = [];
+    for (const c of cases) results.push(await measure(c, runs));
+    const { stdout: version } = await run(FFMPEG_PATH, ['-version']);
+    const report = {
+      command: `npm run bench:audio${args.quick ? ' -- --quick' : ''}`,
+      ffmpeg: version.split('\n')[0],
+      output: 'mono, 16 kHz, 32 kbps CBR MP3 (MPEG-2 Layer III), no bit reservoir',
+      results,
+    };
+    if (args.out) await writeFile(args.out, JSON.stringify(report, null, 2));
+    console.log(render(report));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function render(report: { command: string; ffmpeg?: string; results: Awaited<ReturnType<typeof measure>>[] }): string {
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  const lines = [
+    `Audio normalisation (${report.command}; ${report.ffmpeg ?? ''})`,
+    '',
+    '| Input | median (min) of runs | per 10 min of audio | peak RSS: Node / ffmpeg | to the model, bytes (base64) before -> after | smaller |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...report.results.map(
+      (r) =>
+        `| ${r.name} | ${r.medianMs} ms (${r.minMs} ms) of ${r.runs} | ${r.msPerTenMinutesOfAudio} ms | ${r.nodePeakRssMb} MB / ${r.ffmpegPeakRssMb ?? 'n/a'} MB | ${mb(r.bytesBefore)} (${mb(r.base64Before)}) -> ${mb(r.bytesAfter)} (${mb(r.base64After)}) | ${r.shrink}x |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+// Run as a script (npm run bench:audio, or a child of bench/run.ts); imported, only `render` is used.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
