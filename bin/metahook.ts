@@ -2,7 +2,7 @@
 // stack, and runs the cdk-nag AwsSolutions checks on every synth. Nothing else.
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DeployConfigError, readDeployConfig } from '../lib/deploy-config';
+import { DeployConfigError, metahookStackName, readDeployConfig } from '../lib/deploy-config';
 import { MetahookStack } from '../lib/metahook-stack';
 
 const app = new App();
@@ -10,7 +10,7 @@ const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_
 
 try {
   const config = readDeployConfig(app.node, { region: env.region });
-  new MetahookStack(app, `Metahook-${config.stage}`, {
+  new MetahookStack(app, metahookStackName(config.stage), {
     env,
     config,
     description: `Metahook media-metadata webhook service (${config.stage})`,

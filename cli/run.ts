@@ -28,7 +28,7 @@ Redrive (dead-letter queue -> source queue, receive/send/delete)
 
 Options for every command
   --local                  the local stack (default when .metahook/local.json exists or METAHOOK_LOCAL=1)
-  --aws [--stack NAME]     the deployed CloudFormation stack (default name ${DEFAULT_STACK_NAME}); --region REGION
+  --aws [--stack NAME]     the deployed CloudFormation stack (default ${DEFAULT_STACK_NAME}, or Metahook-$METAHOOK_STAGE); --region REGION
   --format table|csv|json  output format (default table)
   -h, --help
 `;

@@ -9,12 +9,20 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ApiKeyRegistry } from '../lambdas/core/ports';
 import { ENV } from '../lambdas/runtime-config';
+import { DEFAULT_STAGE, metahookStackName } from '../lib/deploy-config';
 import { createApiGatewayKeys, importOptionalSdk, loadApiGatewayClient } from '../lambdas/adapters/apigateway-keys';
 import { createLocalApiKeys } from '../local/api-key-registry';
 import type { LocalCredentials } from '../local/stack';
 import { UsageError, type CliIo } from './io';
 
-export const DEFAULT_STACK_NAME = 'Metahook';
+/** What bin/metahook.ts deploys without `-c stage=...`: the same name function, so they cannot drift. */
+export const DEFAULT_STACK_NAME = metahookStackName(DEFAULT_STAGE);
+
+/** --stack wins; else METAHOOK_STAGE names the stage (`Metahook-<stage>`); else the default stage's stack. */
+export function stackNameFor(options: Pick<TargetOptions, 'stack'>, env: Readonly<Record<string, string | undefined>>): string {
+  if (options.stack) return options.stack;
+  return env.METAHOOK_STAGE ? metahookStackName(env.METAHOOK_STAGE) : DEFAULT_STACK_NAME;
+}
 
 export interface QueueUrls {
   readonly jobs: string;
@@ -60,7 +68,7 @@ export function chooseTarget(options: TargetOptions, io: Pick<CliIo, 'env' | 'cw
 export async function resolveTarget(options: TargetOptions, io: Pick<CliIo, 'env' | 'cwd'>): Promise<Target> {
   return chooseTarget(options, io) === 'local'
     ? resolveLocalTarget(localStateFile(io))
-    : resolveAwsTarget({ stackName: options.stack ?? DEFAULT_STACK_NAME, region: options.region ?? io.env.AWS_REGION });
+    : resolveAwsTarget({ stackName: stackNameFor(options, io.env), region: options.region ?? io.env.AWS_REGION });
 }
 
 // ---------- local ----------

@@ -1,7 +1,8 @@
 // Deploy-time configuration of the CDK app (bin/metahook.ts -> here -> lib/metahook-stack.ts).
 // Values come from CDK context (`-c key=value` or cdk.json), are validated once, and every
 // error names the context key to fix. Runtime timings and limits live in lib/settings.ts.
-import { DEFAULT_BEDROCK_MODEL_IDS } from './settings';
+import { CapacityError, deriveCapacityPlan, type CapacityPlan } from './capacity';
+import { capacityInputs, DEFAULT_BEDROCK_MODEL_IDS, resolveSettings, SettingsError } from './settings';
 import { z } from 'zod';
 
 /** Log retention values CloudWatch Logs accepts (days). */
@@ -45,6 +46,16 @@ export const DEPLOY_CONTEXT_KEYS = [
   'throttleRateLimit',
   'throttleBurstLimit',
   'monthlyQuota',
+  'capacityFilesPerSecond',
+  'capacityTenantsAtFullRate',
+  'capacitySecondsPerFile',
+  'maxExtractorConcurrency',
+  'bedrockImageRequestsPerMinute',
+  'bedrockImageTokensPerMinute',
+  'bedrockAudioRequestsPerMinute',
+  'bedrockAudioTokensPerMinute',
+  'submitRateLimit',
+  'submitBurstLimit',
   'logRetentionDays',
   'deletionProtection',
   'alarmEmail',
@@ -65,10 +76,16 @@ export interface DeployConfig {
   /** Buckets besides the media bucket that the extractor may read s3:// files from. */
   readonly allowedSourceBuckets: readonly string[];
   readonly usagePlan: {
+    /** Plan-wide throttle per key (reads, cancels, redeliveries). */
     readonly rateLimit: number;
     readonly burstLimit: number;
+    /** POST /jobs throttle per key: derived from the capacity plan (or an override it validated). */
+    readonly submit: { readonly rateLimit: number; readonly burstLimit: number };
     readonly monthlyQuota: number;
   };
+  /** METAHOOK_CAPACITY_* / METAHOOK_BEDROCK_* values from context: resolveSettings(capacityEnv) is the plan synthesized. */
+  readonly capacityEnv: Readonly<Record<string, string>>;
+  readonly capacity: CapacityPlan;
   readonly logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   readonly deletionProtection: boolean;
   readonly alarmEmail: string | undefined;
@@ -110,13 +127,32 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // inference profiles are refused: the models they route to are not knowable at synth time.
 const MODEL_ID = /^(arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:inference-profile\/[A-Za-z0-9.:_-]+|[a-z0-9-]+\.[A-Za-z0-9.:_-]+)$/;
 
+/** The stage a deploy without `-c stage=...` gets. */
+export const DEFAULT_STAGE = 'prod';
+
+/** The CloudFormation stack bin/metahook.ts deploys for a stage; the CLI's default target. */
+export const metahookStackName = (stage: string): string => `Metahook-${stage}`;
+
 const positiveInt = (max: number) => fromString(z.number().int().min(1).max(max), toNumber);
+const positiveNumber = (max: number) => fromString(z.number().positive().max(max), toNumber);
+
+/** Context key -> the METAHOOK_* variable lib/settings.ts reads, so CDK and runtime derive one plan. */
+const CAPACITY_CONTEXT_ENV = {
+  capacityFilesPerSecond: 'METAHOOK_CAPACITY_FILES_PER_SECOND',
+  capacityTenantsAtFullRate: 'METAHOOK_CAPACITY_TENANTS_AT_FULL_RATE',
+  capacitySecondsPerFile: 'METAHOOK_CAPACITY_SECONDS_PER_FILE',
+  maxExtractorConcurrency: 'METAHOOK_CAPACITY_MAX_EXTRACTOR_CONCURRENCY',
+  bedrockImageRequestsPerMinute: 'METAHOOK_BEDROCK_IMAGE_REQUESTS_PER_MINUTE',
+  bedrockImageTokensPerMinute: 'METAHOOK_BEDROCK_IMAGE_TOKENS_PER_MINUTE',
+  bedrockAudioRequestsPerMinute: 'METAHOOK_BEDROCK_AUDIO_REQUESTS_PER_MINUTE',
+  bedrockAudioTokensPerMinute: 'METAHOOK_BEDROCK_AUDIO_TOKENS_PER_MINUTE',
+} as const;
 
 const schema = z.strictObject({
   stage: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or dashes, starting with a letter')
-    .default('prod'),
+    .default(DEFAULT_STAGE),
   imageModelId: z.string().regex(MODEL_ID, 'must be a Bedrock model id, inference profile id, or profile ARN').default(DEFAULT_IMAGE_MODEL_ID),
   audioModelId: z.string().regex(MODEL_ID, 'must be a Bedrock model id, inference profile id, or profile ARN').default(DEFAULT_AUDIO_MODEL_ID),
   bedrockRoutingRegions: fromString(z.array(z.string().regex(REGION, 'must be an AWS Region code such as us-east-1')), toList).default([]),
@@ -126,7 +162,17 @@ const schema = z.strictObject({
   ).default([]),
   throttleRateLimit: positiveInt(10_000).default(10),
   throttleBurstLimit: positiveInt(5_000).default(20),
-  monthlyQuota: positiveInt(1_000_000_000).default(100_000),
+  monthlyQuota: positiveInt(1_000_000_000).optional(),
+  capacityFilesPerSecond: positiveNumber(100_000).optional(),
+  capacityTenantsAtFullRate: positiveInt(100_000).optional(),
+  capacitySecondsPerFile: positiveNumber(900).optional(),
+  maxExtractorConcurrency: positiveInt(100_000).optional(),
+  bedrockImageRequestsPerMinute: positiveNumber(1e9).optional(),
+  bedrockImageTokensPerMinute: positiveNumber(1e12).optional(),
+  bedrockAudioRequestsPerMinute: positiveNumber(1e9).optional(),
+  bedrockAudioTokensPerMinute: positiveNumber(1e12).optional(),
+  submitRateLimit: positiveNumber(10_000).optional(),
+  submitBurstLimit: positiveInt(5_000).optional(),
   logRetentionDays: fromString(
     z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -178,7 +224,24 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
       }
     }
   }
-  if (problems.length > 0) throw new DeployConfigError(problems);
+  const capacityEnv = Object.fromEntries(
+    Object.entries(CAPACITY_CONTEXT_ENV)
+      .filter(([key]) => value[key as keyof typeof CAPACITY_CONTEXT_ENV] !== undefined)
+      .map(([key, variable]) => [variable, String(value[key as keyof typeof CAPACITY_CONTEXT_ENV])]),
+  );
+  let capacity: CapacityPlan | undefined;
+  try {
+    capacity = deriveCapacityPlan(capacityInputs(capacityEnv, resolveSettings({}).api.maxFilesPerRequest), {
+      ...(value.submitRateLimit !== undefined ? { rateLimit: value.submitRateLimit } : {}),
+      ...(value.submitBurstLimit !== undefined ? { burstLimit: value.submitBurstLimit } : {}),
+      ...(value.monthlyQuota !== undefined ? { monthlyQuota: value.monthlyQuota } : {}),
+    });
+  } catch (error) {
+    if (error instanceof CapacityError) problems.push(...error.problems.map((p) => `capacity: ${p}`));
+    else if (error instanceof SettingsError) problems.push(`capacity: ${error.message}`);
+    else throw error;
+  }
+  if (problems.length > 0 || capacity === undefined) throw new DeployConfigError(problems);
   return {
     stage: value.stage,
     imageModelId: value.imageModelId,
@@ -188,8 +251,11 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     usagePlan: {
       rateLimit: value.throttleRateLimit,
       burstLimit: value.throttleBurstLimit,
-      monthlyQuota: value.monthlyQuota,
+      submit: capacity.submitThrottle,
+      monthlyQuota: capacity.monthlyQuota,
     },
+    capacityEnv,
+    capacity,
     logRetentionDays: value.logRetentionDays as DeployConfig['logRetentionDays'],
     deletionProtection: value.deletionProtection,
     alarmEmail: value.alarmEmail,

@@ -7,10 +7,16 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);";
 
 /**
- * Never inlined: the Node 22 runtime ships the AWS SDK v3; sharp is native and installed
- * beside the bundle; supports-color is an optional require of debug.
+ * Never inlined: sharp is native and installed beside the bundle; supports-color is an optional
+ * require of debug. The AWS SDK v3 IS bundled (issue 11 item 2): the Node 22 runtime ships its
+ * own SDK at a version we do not choose, and one older than @aws-sdk/client-bedrock-runtime
+ * 3.943.0 has no AudioBlock and serialises an audio content block as `{}`. Bundling also runs the
+ * exact client we tested, and tree-shaken and minified it initialises faster (BENCHMARKS.md).
  */
-export const EXTERNAL_MODULES: readonly string[] = ['@aws-sdk/*', 'sharp', 'supports-color'];
+export const EXTERNAL_MODULES: readonly string[] = ['sharp', 'supports-color'];
+
+/** First @aws-sdk/client-bedrock-runtime release with the Converse AudioBlock. */
+export const MIN_BEDROCK_RUNTIME_SDK = '3.943.0';
 
 export const HANDLER_BUNDLING = {
   format: 'esm',

@@ -15,13 +15,14 @@ import { Observability } from './constructs/observability';
 import { PipelineQueue } from './constructs/pipeline-queue';
 import { runtimeEnvironment } from './constructs/runtime-environment';
 import { Storage } from './constructs/storage';
+import { Sweeper } from './constructs/sweeper';
 
 /** Jobs older than this raise an alarm: 10 of the 15 minutes the API promises end to end. */
 export const JOB_AGE_ALARM_SECONDS = 600;
 
 export interface MetahookStackProps extends StackProps {
   readonly config: DeployConfig;
-  /** @default resolveSettings() — the defaults the handlers resolve at run time too */
+  /** @default resolveSettings(config.capacityEnv) — the defaults the handlers resolve at run time too */
   readonly settings?: Settings;
 }
 
@@ -33,11 +34,14 @@ export class MetahookStack extends Stack {
   public readonly delivery: Delivery;
   public readonly intakeApi: IntakeApi;
   public readonly observability: Observability;
+  public readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: MetahookStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const settings = props.settings ?? resolveSettings();
+    // The capacity context keys reach the settings as METAHOOK_* values: one derived plan for
+    // the event source, the usage plan and (through the same variables) the local stack.
+    const settings = props.settings ?? resolveSettings(config.capacityEnv);
     const designs = queueDesigns(settings);
     const logRetention = config.logRetentionDays as RetentionDays;
 
@@ -112,6 +116,15 @@ export class MetahookStack extends Stack {
       ],
       encryptionKey,
       alarmEmail: config.alarmEmail,
+    });
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      settings,
+      table: this.storage.table,
+      jobsQueue: this.jobs.queue,
+      environment,
+      logRetention,
+      alarmTopic: this.observability.alarmTopic,
     });
 
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });

@@ -1,6 +1,7 @@
 // The one place for queue timings, batch sizes, retry schedule and limits.
 // Read by the CDK constructs (lib/) AND by the local runtime (local/) and handlers,
 // so the local stack and the cloud stack cannot drift. No AWS imports here.
+import { deriveCapacityPlan, type CapacityInputs, type CapacityPlan } from './capacity';
 
 /** Seconds to wait before delivery attempt n+1 after attempt n failed (index 0 = after attempt 1). */
 export const DEFAULT_DELIVERY_RETRY_SCHEDULE_SECONDS: readonly number[] = [
@@ -18,11 +19,48 @@ export const DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS: readonly number[] = [30,
 export const DEFAULT_BEDROCK_MODEL_IDS = {
   /** Amazon Nova Lite through the US cross-region inference profile: image input, forced tool use. */
   image: 'us.amazon.nova-lite-v1:0',
-  /** Mistral Voxtral Small: audio input through Converse, tool use. In-region model ID. */
+  /** Mistral Voxtral Small: audio through InvokeModel (Mistral chat body, JSON mode); see bedrock-model-traits.ts. In-region model ID. */
   audio: 'mistral.voxtral-small-24b-2507',
 } as const;
 
+/**
+ * Capacity inputs used when neither METAHOOK_CAPACITY_* variables nor CDK context override them.
+ * The Bedrock quotas are ASSUMED placeholders, not read from any account: quotas are per account,
+ * Region and model (Bedrock User Guide, "Quotas for the bedrock-runtime endpoint",
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/quotas-runtime.html). Read yours with
+ * `aws service-quotas list-service-quotas --service-code bedrock` and pass them as context
+ * (docs/deploy.md, "Capacity"). Tokens per file: docs/bedrock.md ("What a file costs").
+ */
+export const DEFAULT_CAPACITY: Omit<CapacityInputs, 'maxFilesPerRequest'> = {
+  filesPerSecond: 20,
+  tenantsAtFullRate: 1,
+  secondsPerFile: 3,
+  maxExtractorConcurrency: 200,
+  latencyAllowanceSeconds: 300,
+  deliverySecondsPerEvent: 1,
+  imageShare: 0.75,
+  monthlyDutyCycle: 0.25,
+  bedrock: {
+    image: { requestsPerMinute: 2_000, tokensPerMinute: 4_000_000, tokensPerFile: 2_150 + 200 },
+    audio: { requestsPerMinute: 1_000, tokensPerMinute: 1_000_000, tokensPerFile: 1_350 + 200 },
+  },
+};
+
+/** API Gateway's integration timeout is 29 s; the intake may not outlive it. */
+const INTAKE_TIMEOUT_SECONDS = 29;
+
 export interface Settings {
+  /** The capacity plan: extraction.batchSize/maxConcurrency and the usage plan derive from it. */
+  readonly capacity: CapacityPlan;
+  readonly fairness: {
+    /**
+     * A batch holding more records of one tenant than this, whose records already waited
+     * requeueAfterDwellSeconds in the queue, sends the excess to the back of the jobs queue
+     * (a fresh message, so no receive count is spent) and lets other tenants' files go first.
+     */
+    readonly maxRecordsPerTenantPerBatch: number;
+    readonly requeueAfterDwellSeconds: number;
+  };
   readonly api: {
     readonly maxFilesPerRequest: number;
     readonly maxBodyBytes: number;
@@ -67,8 +105,19 @@ export interface Settings {
      * (the 15-minute end-to-end promise: the first five attempts happen within it).
      */
     readonly promiseWindowSeconds: number;
-    /** Attempts = schedule length + 1; SQS dead-letters the message after that many receives. */
+    /**
+     * Last-resort net only: retries are decided from the stored delivery state. Attempts
+     * (schedule + 1), plus the extra receives of steps longer than one visibility window, plus
+     * headroom for receives that end without an attempt (timeouts, errors, duplicates).
+     * The callback dead-letters a message itself, with a reason, on the last allowed receive.
+     */
     readonly maxReceiveCount: number;
+    /**
+     * The longest a receipt may hide a message: SQS caps total visibility at 12 h from the receive
+     * (ChangeMessageVisibility), minus this margin for the time between SQS's receive and the
+     * handler's clock reading (event-source batching, the invocation itself).
+     */
+    readonly visibilityCapSeconds: number;
     readonly httpTimeoutMs: number;
     readonly maxStoredResponseBytes: number;
   };
@@ -80,10 +129,31 @@ export interface Settings {
     readonly deliveryAttemptDays: number;
     readonly jobDays: number;
   };
+  readonly sweeper: {
+    /** How often the sweeper runs (EventBridge schedule; a timer in the local stack). */
+    readonly intervalSeconds: number;
+    /** Outbox entries younger than this may belong to a running intake. */
+    readonly outboxMinAgeSeconds: number;
+    readonly maxEntriesPerRun: number;
+    readonly functionTimeoutSeconds: number;
+  };
   readonly intake: {
     readonly functionTimeoutSeconds: number;
     readonly memoryMb: number;
   };
+}
+
+/** SQS's cap on a message's total visibility from one receipt, and on one ChangeMessageVisibility. */
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** Receives SQS may see before dead-lettering by count that our delivery schedule never reaches. */
+export const DELIVERY_RECEIVE_HEADROOM = 5;
+
+/** Receives the schedule needs at worst (max jitter; steps longer than a window take extra receives) plus headroom. */
+export function deliveryReceiveBudget(schedule: readonly number[], jitter: number, windowSeconds: number): number {
+  const attempts = schedule.length + 1;
+  const extraWakeUps = schedule.reduce((sum, step) => sum + Math.max(0, Math.ceil((step * (1 + jitter)) / windowSeconds) - 1), 0);
+  return attempts + extraWakeUps + DELIVERY_RECEIVE_HEADROOM;
 }
 
 export class SettingsError extends Error {
@@ -112,6 +182,45 @@ function positiveInt(env: Record<string, string | undefined>, variable: string, 
   return value;
 }
 
+function positiveNumber(env: Record<string, string | undefined>, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SettingsError(`${variable} must be a positive number, got "${raw}"`);
+  }
+  return value;
+}
+
+function nonNegativeInt(env: Record<string, string | undefined>, variable: string, fallback: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new SettingsError(`${variable} must be a whole number >= 0, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Capacity inputs from METAHOOK_CAPACITY_* variables (the CDK app sets the same from context). */
+export function capacityInputs(env: Record<string, string | undefined>, maxFilesPerRequest: number): CapacityInputs {
+  const d = DEFAULT_CAPACITY;
+  const quota = (kind: 'image' | 'audio', prefix: string) => ({
+    requestsPerMinute: positiveNumber(env, `METAHOOK_BEDROCK_${prefix}_REQUESTS_PER_MINUTE`, d.bedrock[kind].requestsPerMinute),
+    tokensPerMinute: positiveNumber(env, `METAHOOK_BEDROCK_${prefix}_TOKENS_PER_MINUTE`, d.bedrock[kind].tokensPerMinute),
+    tokensPerFile: d.bedrock[kind].tokensPerFile,
+  });
+  return {
+    ...d,
+    filesPerSecond: positiveNumber(env, 'METAHOOK_CAPACITY_FILES_PER_SECOND', d.filesPerSecond),
+    tenantsAtFullRate: positiveInt(env, 'METAHOOK_CAPACITY_TENANTS_AT_FULL_RATE', d.tenantsAtFullRate),
+    secondsPerFile: positiveNumber(env, 'METAHOOK_CAPACITY_SECONDS_PER_FILE', d.secondsPerFile),
+    maxExtractorConcurrency: positiveInt(env, 'METAHOOK_CAPACITY_MAX_EXTRACTOR_CONCURRENCY', d.maxExtractorConcurrency),
+    maxFilesPerRequest,
+    bedrock: { image: quota('image', 'IMAGE'), audio: quota('audio', 'AUDIO') },
+  };
+}
+
 /**
  * Builds the settings. Overrides come only from METAHOOK_* variables so the local stack and
  * the tests can compress time (e.g. METAHOOK_RETRY_SCHEDULE=1,2,3) without touching code.
@@ -125,13 +234,24 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     : [...DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS];
   const extractorTimeout = 120;
   const callbackTimeout = 60;
+  // SQS: "you can't extend the timeout of a message ... to more than a total visibility timeout
+  // of 12 hours" from its receipt (API Reference, ChangeMessageVisibility).
+  const deliveryVisibilityCap = SQS_MAX_VISIBILITY_SECONDS - 2 * callbackTimeout;
+  const deliveryJitter = 0.2;
   const httpTimeoutMs = positiveInt(env, 'METAHOOK_CALLBACK_TIMEOUT_MS', 15_000);
   if (httpTimeoutMs >= callbackTimeout * 1000) {
     throw new SettingsError('METAHOOK_CALLBACK_TIMEOUT_MS must be shorter than the callback function timeout');
   }
+  const maxFilesPerRequest = 100;
+  const capacity = deriveCapacityPlan(capacityInputs(env, maxFilesPerRequest));
   return {
+    capacity,
+    fairness: {
+      maxRecordsPerTenantPerBatch: positiveInt(env, 'METAHOOK_FAIRNESS_MAX_RECORDS_PER_TENANT', 2),
+      requeueAfterDwellSeconds: nonNegativeInt(env, 'METAHOOK_FAIRNESS_DWELL_SECONDS', 60),
+    },
     api: {
-      maxFilesPerRequest: 100,
+      maxFilesPerRequest,
       maxBodyBytes: 256 * 1024,
       maxUrlLength: 2048,
       maxMetadataBytes: 16 * 1024,
@@ -141,13 +261,14 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     idempotency: {
       dedupeWindowSeconds: positiveInt(env, 'METAHOOK_DEDUPE_WINDOW_SECONDS', 24 * 3600),
       idempotencyKeyTtlSeconds: 24 * 3600,
-      staleReservationSeconds: 120,
+      // A claim older than the intake's own timeout (plus clock slack) cannot belong to a live request.
+      staleReservationSeconds: positiveInt(env, 'METAHOOK_STALE_CLAIM_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
     },
     extraction: {
       functionTimeoutSeconds: extractorTimeout,
       memoryMb: 1024,
-      batchSize: 5,
-      maxConcurrency: 10,
+      batchSize: capacity.extractor.batchSize,
+      maxConcurrency: capacity.extractor.maxConcurrency,
       queueVisibilityTimeoutSeconds: 6 * extractorTimeout,
       retryScheduleSeconds: extractionSchedule,
       maxReceiveCount: extractionSchedule.length + 1,
@@ -157,13 +278,14 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     delivery: {
       functionTimeoutSeconds: callbackTimeout,
       memoryMb: 256,
-      batchSize: 10,
-      maxConcurrency: 20,
+      batchSize: capacity.callback.batchSize,
+      maxConcurrency: capacity.callback.maxConcurrency,
       queueVisibilityTimeoutSeconds: 6 * callbackTimeout,
       retryScheduleSeconds: deliverySchedule,
-      retryJitter: 0.2,
+      retryJitter: deliveryJitter,
       promiseWindowSeconds: 15 * 60,
-      maxReceiveCount: deliverySchedule.length + 1,
+      maxReceiveCount: deliveryReceiveBudget(deliverySchedule, deliveryJitter, deliveryVisibilityCap),
+      visibilityCapSeconds: deliveryVisibilityCap,
       httpTimeoutMs,
       maxStoredResponseBytes: 1024,
     },
@@ -175,8 +297,14 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       deliveryAttemptDays: positiveInt(env, 'METAHOOK_ATTEMPT_RETENTION_DAYS', 90),
       jobDays: positiveInt(env, 'METAHOOK_JOB_RETENTION_DAYS', 90),
     },
+    sweeper: {
+      intervalSeconds: positiveInt(env, 'METAHOOK_SWEEP_INTERVAL_SECONDS', 60),
+      outboxMinAgeSeconds: positiveInt(env, 'METAHOOK_SWEEP_MIN_AGE_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
+      maxEntriesPerRun: 200,
+      functionTimeoutSeconds: 60,
+    },
     intake: {
-      functionTimeoutSeconds: 29,
+      functionTimeoutSeconds: INTAKE_TIMEOUT_SECONDS,
       memoryMb: 512,
     },
   };

@@ -1,6 +1,8 @@
 // Local stack: an HTTP server on 127.0.0.1 that plays API Gateway's part. It enforces
 // x-api-key against the local key store, throttles like a usage plan, caps the body,
-// builds the same REST proxy event API Gateway sends, and invokes the real handlers.
+// builds the same REST proxy event API Gateway sends, and invokes the real handlers. Like the
+// cloud stack's WAF rule (lib/payload-limit.ts) it refuses a Content-Length too large for a
+// Lambda invoke before anything else, and like Lambda it refuses an event over 6 MB.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +10,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ApiError, type ApiErrorCode } from '../lambdas/core/errors';
 import { errorResponse, SECURITY_HEADERS } from '../lambdas/adapters/api-gateway';
 import { fakeLambdaContext } from './lambda-context';
+import { InvocationTimeout, invokeWithTimeout } from './invocation-scope';
+import {
+  API_GATEWAY_BODY_BYTES,
+  CONTENT_LENGTH_OVER_LIMIT_REGEX,
+  LAMBDA_SYNC_PAYLOAD_BYTES,
+  PAYLOAD_TOO_LARGE_BODY,
+  PAYLOAD_TOO_LARGE_STATUS,
+} from '../lib/payload-limit';
 import type { LocalApiKeys } from './api-key-registry';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -31,6 +41,8 @@ export interface GatewayOptions {
   readonly maxPayloadBytes?: number;
   /** Usage-plan throttle per API key (token bucket). */
   readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
+  /** API Gateway's integration timeout (29 s); an intake still running then gets a 504. */
+  readonly integrationTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -113,11 +125,24 @@ function tokenBucket(ratePerSecond: number, burst: number) {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
-  const maxPayload = options.maxPayloadBytes ?? 10 * 1024 * 1024;
+  const maxPayload = options.maxPayloadBytes ?? API_GATEWAY_BODY_BYTES;
+  const contentLengthOverLimit = new RegExp(CONTENT_LENGTH_OVER_LIMIT_REGEX);
+  const payloadTooLarge = (res: ServerResponse, requestId: string) => {
+    res.setHeader('connection', 'close');
+    send(res, gatewayError('payload_too_large', 'The request body is too large.', requestId));
+  };
   const allow = options.throttle ? tokenBucket(options.throttle.ratePerSecond, options.throttle.burst) : () => true;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
+    // The WAF rule runs before API Gateway (routing, keys): same order here, same static body.
+    const declaredLength = req.headers['content-length'];
+    if (typeof declaredLength === 'string' && contentLengthOverLimit.test(declaredLength)) {
+      res.setHeader('connection', 'close');
+      res.writeHead(PAYLOAD_TOO_LARGE_STATUS, { ...SECURITY_HEADERS, 'content-type': 'application/json' });
+      res.end(PAYLOAD_TOO_LARGE_BODY);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
     const match = matchRoute(options.routes, method, url.pathname, options.stage);
@@ -152,10 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
 
     const body = await readBody(req, maxPayload);
-    if (body === 'too_large') {
-      res.setHeader('connection', 'close');
-      return send(res, gatewayError('payload_too_large', 'The request body is too large.', requestId));
-    }
+    if (body === 'too_large') return payloadTooLarge(res, requestId);
     const query = [...url.searchParams.keys()];
     const event: APIGatewayProxyEvent = {
       resource: match.route.resource,
@@ -201,9 +223,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         },
       },
     };
+    // Lambda refuses a synchronous payload over 6 MB (RequestEntityTooLargeException); a body
+    // without Content-Length (chunked) is not seen by the WAF rule and can get this far.
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) return payloadTooLarge(res, requestId);
     try {
-      send(res, await match.route.handler(event, fakeLambdaContext(match.route.functionName, requestId)));
-    } catch {
+      const scope = { functionName: match.route.functionName, requestId };
+      const timeoutMs = options.integrationTimeoutMs ?? 29_000;
+      send(
+        res,
+        await invokeWithTimeout(scope, timeoutMs, () =>
+          match.route.handler(event, fakeLambdaContext(match.route.functionName, requestId, timeoutMs)),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof InvocationTimeout) {
+        // API Gateway's answer when the integration outlives its 29 s timeout.
+        send(res, { ...gatewayError('internal_error', 'Endpoint request timed out; retry it.', requestId), statusCode: 504 });
+        return;
+      }
       // What API Gateway does when the integration throws: a 502 with no internals.
       send(res, { ...gatewayError('internal_error', 'The request could not be processed.', requestId), statusCode: 502 });
     }

@@ -71,7 +71,8 @@ export async function createTables(dynamo: DynamoDBClient): Promise<void> {
 }
 
 /** Dead-letter queues first: the source queues' redrive policies point at their ARNs. */
-export function createQueues(fauxqs: FauxqsServer, settings: Settings): QueueUrls {
+/** `visibilityTimeoutSeconds` overrides the work queues' timeout: local time compression for fault tests. */
+export function createQueues(fauxqs: FauxqsServer, settings: Settings, visibilityTimeoutSeconds?: number): QueueUrls {
   const designs = queueDesigns(settings);
   const created = new Map<QueueName, { queueUrl: string; queueArn: string }>();
   const ordered = Object.values(designs).sort((a, b) => Number(Boolean(a.deadLetter)) - Number(Boolean(b.deadLetter)));
@@ -83,7 +84,9 @@ export function createQueues(fauxqs: FauxqsServer, settings: Settings): QueueUrl
       continue;
     }
     const attributes: Record<string, string> = {
-      VisibilityTimeout: String(design.visibilityTimeoutSeconds),
+      VisibilityTimeout: String(
+        design.deadLetter && visibilityTimeoutSeconds !== undefined ? visibilityTimeoutSeconds : design.visibilityTimeoutSeconds,
+      ),
       MessageRetentionPeriod: String(design.retentionSeconds),
     };
     if (design.deadLetter) {

@@ -3,6 +3,7 @@
 // the rest to reappear after their visibility timeout (which the handlers may change).
 import { randomUUID } from 'node:crypto';
 import {
+  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type Message,
@@ -10,6 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { fakeLambdaContext } from './lambda-context';
+import { InvocationTimeout, invokeWithTimeout } from './invocation-scope';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
@@ -23,6 +25,13 @@ export interface PollerOptions {
   /** Concurrent invocations, like the event source's maxConcurrency. */
   readonly concurrency: number;
   readonly waitTimeSeconds?: number;
+  /** The function timeout: an invocation still running then is abandoned, as Lambda ends it. */
+  readonly timeoutMs?: number;
+  /**
+   * Local time compression: after a timed-out invocation, make its records visible again after
+   * this many seconds instead of waiting out the queue's visibility timeout (tests only).
+   */
+  readonly visibilityAfterTimeoutSeconds?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -73,12 +82,29 @@ export function startPoller(options: PollerOptions): Poller {
     if (!Messages || Messages.length === 0) return;
     const records = Messages.map((message) => toRecord(message, options.queueArn));
     let failed = new Set<string>();
+    const requestId = randomUUID();
+    const timeoutMs = options.timeoutMs ?? 60_000;
     try {
-      const response = await options.handler({ Records: records }, fakeLambdaContext(options.functionName, randomUUID()));
+      const response = await invokeWithTimeout({ functionName: options.functionName, requestId }, timeoutMs, () =>
+        options.handler({ Records: records }, fakeLambdaContext(options.functionName, requestId, timeoutMs)),
+      );
       failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
     } catch (error) {
       // A thrown handler fails the whole batch, as with Lambda.
       onError(error);
+      if (error instanceof InvocationTimeout && options.visibilityAfterTimeoutSeconds !== undefined) {
+        await Promise.allSettled(
+          records.map((record) =>
+            options.sqs.send(
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: options.queueUrl,
+                ReceiptHandle: record.receiptHandle,
+                VisibilityTimeout: options.visibilityAfterTimeoutSeconds,
+              }),
+            ),
+          ),
+        );
+      }
       return;
     }
     const done = records.filter((record) => !failed.has(record.messageId));

@@ -26,6 +26,9 @@ import { startGateway, type Gateway, type ProxyHandler, type Route } from './gat
 import { createBucket, createQueues, createTables, LOCAL_NAMES, type QueueUrls } from './resources';
 import { restoreSnapshot, saveSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
+import { invokeWithTimeout } from './invocation-scope';
+import { fakeLambdaContext } from './lambda-context';
+import type { SweepOutboxResult } from '../lambdas/core/sweep-outbox';
 
 export interface LocalStackOptions {
   /** Port for the API; 0 picks a free one. */
@@ -36,6 +39,18 @@ export interface LocalStackOptions {
   readonly fresh?: boolean;
   /** Extra environment for the handlers (e.g. METAHOOK_RETRY_SCHEDULE=1,2,3). */
   readonly env?: Record<string, string>;
+  /**
+   * Local time compression for fault tests: function timeouts (ms) shorter than the deployed
+   * ones, and how soon a timed-out invocation's records reappear. Defaults are the deployed values.
+   */
+  readonly timeouts?: {
+    readonly intakeMs?: number;
+    readonly extractorMs?: number;
+    readonly callbackMs?: number;
+    readonly visibilityAfterTimeoutSeconds?: number;
+    /** The work queues' visibility timeout (deployed: 6 x the function timeout). */
+    readonly queueVisibilitySeconds?: number;
+  };
   /** Concurrent pollers per queue; Lambda's maxConcurrency is far more than 2 cores need. */
   readonly concurrency?: { readonly extractor?: number; readonly callback?: number };
   /** Long-poll wait of the pollers. */
@@ -69,6 +84,8 @@ export interface LocalStack extends LocalCredentials {
   /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
   readonly env: Record<string, string>;
   createTenant(name: string): Promise<CreatedTenant>;
+  /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
+  sweep(): Promise<SweepOutboxResult>;
   stop(): Promise<void>;
 }
 
@@ -84,7 +101,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (dataDir) await mkdir(join(dataDir, 'dynamo'), { recursive: true });
 
   const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo') } : {});
-  const queueUrls = createQueues(emulators.fauxqs, resolveSettings({ ...process.env, ...options.env }));
+  const queueUrls = createQueues(
+    emulators.fauxqs,
+    resolveSettings({ ...process.env, ...options.env }),
+    options.timeouts?.queueVisibilitySeconds,
+  );
   createBucket(emulators.fauxqs);
 
   const handlerEnv: Record<string, string> = {
@@ -148,9 +169,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes,
     apiKeys,
     ...(options.throttle ? { throttle: options.throttle } : {}),
+    integrationTimeoutMs: options.timeouts?.intakeMs ?? 29_000,
   });
 
   const queueArn = (name: QueueName) => emulators.fauxqs.inspectQueue(LOCAL_NAMES.queues[name])!.arn;
+  const afterTimeout =
+    options.timeouts?.visibilityAfterTimeoutSeconds !== undefined
+      ? { visibilityAfterTimeoutSeconds: options.timeouts.visibilityAfterTimeoutSeconds }
+      : {};
   const pollers: Poller[] = [
     startPoller({
       sqs,
@@ -160,6 +186,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: extractor,
       batchSize: settings.extraction.batchSize,
       concurrency: options.concurrency?.extractor ?? 4,
+      timeoutMs: options.timeouts?.extractorMs ?? settings.extraction.functionTimeoutSeconds * 1000,
+      ...afterTimeout,
       ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
     }),
     startPoller({
@@ -170,9 +198,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: callback,
       batchSize: settings.delivery.batchSize,
       concurrency: options.concurrency?.callback ?? 4,
+      timeoutMs: options.timeouts?.callbackMs ?? settings.delivery.functionTimeoutSeconds * 1000,
+      ...afterTimeout,
       ...(options.pollWaitSeconds !== undefined ? { waitTimeSeconds: options.pollWaitSeconds } : {}),
     }),
   ];
+
+  // EventBridge's schedule, locally: the same handler on a timer, one run at a time.
+  const sweeper = (await import('../lambdas/sweeper/handler')).handler as unknown as (
+    event: unknown,
+    context: ReturnType<typeof fakeLambdaContext>,
+  ) => Promise<SweepOutboxResult>;
+  let sweepRuns = 0;
+  let sweeping: Promise<SweepOutboxResult> | undefined;
+  const sweep = (): Promise<SweepOutboxResult> => {
+    if (sweeping) return sweeping;
+    const requestId = `sweep-${++sweepRuns}`;
+    const timeoutMs = settings.sweeper.functionTimeoutSeconds * 1000;
+    sweeping = invokeWithTimeout({ functionName: 'metahook-sweeper', requestId }, timeoutMs, () =>
+      sweeper({ source: 'aws.events' }, fakeLambdaContext('metahook-sweeper', requestId, timeoutMs)),
+    ).finally(() => {
+      sweeping = undefined;
+    });
+    return sweeping;
+  };
+  const sweepTimer = setInterval(() => void sweep().catch(() => undefined), settings.sweeper.intervalSeconds * 1000);
+  sweepTimer.unref();
 
   const credentials = await devTenant(
     dataDir,
@@ -200,7 +251,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiKeys,
     env: handlerEnv,
     createTenant: (name) => createTenant(tenantDeps, { name }),
+    sweep,
     async stop() {
+      clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
       await gateway.stop();
       await Promise.all(pollers.map((poller) => poller.stop()));
       if (dataDir) {

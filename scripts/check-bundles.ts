@@ -31,7 +31,7 @@ export interface BundleReport {
   readonly entry: string;
   readonly bytes: number;
   readonly packages: readonly BundledPackage[];
-  /** Imports left to the runtime (the AWS SDK, sharp), without node: builtins. */
+  /** Imports left out of the bundle (sharp, supports-color), without node: builtins. */
   readonly externals: readonly string[];
   /** Why this bundle fails the check; empty when it passes. */
   readonly problems: readonly string[];
@@ -130,7 +130,7 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
   const externals = [...new Set(output.imports.filter((i) => i.external && !i.path.startsWith('node:') && !builtins.has(i.path)).map((i) => i.path))].sort();
   const allowedExternal = (path: string) =>
     CDK_BUNDLING.external.some((pattern) => (pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern || path.startsWith(`${pattern}/`)));
-  for (const path of externals) if (!allowedExternal(path)) problems.push(`external import ${path} is not provided by the runtime`);
+  for (const path of externals) if (!allowedExternal(path)) problems.push(`external import ${path} would load the runtime's copy, which is not ours to choose: bundle it`);
   return {
     handler,
     entry,

@@ -18,6 +18,8 @@ export const PRICES = {
   s3GetPerRequest: 0.0004 / 1000,
   logsPerGbIngested: 0.5,
   xrayPerTrace: 5 / 1e6,
+  /** AWS WAF: $0.60 per million requests (plus $5/month per web ACL and $1 per rule, not per file). */
+  wafPerRequest: 0.6 / 1e6,
   /** Per million tokens: Nova Lite (AWS list price), Voxtral Small (docs/bedrock.md, not re-verified). */
   novaLite: { input: 0.06, output: 0.24 },
   voxtralSmall: { input: 0.1, output: 0.3 },
@@ -49,6 +51,8 @@ export interface CostInputs {
   readonly memoryMb: { readonly intake: number; readonly extractor: number; readonly callback: number };
   readonly logBytesPerFile: number;
   readonly filesPerRequest: number;
+  /** Table + index WRU per file from the capacity model; overrides the per-entity GSI estimate. */
+  readonly writeUnitsPerFile?: number;
 }
 
 export interface CostLine {
@@ -78,7 +82,7 @@ export function costPer1000(inputs: CostInputs): { lines: CostLine[]; total: num
       readUnits += call.capacityUnits;
     }
   }
-  const wruPerFile = perFile(writeUnits);
+  const wruPerFile = inputs.writeUnitsPerFile ?? perFile(writeUnits);
   const rruPerFile = perFile(readUnits);
 
   const gbSeconds = (['intake', 'extractor', 'callback'] as const).reduce(
@@ -90,10 +94,11 @@ export function costPer1000(inputs: CostInputs): { lines: CostLine[]; total: num
   const sqs = count('SQS');
   const lines: CostLine[] = [
     { item: 'API Gateway REST', basis: `${(1 / inputs.filesPerRequest).toFixed(3)} requests/file`, per1000: (1000 / inputs.filesPerRequest) * PRICES.apiGatewayRestPerRequest },
+    { item: 'AWS WAF requests', basis: 'request size guard on the API stage (monthly ACL/rule fees excluded)', per1000: (1000 / inputs.filesPerRequest) * PRICES.wafPerRequest },
     { item: 'Lambda duration (Arm)', basis: `${(gbSeconds * 1000).toFixed(2)} GB-ms/file`, per1000: 1000 * gbSeconds * PRICES.lambdaArmPerGbSecond },
     { item: 'Lambda requests', basis: `${invocations.toFixed(3)} invocations/file`, per1000: 1000 * invocations * PRICES.lambdaPerRequest },
     { item: 'SQS requests', basis: `${sqs.toFixed(2)} requests/file (handlers + event source)`, per1000: 1000 * sqs * PRICES.sqsStandardPerRequest },
-    { item: 'DynamoDB writes', basis: `${wruPerFile.toFixed(2)} WRU/file (GSIs included)`, per1000: 1000 * wruPerFile * PRICES.dynamoPerWriteUnit },
+    { item: 'DynamoDB writes', basis: `${wruPerFile.toFixed(2)} WRU/file (GSIs included${inputs.writeUnitsPerFile !== undefined ? ', capacity model' : ''})`, per1000: 1000 * wruPerFile * PRICES.dynamoPerWriteUnit },
     { item: 'DynamoDB reads', basis: `${rruPerFile.toFixed(2)} RRU/file`, per1000: 1000 * rruPerFile * PRICES.dynamoPerReadUnit },
     { item: 'S3 GET', basis: `${count('S3').toFixed(2)} requests/file`, per1000: 1000 * count('S3') * PRICES.s3GetPerRequest },
     { item: 'CloudWatch Logs', basis: `${(logBytes / 1024).toFixed(2)} KB/file at INFO`, per1000: (1000 * logBytes * PRICES.logsPerGbIngested) / 1024 ** 3 },

@@ -39,7 +39,9 @@ export function errorResponse(error: ApiError, requestId: string): APIGatewayPro
       request_id: requestId,
     },
   };
-  return jsonResponse(error.status, envelope, requestId);
+  const retryAfter: Record<string, string> =
+    error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  return jsonResponse(error.status, envelope, requestId, retryAfter);
 }
 
 export const apiError = (code: ApiErrorCode, message: string): ApiError => new ApiError(code, message);

@@ -1,201 +1,193 @@
-// Adapter (Amazon Bedrock Converse): extractor handler -> extractJob -> MetadataProvider.
-// Sends one image or audio file with the prompts of core/prompts, forces the metadata tool,
-// validates the reply (one repair turn), and maps Bedrock errors to transient (retry the SQS
-// record) or permanent (fail the job) errors. Takes its client so tests can inject one.
+// Adapter (Amazon Bedrock): extractor handler -> extractJob -> MetadataProvider.
+// Sends one image or audio file with the prompts of core/prompts in the request style the model
+// takes (bedrock-request.ts, driven by bedrock-model-traits.ts), validates the reply (one repair
+// turn), splits recordings longer than the model's audio window and merges the parts, and maps
+// Bedrock errors to transient (retry the SQS record) or permanent (fail the job) errors.
+// Takes its client (and optionally an AudioNormaliser) so tests can inject them.
 import {
   ConverseCommand,
+  InvokeModelCommand,
   type BedrockRuntimeClient,
-  type ContentBlock,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-  type Message,
-  type ToolChoice,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { MediaKind } from '../core/api-schemas';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from '../core/errors';
-import { normalizeKeywords, type MetadataResult } from '../core/metadata-result';
-import type { ExtractionInput, ExtractionOutput, MetadataProvider, ModelUsage } from '../core/ports';
+import { MAX_KEYWORDS, normalizeKeywords, type MetadataResult } from '../core/metadata-result';
+import type { AudioNormaliser, ExtractionInput, ExtractionOutput, MetadataProvider, ModelUsage, NormalisedAudio } from '../core/ports';
+import { mergeSegmentsInstruction, segmentNote, type ModelOutput } from '../core/prompts';
+import { bedrockModelTraits, type BedrockModelTraits, type ConverseImageFormat } from './bedrock-model-traits';
 import {
-  METADATA_TOOL_NAME,
-  metadataToolFor,
-  parseModelOutput,
-  repairInstruction,
-  systemPromptFor,
-  userInstructionFor,
-  type ModelOutput,
-} from '../core/prompts';
+  buildMetadataRequest,
+  buildRepairRequest,
+  readMetadataReply,
+  replyUsage,
+  type BedrockReply,
+  type BedrockRequest,
+  type MediaPart,
+  type MetadataRequestSpec,
+  type MistralChatReply,
+} from './bedrock-request';
 import { CONVERSE_IMAGE_LIMITS, fitImageWithinLimits, type ImageLimits } from './image-downscaler';
+
+export { bedrockModelTraits } from './bedrock-model-traits';
+export type { BedrockModelTraits } from './bedrock-model-traits';
 
 export interface BedrockProviderOptions {
   /** Model or inference-profile ID per media kind, e.g. `us.amazon.nova-lite-v1:0`. */
   readonly modelIds: { readonly image: string; readonly audio: string };
-  /** @default CONVERSE_IMAGE_LIMITS (3.75 MB, 8000 px per side) */
+  /** @default CONVERSE_IMAGE_LIMITS (3.75 MB, 8000 px per side), capped by the model's traits */
   readonly imageLimits?: ImageLimits;
   /**
-   * Largest audio file sent inline as bytes. Bigger files go by s3Location when the model
+   * Largest audio payload sent inline as bytes. Bigger files go by s3Location when the model
    * reads S3, and fail with file_too_large otherwise.
-   * @default 25 MB (Bedrock's request payload limit for multimodal models such as Nova)
+   * @default the model's traits (25 MB: Bedrock's request payload limit for multimodal models)
    */
   readonly maxInlineAudioBytes?: number;
   /** @default 1024: the metadata fits in a few hundred tokens; this caps a runaway reply. */
   readonly maxOutputTokens?: number;
+  /**
+   * Decodes and re-encodes audio (mono 16 kHz MP3) and splits it at the model's audio window.
+   * Without one, audio is sent as uploaded, in one call.
+   * @default none
+   */
+  readonly audioNormaliser?: AudioNormaliser;
+  /** Longer recordings fail with file_too_long. Only enforced with an audioNormaliser. @default 2 hours */
+  readonly maxAudioDurationSeconds?: number;
 }
 
-export const DEFAULT_MAX_INLINE_AUDIO_BYTES = 25 * 1024 * 1024;
 const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
+export const DEFAULT_MAX_AUDIO_DURATION_SECONDS = 2 * 60 * 60;
 
-/** What a model family supports that changes the request we build. */
-export interface BedrockModelTraits {
-  /** `tool` names the metadata tool; `any` forces a tool call where naming one is unsupported (one tool: same effect). */
-  readonly toolChoice: 'tool' | 'any';
-  /** The model can read audio straight from S3 (s3Location) instead of inline bytes. */
-  readonly readsAudioFromS3: boolean;
-}
-
-/**
- * Bedrock documents ToolChoice.tool for Anthropic Claude 3+ and Amazon Nova only; S3 media
- * input is documented for Amazon Nova. Everything else gets the conservative choice.
- */
-export function bedrockModelTraits(modelId: string): BedrockModelTraits {
-  // Drop an ARN prefix and a cross-region profile prefix (us., eu., apac., global., ...).
-  const base = modelId.replace(/^arn:[^/]+\//, '').replace(/^[a-z]{2,6}\.(?=[a-z0-9-]+\.)/, '');
-  const isNova = base.startsWith('amazon.nova');
-  return {
-    toolChoice: isNova || base.startsWith('anthropic.') ? 'tool' : 'any',
-    readsAudioFromS3: isNova,
-  };
-}
+type Properties = Record<string, string | number | boolean | string[] | null>;
 
 export function createBedrockProvider(client: BedrockRuntimeClient, options: BedrockProviderOptions): MetadataProvider {
-  const imageLimits = options.imageLimits ?? CONVERSE_IMAGE_LIMITS;
-  const maxInlineAudioBytes = options.maxInlineAudioBytes ?? DEFAULT_MAX_INLINE_AUDIO_BYTES;
   const maxTokens = options.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const maxDuration = options.maxAudioDurationSeconds ?? DEFAULT_MAX_AUDIO_DURATION_SECONDS;
 
   return {
     name: 'bedrock',
     async extract(input: ExtractionInput): Promise<ExtractionOutput> {
       const modelId = input.kind === 'image' ? options.modelIds.image : options.modelIds.audio;
       const traits = bedrockModelTraits(modelId);
-      const media =
-        input.kind === 'image'
-          ? await imageBlock(input, imageLimits)
-          : audioBlock(input, traits, maxInlineAudioBytes);
-
-      const tool = metadataToolFor(input.kind);
-      const toolChoice: ToolChoice = traits.toolChoice === 'tool' ? { tool: { name: tool.name } } : { any: {} };
-      const request: Omit<ConverseCommandInput, 'messages'> = {
-        modelId,
-        system: [{ text: systemPromptFor(input.kind) }],
-        toolConfig: {
-          tools: [
-            // The SDK types the schema as a DocumentType; ours is plain JSON.
-            { toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: tool.inputSchema as never } } },
-          ],
-          toolChoice,
-        },
-        // Temperature 0 and a fixed prompt: the same file gives the same metadata.
-        inferenceConfig: { temperature: 0, maxTokens },
-      };
-      const askForMetadata: Message = {
-        role: 'user',
-        content: [media.block, { text: userInstructionFor(input.kind) }],
-      };
-
       const usage = new UsageTally();
-      const first = await converse(client, { ...request, messages: [askForMetadata] }, usage);
-      let reading = readMetadataReply(input.kind, first);
-      if (!reading.ok) {
-        // One repair turn: the model sees its own reply and what was wrong with it.
-        const second = await converse(
-          client,
-          { ...request, messages: [askForMetadata, assistantTurn(first), repairTurn(first, reading.problems)] },
-          usage,
-        );
-        reading = readMetadataReply(input.kind, second);
-        if (!reading.ok) {
-          throw new PermanentJobError(
-            'model_invalid_output',
-            `the model's metadata did not validate after one repair: ${summarise(reading.problems)}`,
-          );
-        }
+      const ask = (media: MediaPart, extra: Partial<MetadataRequestSpec> = {}) =>
+        askForMetadata(client, { modelId, kind: input.kind, media, maxTokens, ...extra }, traits, usage);
+
+      if (input.kind === 'image') {
+        const { media, properties } = await imagePart(input, traits, options.imageLimits ?? CONVERSE_IMAGE_LIMITS);
+        const output = await ask(media);
+        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties }, modelId, usage);
       }
 
-      const result: MetadataResult = {
-        ...reading.output,
-        keywords: normalizeKeywords(reading.output.keywords),
-        properties: media.properties,
-      };
-      return { result, model: { provider: 'bedrock', id: modelId }, usage: usage.total() };
+      if (traits.audioFormats.length === 0) {
+        throw new PermanentJobError('unsupported_media_type', `model ${modelId} takes no audio; choose an audio model (METAHOOK_AUDIO_MODEL_ID)`);
+      }
+      const maxInline = options.maxInlineAudioBytes ?? traits.maxInlineAudioBytes;
+      if (!options.audioNormaliser) {
+        const media = rawAudioPart(input, traits, maxInline);
+        const output = await ask(media);
+        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties: { format: input.format } }, modelId, usage);
+      }
+
+      const audio = await options.audioNormaliser.normalise(
+        { bytes: input.bytes, format: input.format },
+        { segmentSeconds: Math.min(traits.audioWindowSeconds ?? maxDuration, maxDuration), maxDurationSeconds: maxDuration },
+      );
+      const properties = originalAudioProperties(input.format, audio);
+      const parts: ModelOutput[] = [];
+      for (const [index, segment] of audio.segments.entries()) {
+        if (segment.bytes.byteLength > maxInline) {
+          throw new PermanentJobError('file_too_large', `a normalised audio segment of ${segment.bytes.byteLength} bytes is over the ${maxInline}-byte inline limit of ${modelId}`);
+        }
+        const note = audio.segments.length > 1 ? segmentNote(index, audio.segments.length, segment.startSeconds, segment.durationSeconds) : undefined;
+        usage.audioSeconds(segment.durationSeconds);
+        parts.push(await ask({ type: 'audio', format: segment.format, bytes: segment.bytes }, note ? { note } : {}));
+      }
+      if (parts.length === 1) {
+        return finish({ ...parts[0]!, keywords: normalizeKeywords(parts[0]!.keywords), properties }, modelId, usage);
+      }
+      // One text-only call turns the parts' descriptions and summaries into one; keywords are the parts' own.
+      const segments = parts.map((part) => ({ description: part.description, summary: 'summary' in part ? part.summary : '' }));
+      const merged = await ask({ type: 'none' }, { instruction: mergeSegmentsInstruction(segments) });
+      return finish({ ...merged, keywords: mergeKeywords(parts.map((part) => part.keywords)), properties }, modelId, usage);
     },
   };
 }
 
-// ---------- request content ----------
-
-interface MediaBlock {
-  readonly block: ContentBlock;
-  readonly properties: Record<string, string | number>;
+function finish(result: MetadataResult, modelId: string, usage: UsageTally): ExtractionOutput {
+  return { result, model: { provider: 'bedrock', id: modelId }, usage: usage.total() };
 }
 
-async function imageBlock(input: ExtractionInput, limits: ImageLimits): Promise<MediaBlock> {
-  const image = await fitImageWithinLimits(input.bytes, input.format, limits);
-  const properties: Record<string, string | number> = { format: input.format };
-  if (image.originalSize) {
-    properties.width = image.originalSize.width;
-    properties.height = image.originalSize.height;
+/** Round-robin over the parts, so every part contributes before the cap cuts the list. */
+export function mergeKeywords(perPart: readonly (readonly string[])[]): string[] {
+  const interleaved: string[] = [];
+  const longest = Math.max(0, ...perPart.map((keywords) => keywords.length));
+  for (let i = 0; i < longest; i++) for (const keywords of perPart) if (i < keywords.length) interleaved.push(keywords[i]!);
+  return normalizeKeywords(interleaved).slice(0, MAX_KEYWORDS);
+}
+
+/** One call plus, when the reply does not validate, the one repair turn. */
+async function askForMetadata(
+  client: BedrockRuntimeClient,
+  spec: MetadataRequestSpec,
+  traits: BedrockModelTraits,
+  usage: UsageTally,
+): Promise<ModelOutput> {
+  const request = buildMetadataRequest(spec, traits);
+  const first = await send(client, request, usage);
+  let reading = readMetadataReply(spec.kind, first);
+  if (!reading.ok) {
+    // The model sees its own reply and what was wrong with it (and the media again).
+    const second = await send(client, buildRepairRequest(request, first, reading.problems), usage);
+    reading = readMetadataReply(spec.kind, second);
+    if (!reading.ok) {
+      throw new PermanentJobError('model_invalid_output', `the model's metadata did not validate after one repair: ${summarise(reading.problems)}`);
+    }
   }
-  return { block: { image: { format: image.format, source: { bytes: image.bytes } } }, properties };
-}
-
-function audioBlock(input: ExtractionInput, traits: BedrockModelTraits, maxInlineBytes: number): MediaBlock {
-  const format = input.format as NonNullable<ContentBlock.AudioMember['audio']>['format'];
-  const properties = { format: input.format };
-  // S3 saves the request payload (and Lambda memory) when the model can read the object itself.
-  if (input.s3Location && traits.readsAudioFromS3) {
-    const uri = `s3://${input.s3Location.bucket}/${input.s3Location.key}`;
-    return { block: { audio: { format, source: { s3Location: { uri } } } }, properties };
-  }
-  if (input.bytes.byteLength > maxInlineBytes) {
-    throw new PermanentJobError(
-      'file_too_large',
-      `audio over ${maxInlineBytes} bytes must be read from S3, which this model does not support`,
-    );
-  }
-  return { block: { audio: { format, source: { bytes: input.bytes } } }, properties };
-}
-
-// ---------- reply handling ----------
-
-type MetadataReading = { readonly ok: true; readonly output: ModelOutput } | { readonly ok: false; readonly problems: string[] };
-
-function readMetadataReply(kind: MediaKind, reply: ConverseCommandOutput): MetadataReading {
-  const content = reply.output?.message?.content ?? [];
-  const call = content.find((block) => block.toolUse?.name === METADATA_TOOL_NAME)?.toolUse;
-  const truncated = reply.stopReason === 'max_tokens' ? ['the reply was cut off at the output token limit'] : [];
-  if (!call) {
-    return { ok: false, problems: [`the reply did not call the ${METADATA_TOOL_NAME} tool`, ...truncated] };
-  }
-  const parsed = parseModelOutput(kind, call.input);
-  return parsed.ok ? parsed : { ok: false, problems: [...parsed.problems, ...truncated] };
-}
-
-function assistantTurn(reply: ConverseCommandOutput): Message {
-  const content = reply.output?.message?.content ?? [];
-  // Converse wants user and assistant turns to alternate, so an empty reply still takes a turn.
-  return { role: 'assistant', content: content.length > 0 ? content : [{ text: '(no reply)' }] };
-}
-
-function repairTurn(reply: ConverseCommandOutput, problems: readonly string[]): Message {
-  const feedback = repairInstruction(problems);
-  // Every toolUse must be answered by a toolResult in the next user turn.
-  const toolResults: ContentBlock[] = (reply.output?.message?.content ?? [])
-    .flatMap((block) => (block.toolUse?.toolUseId ? [block.toolUse.toolUseId] : []))
-    .map((toolUseId) => ({ toolResult: { toolUseId, content: [{ text: feedback }] } }));
-  return { role: 'user', content: [...toolResults, { text: feedback }] };
+  return reading.output;
 }
 
 const summarise = (problems: readonly string[]) =>
   problems.slice(0, 5).join('; ') + (problems.length > 5 ? ` (+${problems.length - 5} more)` : '');
+
+// ---------- request content ----------
+
+async function imagePart(input: ExtractionInput, traits: BedrockModelTraits, limits: ImageLimits): Promise<{ media: MediaPart; properties: Properties }> {
+  if (traits.imageFormats.length === 0) {
+    throw new PermanentJobError('unsupported_media_type', 'the configured image model takes no images; choose a vision model (METAHOOK_IMAGE_MODEL_ID)');
+  }
+  const fitted = await fitImageWithinLimits(input.bytes, input.format, { ...limits, maxBytes: Math.min(limits.maxBytes, traits.maxInlineImageBytes) });
+  const properties: Properties = { format: input.format };
+  if (fitted.originalSize) {
+    properties.width = fitted.originalSize.width;
+    properties.height = fitted.originalSize.height;
+  }
+  return { media: { type: 'image', format: fitted.format as ConverseImageFormat, bytes: fitted.bytes }, properties };
+}
+
+function rawAudioPart(input: ExtractionInput, traits: BedrockModelTraits, maxInlineBytes: number): MediaPart {
+  // S3 saves the request payload (and Lambda memory) when the model can read the object itself.
+  if (input.s3Location && traits.readsS3 && traits.audioRequestStyle === 'converse') {
+    return { type: 'audio-s3', format: input.format, uri: `s3://${input.s3Location.bucket}/${input.s3Location.key}` };
+  }
+  if (input.bytes.byteLength > maxInlineBytes) {
+    throw new PermanentJobError('file_too_large', `audio over ${maxInlineBytes} bytes must be read from S3, which this model does not support`);
+  }
+  return { type: 'audio', format: input.format, bytes: input.bytes };
+}
+
+/** The original upload's facts (the model only heard the normalised copy). */
+function originalAudioProperties(format: string, audio: NormalisedAudio): Properties {
+  const { original } = audio;
+  const properties: Properties = {
+    format,
+    duration_seconds: original.duration_seconds,
+    codec: original.codec,
+    channels: original.channels,
+    sample_rate: original.sample_rate,
+    segments: audio.segments.length,
+  };
+  for (const [name, value] of Object.entries(original.tags)) properties[`tag_${name}`] = value;
+  return properties;
+}
 
 // ---------- calls, usage, errors ----------
 
@@ -203,33 +195,72 @@ class UsageTally {
   private inputTokens = 0;
   private outputTokens = 0;
   private latencyMs = 0;
+  private seconds = 0;
 
-  add(reply: ConverseCommandOutput, measuredMs: number): void {
-    this.inputTokens += reply.usage?.inputTokens ?? 0;
-    this.outputTokens += reply.usage?.outputTokens ?? 0;
-    // Bedrock's own figure excludes our network time; fall back to the wall clock.
-    this.latencyMs += reply.metrics?.latencyMs ?? measuredMs;
+  add(reply: BedrockReply, measuredMs: number): void {
+    const usage = replyUsage(reply);
+    this.inputTokens += usage.inputTokens;
+    this.outputTokens += usage.outputTokens;
+    // Bedrock's own figure (Converse) excludes our network time; otherwise the wall clock.
+    this.latencyMs += usage.latencyMs ?? measuredMs;
+  }
+
+  audioSeconds(seconds: number): void {
+    this.seconds += seconds;
   }
 
   total(): ModelUsage {
-    return { input_tokens: this.inputTokens, output_tokens: this.outputTokens, latency_ms: Math.round(this.latencyMs) };
+    return {
+      input_tokens: this.inputTokens,
+      output_tokens: this.outputTokens,
+      latency_ms: Math.round(this.latencyMs),
+      ...(this.seconds > 0 ? { audio_seconds: Math.round(this.seconds * 10) / 10 } : {}),
+    };
   }
 }
 
-async function converse(
-  client: BedrockRuntimeClient,
-  request: ConverseCommandInput,
-  usage: UsageTally,
-): Promise<ConverseCommandOutput> {
-  const started = performance.now();
-  let reply: ConverseCommandOutput;
-  try {
-    reply = await client.send(new ConverseCommand(request));
-  } catch (error) {
-    throw classifyBedrockError(error, request.modelId ?? '');
-  }
-  usage.add(reply, performance.now() - started);
+async function send(client: BedrockRuntimeClient, request: BedrockRequest, usage: UsageTally): Promise<BedrockReply> {
+  const { reply, elapsedMs } = await sendBedrockRequest(client, request);
+  usage.add(reply, elapsedMs);
   return reply;
+}
+
+/**
+ * Sends one request built by buildMetadataRequest (Converse or InvokeModel) and returns the reply
+ * in either style. Errors come back classified (TransientJobError / PermanentJobError). Used by
+ * the provider and by `metahook doctor`, so both speak to Bedrock exactly alike.
+ */
+export async function sendBedrockRequest(client: BedrockRuntimeClient, request: BedrockRequest): Promise<{ reply: BedrockReply; elapsedMs: number }> {
+  const started = performance.now();
+  const modelId = request.style === 'converse' ? (request.input.modelId ?? '') : request.modelId;
+  let reply: BedrockReply;
+  try {
+    if (request.style === 'converse') {
+      reply = { style: 'converse', output: await client.send(new ConverseCommand(request.input)) };
+    } else {
+      const response = await client.send(
+        new InvokeModelCommand({
+          modelId,
+          contentType: 'application/json',
+          accept: 'application/json',
+          body: new TextEncoder().encode(JSON.stringify(request.body)),
+        }),
+      );
+      reply = { style: 'invoke', body: parseInvokeBody(response.body, modelId) };
+    }
+  } catch (error) {
+    if (error instanceof PermanentJobError) throw error;
+    throw classifyBedrockError(error, modelId);
+  }
+  return { reply, elapsedMs: performance.now() - started };
+}
+
+function parseInvokeBody(body: Uint8Array | undefined, modelId: string): MistralChatReply {
+  try {
+    return JSON.parse(new TextDecoder().decode(body ?? new Uint8Array())) as MistralChatReply;
+  } catch (error) {
+    throw new PermanentJobError('model_error', `model ${modelId} answered InvokeModel with a body that is not JSON`, { cause: error });
+  }
 }
 
 const TRANSIENT_ERROR_NAMES = new Set([

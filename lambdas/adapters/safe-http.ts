@@ -111,14 +111,23 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
   return flat;
 }
 
-/** A lookup that ignores DNS and answers with the addresses we already checked. */
-function pinnedLookup(addresses: readonly PinnedAddress[]): LookupFunction {
+/**
+ * A lookup that ignores DNS and answers with the addresses we already checked.
+ * It answers on the next tick, never synchronously: a synchronous answer makes Node connect
+ * inside tls.connect(), and a connect that fails at once (ENETUNREACH/EADDRNOTAVAIL on a host
+ * without IPv6 egress) destroys the socket before tls.connect() calls setServername on it —
+ * the request then throws before its error listener exists and the socket's 'error' event
+ * kills the process (issue 16).
+ */
+export function pinnedLookup(addresses: readonly PinnedAddress[]): LookupFunction {
   const first = addresses[0]!;
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     // Node asks with all:true when it races address families (autoSelectFamily): every
     // candidate it may pick from has passed the address rules.
-    if (options.all === true) callback(null, addresses.map(({ address, family }) => ({ address, family })));
-    else callback(null, first.address, first.family);
+    process.nextTick(() => {
+      if (options.all === true) callback(null, addresses.map(({ address, family }) => ({ address, family })));
+      else callback(null, first.address, first.family);
+    });
   }) as LookupFunction;
 }
 
@@ -206,18 +215,25 @@ export function createSafeHttpClient(options: SafeHttpClientOptions): SafeHttpCl
     return new Promise((resolvePromise, rejectPromise) => {
       const isHttps = target.url.protocol === 'https:';
       const bodyBytes = exchange.body === undefined ? undefined : Buffer.from(exchange.body, 'utf8');
-      const request = (isHttps ? https : http).request({
-        method: exchange.method,
-        host: target.host,
-        port: target.url.port === '' ? (isHttps ? 443 : 80) : Number(target.url.port),
-        path: `${target.url.pathname}${target.url.search}`,
-        headers: bodyBytes ? { ...exchange.headers, 'content-length': String(bodyBytes.byteLength) } : exchange.headers,
-        // A fresh agent per request: no pooled socket from an earlier resolution is ever reused.
-        agent: false,
-        lookup: pinnedLookup(target.addresses),
-        // SNI and certificate check use the name, while the socket goes to the pinned address.
-        ...(isHttps && isIP(target.host) === 0 ? { servername: target.host.replace(/\.$/, '') } : {}),
-      });
+      let request: http.ClientRequest;
+      try {
+        request = (isHttps ? https : http).request({
+          method: exchange.method,
+          host: target.host,
+          port: target.url.port === '' ? (isHttps ? 443 : 80) : Number(target.url.port),
+          path: `${target.url.pathname}${target.url.search}`,
+          headers: bodyBytes ? { ...exchange.headers, 'content-length': String(bodyBytes.byteLength) } : exchange.headers,
+          // A fresh agent per request: no pooled socket from an earlier resolution is ever reused.
+          agent: false,
+          lookup: pinnedLookup(target.addresses),
+          // SNI and certificate check use the name, while the socket goes to the pinned address.
+          ...(isHttps && isIP(target.host) === 0 ? { servername: target.host.replace(/\.$/, '') } : {}),
+        });
+      } catch (error) {
+        // Belt and braces: whatever Node throws while setting up the socket is an attempt result.
+        rejectPromise(classifySocketError(error, target.host, false));
+        return;
+      }
 
       let settled = false;
       let established = false;
@@ -248,6 +264,9 @@ export function createSafeHttpClient(options: SafeHttpClientOptions): SafeHttpCl
       signal.addEventListener('abort', onDeadline, { once: true });
 
       request.on('socket', (socket: Socket) => {
+        // A socket error that reaches no request listener (emitted while Node is still wiring
+        // the request up) must not become an uncaught exception: route it to the same result.
+        socket.on('error', fail);
         socket.once('connect', () => clearTimeout(connectTimer));
         socket.once(isHttps ? 'secureConnect' : 'connect', () => {
           established = true;

@@ -13,10 +13,19 @@ export class QueueSendError extends Error {
   override readonly name = 'QueueSendError';
 }
 
-/** SendMessageBatch in groups of 10; entries SQS refused are retried, then reported. */
-export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
+/**
+ * SendMessageBatch in groups of 10; entries SQS refused are retried, then reported.
+ * groupIds[i] becomes message i's MessageGroupId: on a standard queue that is the tenant key of
+ * SQS fair queues (AWS, July 2025: "Amazon SQS fair queues", SQS Developer Guide
+ * sqs-fair-queues.html: "Fair queues identify tenants by the MessageGroupId property").
+ */
+export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[], groupIds?: readonly string[]): Promise<void> {
   for (let start = 0; start < bodies.length; start += 10) {
-    let entries = bodies.slice(start, start + 10).map((MessageBody, i) => ({ Id: String(i), MessageBody }));
+    let entries = bodies.slice(start, start + 10).map((MessageBody, i) => ({
+      Id: String(i),
+      MessageBody,
+      ...(groupIds?.[start + i] !== undefined ? { MessageGroupId: groupIds[start + i] } : {}),
+    }));
     for (let round = 0; entries.length > 0; round++) {
       const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       const failedIds = new Set((Failed ?? []).map((failure) => failure.Id));
@@ -30,15 +39,20 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly
 }
 
 export const createSqsJobQueue = (sqs: SQSClient, queueUrl: string): JobQueue => ({
-  enqueueJobs: (messages: readonly JobMessage[]) => sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m))),
+  enqueueJobs: (messages: readonly JobMessage[]) =>
+    sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m)), messages.map((m) => m.tenant_id)),
 });
 
 export const createSqsDeliveryQueue = (sqs: SQSClient, queueUrl: string): DeliveryQueue => ({
   enqueueDeliveries: (messages: readonly DeliveryMessage[]) =>
-    sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m))),
+    sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m)), messages.map((m) => m.tenant_id)),
 });
 
-/** Hides a received message for `seconds` (max 12 h): the retry backoff, with no sleeping Lambda. */
+/**
+ * Hides a received message for `seconds`: the retry backoff, with no sleeping Lambda. The caller
+ * keeps `seconds` within what is left of the 12 h SQS allows per receipt (ChangeMessageVisibility
+ * above it is refused); this only clamps to the per-call range 0..43200.
+ */
 export async function postponeMessage(sqs: SQSClient, queueUrl: string, receiptHandle: string, seconds: number): Promise<void> {
   await sqs.send(
     new ChangeMessageVisibilityCommand({

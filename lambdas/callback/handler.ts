@@ -1,6 +1,7 @@
 // Handler: deliveries queue (SQS, partial batch failures) -> deliverEvent use case.
 // Turns the use case's decision into SQS actions: a retry hides the message for the
-// schedule's delay (no sleeping Lambda); a dead letter copies it, with its reason, to the DLQ.
+// schedule's delay (no sleeping Lambda), at most what is left of SQS's 12 h per receipt; a
+// dead letter copies it, with its reason, to the DLQ. A thrown error is postponed the same way.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -8,7 +9,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { deliverEvent } from '../core/deliver-event';
+import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
 import { parseDeliveryMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
 import { buildCallbackDeps } from './wiring';
@@ -16,13 +17,21 @@ import { buildCallbackDeps } from './wiring';
 const logger = new Logger({ serviceName: 'metahook-callback' });
 const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'callback' });
 const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl } = buildCallbackDeps(process.env);
-const processor = new BatchProcessor(EventType.SQS);
+const settings = deps.settings.delivery;
 
 export class DeliveryRetryScheduled extends Error {
   override readonly name = 'DeliveryRetryScheduled';
 }
 
-async function processRecord(record: SQSRecord): Promise<void> {
+/**
+ * How long this receipt may still hide the message: SQS refuses a ChangeMessageVisibility beyond
+ * 12 h from the receive, so a longer wait is split; the early receive finds the attempt not yet
+ * due (stored next_attempt_at) and postpones again without an attempt.
+ */
+const visibilityFor = (seconds: number, invokedAt: number) =>
+  Math.max(0, Math.min(Math.ceil(seconds), Math.floor(settings.visibilityCapSeconds - (Date.now() - invokedAt) / 1000)));
+
+async function processRecord(record: SQSRecord, invokedAt: number): Promise<void> {
   const message = parseDeliveryMessage(record.body);
   if (!message) {
     logger.error('malformed delivery message dead-lettered', { messageId: record.messageId });
@@ -30,9 +39,30 @@ async function processRecord(record: SQSRecord): Promise<void> {
     return;
   }
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  const decision = await deliverEvent(deps, message, { receiveCount });
+  let decision: DeliveryDecision;
+  try {
+    decision = await deliverEvent(deps, message, { receiveCount });
+  } catch (error) {
+    // Any failure of ours (a DynamoDB read, the tenant lookup) is retried like a failed attempt:
+    // postponed by its schedule step rather than left to the queue's visibility timeout.
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    logger.error('delivery attempt errored', { error, eventId: message.event_id, receiveCount });
+    metrics.addMetric('DeliveryErrored', MetricUnit.Count, 1);
+    if (receiveCount >= settings.maxReceiveCount) {
+      metrics.addMetric('DeliveryDeadLettered', MetricUnit.Count, 1);
+      await deadLetterMessage(sqs, deliveriesDlqUrl, record.body, 'handler_error', detail);
+      return;
+    }
+    const delay = retryDelaySeconds(settings, receiveCount - 1, Math.random);
+    await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(delay, invokedAt));
+    throw new DeliveryRetryScheduled(`delivery errored (${detail}); next try in ${delay}s`, { cause: error });
+  }
   logger.info('delivery attempt', { ...decision, eventId: message.event_id, tenantId: message.tenant_id });
   if (decision.outcome === 'skipped') return;
+  if (decision.outcome === 'wait') {
+    await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(decision.delaySeconds, invokedAt));
+    throw new DeliveryRetryScheduled(`attempt not due for ${decision.delaySeconds}s`);
+  }
   metrics.addMetric('DeliveryAttempt', MetricUnit.Count, 1);
   if (decision.outcome === 'delivered') return;
   metrics.addMetric('DeliveryFailed', MetricUnit.Count, 1);
@@ -41,13 +71,22 @@ async function processRecord(record: SQSRecord): Promise<void> {
     await deadLetterMessage(sqs, deliveriesDlqUrl, record.body, decision.reason, decision.error);
     return;
   }
-  await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, decision.delaySeconds);
+  await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(decision.delaySeconds, invokedAt));
   throw new DeliveryRetryScheduled(`attempt ${decision.attempt} failed (${decision.error}); next in ${decision.delaySeconds}s`);
 }
 
-export const handleDeliveryMessages = (event: SQSEvent, context: Context) =>
+export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
+  const invokedAt = Date.now();
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
-  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+  // A processor per invocation: BatchProcessor keeps the batch's successes and failures as state,
+  // and invocations that overlap in one process (the local stack's concurrent pollers, or an
+  // abandoned timed-out one) would report each other's records.
+  const processor = new BatchProcessor(EventType.SQS);
+  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, invokedAt), processor, {
+    context,
+    throwOnFullBatchFailure: false,
+  });
+};
 
 export const handler = middy(handleDeliveryMessages).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -24,7 +24,7 @@ export function buildCallbackDeps(env: Env): {
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,
       now: () => new Date(),
-      random: Math.random,
+      random: () => Math.random(), // read at call time, so a test can pin the jitter
     },
     sqs: createSqsClient(env),
     deliveriesQueueUrl: requireEnv(env, ENV.deliveriesQueueUrl),

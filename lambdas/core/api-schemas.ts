@@ -104,7 +104,12 @@ export const errorEnvelopeSchema = z.object({
 export const jobErrorSchema = z.object({ code: z.string(), message: z.string() });
 const modelRefSchema = z.object({ provider: z.string(), id: z.string() });
 const sourceFileSchema = z.object({ sha256: z.string(), bytes: z.number(), content_type: z.string() });
-const modelUsageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), latency_ms: z.number() });
+const modelUsageSchema = z.object({
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  latency_ms: z.number(),
+  audio_seconds: z.optional(z.number()),
+});
 export const metadataResultSchema = z.union([imageResultSchema, audioResultSchema]);
 
 export const deliverySummarySchema = z.object({

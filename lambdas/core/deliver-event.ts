@@ -3,7 +3,7 @@
 // The handler turns the decision into SQS actions (visibility backoff or dead-lettering).
 import type { Settings } from '../../lib/settings';
 import { buildBatchCompletedEvent, buildJobEvent, serializeEvent, type WebhookEvent } from './events';
-import type { DeliveryAttemptLog, DeliveryMessage, JobRepository, TenantDirectory, WebhookSender } from './ports';
+import type { DeliveryAttemptLog, DeliveryMessage, JobRepository, TenantDirectory, WebhookResponse, WebhookSender } from './ports';
 import type { DeliveryAttemptRecord, DeliverySummary } from './records';
 import { parseRetryAfter } from './retry-after';
 import { signWebhook } from './webhook-signature';
@@ -19,13 +19,24 @@ export interface DeliverEventDeps {
   readonly random: () => number;
 }
 
-export type DeadLetterReason = 'endpoint_gone' | 'attempts_exhausted';
+export type DeadLetterReason = 'endpoint_gone' | 'attempts_exhausted' | 'receive_limit';
 
 export type DeliveryDecision =
   | { readonly outcome: 'delivered'; readonly attempt: number; readonly status: number }
   | { readonly outcome: 'skipped'; readonly reason: string }
+  /** Received before its next attempt is due: hide it again, no attempt made, no retry used. */
+  | { readonly outcome: 'wait'; readonly delaySeconds: number }
   | { readonly outcome: 'retry'; readonly attempt: number; readonly delaySeconds: number; readonly error: string }
   | { readonly outcome: 'dead_letter'; readonly attempt: number; readonly reason: DeadLetterReason; readonly error: string };
+
+/** What the handler knows about this receipt of the message. */
+export interface ReceiptInfo {
+  /** SQS ApproximateReceiveCount: only to act before SQS dead-letters the message by count. */
+  readonly receiveCount: number;
+}
+
+/** Attempts numbered from the same stored state may race; the loser takes the next free number. */
+const MAX_ATTEMPT_NUMBER_RACES = 5;
 
 interface Subject {
   readonly event: WebhookEvent;
@@ -82,7 +93,9 @@ export function retryDelaySeconds(
       ? Math.max(0, Math.min(settings.retryJitter, (window * 0.95) / nominalElapsed - 1))
       : settings.retryJitter;
   const factor = 1 - settings.retryJitter + random() * (settings.retryJitter + upJitter);
-  return Math.max(0, Math.min(43_200, Math.round(step * factor)));
+  // No 43,200 s clamp: a wait longer than one SQS visibility window is split by the handler
+  // (stored next_attempt_at), so the last step keeps its full jitter.
+  return Math.max(0, Math.round(step * factor));
 }
 
 /** The callback URL as stored in audit records: query strings often carry tokens. */
@@ -96,11 +109,14 @@ export function redactUrl(raw: string): string {
   }
 }
 
-export async function deliverEvent(
-  deps: DeliverEventDeps,
-  message: DeliveryMessage,
-  receive: { readonly receiveCount: number },
-): Promise<DeliveryDecision> {
+/**
+ * The last receive SQS allows: if this one does not end the message, SQS moves it to the DLQ on
+ * the next receive, without a reason and without a failed delivery. We dead-letter it ourselves.
+ */
+const lastAllowedReceive = (deps: DeliverEventDeps, receive: ReceiptInfo) =>
+  receive.receiveCount >= deps.settings.delivery.maxReceiveCount;
+
+export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMessage, receive: ReceiptInfo): Promise<DeliveryDecision> {
   const subject = await loadSubject(deps, message);
   if (typeof subject === 'string') return { outcome: 'skipped', reason: subject };
   const { event } = subject;
@@ -109,13 +125,38 @@ export async function deliverEvent(
   if (previous?.status === 'delivered' && !redelivery) return { outcome: 'skipped', reason: 'already delivered' };
 
   const startedAt = deps.now();
+  const target = subject.jobId ? { jobId: subject.jobId } : { batchId: subject.batchId! };
+  // Retries are decided from the stored state: a receive before the due time (SQS visibility is
+  // capped at 12 h per receipt, or a duplicate receive) waits again without an attempt.
+  const dueAt = previous?.status === 'pending' && previous.next_attempt_at ? Date.parse(previous.next_attempt_at) : NaN;
+  const waitSeconds = Math.ceil((dueAt - startedAt.getTime()) / 1000);
+  if (waitSeconds > 1) {
+    if (!lastAllowedReceive(deps, receive)) return { outcome: 'wait', delaySeconds: waitSeconds };
+    const error = `SQS receive limit (${deps.settings.delivery.maxReceiveCount}) reached before attempt ${previous!.attempts + 1} was due`;
+    await deps.jobs.recordDeliveryOutcome({
+      tenantId: message.tenant_id,
+      ...target,
+      eventId: event.id,
+      status: 'failed',
+      attempt: previous!.attempts,
+      failures: previous!.failures ?? previous!.attempts,
+      nextAttemptAt: null,
+      lastStatusCode: previous!.last_status_code,
+      lastError: `receive_limit: ${error}`,
+      at: startedAt,
+    });
+    return { outcome: 'dead_letter', attempt: previous!.attempts, reason: 'receive_limit', error };
+  }
+
   const secrets = await deps.tenants.getSigningSecrets(message.tenant_id, startedAt);
   const body = serializeEvent(event);
   const headers = {
     'content-type': 'application/json',
     ...signWebhook({ id: event.id, timestamp: startedAt, body, secrets: secrets.map((s) => s.secret) }),
   };
-  const attemptNumber = (previous?.attempts ?? 0) + 1;
+  // A redelivery of a delivered event, or a redrive of a failed one, starts a fresh round of the schedule.
+  const failuresBefore = previous?.status === 'pending' ? (previous.failures ?? previous.attempts) : 0;
+  let attemptNumber = (previous?.attempts ?? 0) + 1;
   const response = await deps.sender.post({
     url: subject.callbackUrl,
     headers,
@@ -131,34 +172,71 @@ export async function deliverEvent(
     : response.kind === 'response'
       ? `HTTP ${response.status}`
       : `${response.errorClass}: ${response.message}`;
+  const schedule = deps.settings.delivery.retryScheduleSeconds;
+  const failures = ok ? 0 : failuresBefore + 1;
 
-  let decision: DeliveryDecision;
-  if (ok) {
-    decision = { outcome: 'delivered', attempt: attemptNumber, status: status! };
-  } else if (status === 410) {
-    decision = { outcome: 'dead_letter', attempt: attemptNumber, reason: 'endpoint_gone', error: errorText! };
-  } else if (receive.receiveCount >= deps.settings.delivery.maxReceiveCount) {
-    decision = { outcome: 'dead_letter', attempt: attemptNumber, reason: 'attempts_exhausted', error: errorText! };
-  } else {
+  const decide = (attempt: number): DeliveryDecision => {
+    if (ok) return { outcome: 'delivered', attempt, status: status! };
+    if (status === 410) return { outcome: 'dead_letter', attempt, reason: 'endpoint_gone', error: errorText! };
+    if (failures > schedule.length) return { outcome: 'dead_letter', attempt, reason: 'attempts_exhausted', error: errorText! };
+    if (lastAllowedReceive(deps, receive)) return { outcome: 'dead_letter', attempt, reason: 'receive_limit', error: errorText! };
     const retryAfter =
       response.kind === 'response' && (status === 429 || status === 503)
         ? parseRetryAfter(response.headers['retry-after'], startedAt)
         : undefined;
-    decision = {
+    return {
       outcome: 'retry',
-      attempt: attemptNumber,
-      delaySeconds: retryDelaySeconds(deps.settings.delivery, receive.receiveCount - 1, deps.random, retryAfter),
+      attempt,
+      delaySeconds: retryDelaySeconds(deps.settings.delivery, failures - 1, deps.random, retryAfter),
       error: errorText!,
     };
-  }
+  };
 
-  const record: DeliveryAttemptRecord = {
+  // The attempt row is written only if its number is free: two receipts of one message that
+  // read the same state both POSTed; the loser records its POST under the next number, so every
+  // request sent under this webhook-id has its own audit row.
+  let decision = decide(attemptNumber);
+  for (let race = 0; ; race++) {
+    const written = await deps.attempts.record(attemptRecord(message, subject, attemptNumber, startedAt, response, decision));
+    if (written) break;
+    if (race + 1 >= MAX_ATTEMPT_NUMBER_RACES) {
+      throw new Error(`attempt rows ${attemptNumber - race}..${attemptNumber} of ${event.id} already exist`);
+    }
+    attemptNumber++;
+    decision = decide(attemptNumber);
+  }
+  await deps.jobs.recordDeliveryOutcome({
+    tenantId: message.tenant_id,
+    ...target,
+    eventId: event.id,
+    status: decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'retry' ? 'pending' : 'failed',
+    attempt: attemptNumber,
+    failures,
+    nextAttemptAt: decision.outcome === 'retry' ? new Date(startedAt.getTime() + decision.delaySeconds * 1000) : null,
+    lastStatusCode: status,
+    lastError: decision.outcome === 'dead_letter' ? `${decision.reason}: ${errorText}` : errorText,
+    at: deps.now(),
+  });
+  return decision;
+}
+
+function attemptRecord(
+  message: DeliveryMessage,
+  subject: Subject,
+  attempt: number,
+  startedAt: Date,
+  response: WebhookResponse,
+  decision: DeliveryDecision,
+): DeliveryAttemptRecord {
+  const status = response.kind === 'response' ? response.status : null;
+  const ok = status !== null && status >= 200 && status < 300;
+  return {
     tenant_id: message.tenant_id,
-    event_id: event.id,
-    event_type: event.type,
+    event_id: subject.event.id,
+    event_type: subject.event.type,
     job_id: subject.jobId,
     batch_id: subject.batchId,
-    attempt: attemptNumber,
+    attempt,
     started_at: startedAt.toISOString(),
     duration_ms: response.durationMs,
     url: redactUrl(subject.callbackUrl),
@@ -167,16 +245,4 @@ export async function deliverEvent(
     response_body: response.kind === 'response' ? response.body : null,
     outcome: decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'retry' ? 'retrying' : 'dead_lettered',
   };
-  await deps.attempts.record(record);
-  await deps.jobs.recordDeliveryOutcome({
-    tenantId: message.tenant_id,
-    ...(subject.jobId ? { jobId: subject.jobId } : { batchId: subject.batchId! }),
-    eventId: event.id,
-    status: decision.outcome === 'delivered' ? 'delivered' : decision.outcome === 'retry' ? 'pending' : 'failed',
-    attempt: attemptNumber,
-    lastStatusCode: status,
-    lastError: decision.outcome === 'dead_letter' ? `${decision.reason}: ${errorText}` : errorText,
-    at: deps.now(),
-  });
-  return decision;
 }

@@ -20,6 +20,8 @@ export const API_ERROR_STATUS = {
   rate_limited: 429,
   quota_exceeded: 429,
   internal_error: 500,
+  /** A claim on one of the files belongs to a request still running (or that died < its timeout ago). */
+  request_in_progress: 503,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
@@ -34,15 +36,18 @@ export interface ErrorDetail {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
+  /** Sent as Retry-After when set: when the same request can succeed. */
+  readonly retryAfterSeconds?: number;
 
   constructor(
     readonly code: ApiErrorCode,
     message: string,
     readonly details?: readonly ErrorDetail[],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.status = API_ERROR_STATUS[code];
+    if (options?.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

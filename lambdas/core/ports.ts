@@ -39,6 +39,8 @@ export interface ModelUsage {
   readonly input_tokens: number;
   readonly output_tokens: number;
   readonly latency_ms: number;
+  /** Seconds of (normalised) audio sent to the model, repairs included; absent for images. */
+  readonly audio_seconds?: number;
 }
 
 export interface ExtractionOutput {
@@ -115,8 +117,25 @@ export type StartProcessingResult =
   | { readonly started: true; readonly job: JobRecord }
   | { readonly started: false; readonly job: JobRecord | undefined };
 
+/**
+ * The intake's promise to queue a batch's jobs, written before the jobs. Deleted once their
+ * messages are sent; one still there after the intake's lifetime means the request died (or
+ * SQS failed) between the job writes and the messages, and the sweeper finishes the enqueue.
+ */
+export interface EnqueueOutboxEntry {
+  readonly tenantId: string;
+  readonly batchId: string;
+  readonly jobIds: readonly string[];
+  /** ISO timestamp of the intake request. */
+  readonly createdAt: string;
+}
+
 export interface JobRepository {
-  /** Conditionally claims each dedupe key for a new job; an unexpired claim wins and is returned. */
+  /**
+   * Conditionally claims each dedupe key for a new job; an unexpired claim wins and is returned.
+   * All or nothing: when any claim fails with an error, the claims this call made are released
+   * (best effort) before the error is thrown.
+   */
   reserve(reservations: readonly DedupeReservation[]): Promise<ReservationResult[]>;
   /** Replaces a stale claim whose job never materialised. False when someone else changed it first. */
   takeOverReservation(reservation: DedupeReservation, staleJobId: string): Promise<boolean>;
@@ -144,6 +163,10 @@ export interface JobRepository {
   cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
   listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
   listAttempts(tenantId: string, jobId: string): Promise<DeliveryAttemptRecord[]>;
+  openEnqueueOutbox(entry: EnqueueOutboxEntry): Promise<void>;
+  closeEnqueueOutbox(entry: Pick<EnqueueOutboxEntry, 'batchId' | 'createdAt'>): Promise<void>;
+  /** Outbox entries created before `before`, oldest first, across all shards. */
+  listStaleEnqueueOutbox(before: Date, limit: number): Promise<EnqueueOutboxEntry[]>;
 }
 
 export interface JobListQuery {
@@ -185,13 +208,21 @@ export interface DeliverySummaryUpdate {
   readonly eventId: string;
   readonly status: 'pending' | 'delivered' | 'failed';
   readonly attempt: number;
+  /** Failed attempts in this round (0 once delivered). */
+  readonly failures: number;
+  /** When the next attempt is due; null unless pending. */
+  readonly nextAttemptAt: Date | null;
   readonly lastStatusCode: number | null;
   readonly lastError: string | null;
   readonly at: Date;
 }
 
 export interface DeliveryAttemptLog {
-  record(attempt: DeliveryAttemptRecord): Promise<void>;
+  /**
+   * Writes the audit row of one attempt, never over another: returns false (writing nothing)
+   * when a row with this event and attempt number already exists.
+   */
+  record(attempt: DeliveryAttemptRecord): Promise<boolean>;
 }
 
 export interface TenantDirectory {

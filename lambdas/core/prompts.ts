@@ -7,7 +7,7 @@ import type { MediaKind } from './api-schemas';
 import { audioResultSchema, imageResultSchema, MAX_KEYWORDS } from './metadata-result';
 
 /** Bump on any change to the text or the tool below; the same file then gives new metadata. */
-export const PROMPT_VERSION = 'metadata-2025-01';
+export const PROMPT_VERSION = 'metadata-2026-12';
 
 /** The one tool the model is forced to call; its input is the metadata. */
 export const METADATA_TOOL_NAME = 'record_metadata';
@@ -85,12 +85,58 @@ const USER_INSTRUCTIONS: Record<MediaKind, string> = {
 
 export const userInstructionFor = (kind: MediaKind): string => USER_INSTRUCTIONS[kind];
 
+/**
+ * The system prompt and the instruction as one user-turn text, for models that refuse a system
+ * prompt next to audio (Mistral; see adapters/bedrock-model-traits.ts).
+ */
+export const inlineInstructionsFor = (kind: MediaKind): string =>
+  `${systemPromptFor(kind)}\n\n${userInstructionFor(kind)}`;
+
+/**
+ * For a vendor JSON mode instead of a tool: the same rules, answered as one JSON object that
+ * matches the tool's schema (validated by the same zod schema).
+ */
+export function jsonReplyInstructionFor(kind: MediaKind): string {
+  return [
+    systemPromptFor(kind).replace(`Call the ${METADATA_TOOL_NAME} tool exactly once; do not answer in plain text.`, 'Answer with one JSON object only: no prose, no code fences.'),
+    '',
+    `The JSON object must match this JSON Schema: ${JSON.stringify(metadataToolFor(kind).inputSchema)}`,
+    '',
+    kind === 'image' ? 'Record the metadata of this image.' : 'Record the metadata of this audio recording.',
+  ].join('\n');
+}
+
+/** Tells the model which part of a long recording it hears. */
+export function segmentNote(index: number, count: number, startSeconds: number, durationSeconds: number): string {
+  const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
+  return `This is part ${index + 1} of ${count} of a longer recording (${clock(startSeconds)} to ${clock(startSeconds + durationSeconds)}). Describe this part only.`;
+}
+
+/** Text-only call that turns the per-segment results of a long recording into one. */
+export function mergeSegmentsInstruction(segments: readonly { readonly description: string; readonly summary: string }[]): string {
+  return [
+    `A long audio recording was described in ${segments.length} consecutive parts:`,
+    ...segments.map((segment, i) => `Part ${i + 1}: ${segment.description} Summary: ${segment.summary}`),
+    '',
+    `Record the metadata of the whole recording with the ${METADATA_TOOL_NAME} tool: description covering the whole recording, summary in exactly one sentence, keywords for the whole recording.`,
+  ].join('\n');
+}
+
 /** Sent back once when the reply did not validate, listing what was wrong. */
 export function repairInstruction(problems: readonly string[]): string {
   return [
     `Your ${METADATA_TOOL_NAME} call was not valid:`,
     ...problems.map((problem) => `- ${problem}`),
     `Call ${METADATA_TOOL_NAME} again with every required field, respecting the limits in its schema.`,
+  ].join('\n');
+}
+
+/** The repair text for a JSON-mode reply. */
+export function jsonRepairInstruction(problems: readonly string[]): string {
+  return [
+    'Your JSON object was not valid:',
+    ...problems.map((problem) => `- ${problem}`),
+    'Answer again with one JSON object only, with every required field, respecting the limits in the schema.',
   ].join('\n');
 }
 

@@ -13,6 +13,13 @@ export interface DeliverySummary {
   readonly last_status_code: number | null;
   readonly last_error: string | null;
   readonly updated_at: string | null;
+  /**
+   * While pending: when the next attempt is due (ISO). The callback decides retries from this and
+   * `failures`, not from SQS receive counts; a receive before it only postpones the message again.
+   */
+  readonly next_attempt_at?: string | null;
+  /** Failed attempts since the last success (or since the first attempt): the schedule position. */
+  readonly failures?: number;
 }
 
 export interface JobRecord {

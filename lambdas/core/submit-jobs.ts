@@ -208,19 +208,39 @@ async function createJobs(
   });
 
   const statusById = new Map<string, SubmittedJob['status']>();
-  if (existing.length > 0) {
-    const found = await deps.jobs.getJobs(tenantId, existing.map((e) => e.jobId));
-    for (const job of found) statusById.set(job.job_id, job.status);
-    // A claim whose job never appeared belongs to a request that died midway: take it over.
-    const staleBefore = now.getTime() - deps.settings.idempotency.staleReservationSeconds * 1000;
-    for (const claim of existing) {
-      if (statusById.has(claim.jobId) || Date.parse(claim.reservedAt) > staleBefore) continue;
-      if (await deps.jobs.takeOverReservation(claim.reservation, claim.jobId)) {
-        ownReservations.push(claim.reservation);
-        jobIdByKey.set(claim.reservation.dedupeKey, claim.reservation.jobId);
-        duplicateByKey.set(claim.reservation.dedupeKey, false);
+  try {
+    if (existing.length > 0) {
+      const found = await deps.jobs.getJobs(tenantId, existing.map((e) => e.jobId));
+      for (const job of found) statusById.set(job.job_id, job.status);
+      // A claim whose job never appeared belongs to a request that died midway (take it over once
+      // that request cannot still be running) or to one still running: never answer it as a duplicate.
+      const staleBefore = now.getTime() - deps.settings.idempotency.staleReservationSeconds * 1000;
+      const inProgress: ErrorDetail[] = [];
+      for (const claim of existing) {
+        if (statusById.has(claim.jobId)) continue;
+        const tookOver =
+          Date.parse(claim.reservedAt) <= staleBefore && (await deps.jobs.takeOverReservation(claim.reservation, claim.jobId));
+        if (tookOver) {
+          ownReservations.push(claim.reservation);
+          jobIdByKey.set(claim.reservation.dedupeKey, claim.reservation.jobId);
+          duplicateByKey.set(claim.reservation.dedupeKey, false);
+        } else {
+          const index = planned.find((file) => file.key === claim.reservation.dedupeKey)!.index;
+          inProgress.push({ path: `files[${index}].url`, message: 'another request for this file is still being processed' });
+        }
+      }
+      if (inProgress.length > 0) {
+        throw new ApiError(
+          'request_in_progress',
+          `Another request for the same files is still being processed; retry in ${deps.settings.idempotency.staleReservationSeconds} seconds.`,
+          inProgress,
+          { retryAfterSeconds: deps.settings.idempotency.staleReservationSeconds },
+        );
       }
     }
+  } catch (error) {
+    await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
+    throw error;
   }
 
   const batchId = deps.newBatchId();
@@ -260,14 +280,7 @@ async function createJobs(
     created_at: createdAt,
   };
 
-  try {
-    await deps.jobs.createBatch(batch, newJobs);
-    await deps.queue.enqueueJobs(newJobs.map((job) => ({ tenant_id: tenantId, job_id: job.job_id })));
-  } catch (error) {
-    // Without the claims undone, a retry of this request would point at jobs that never ran.
-    await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
-    throw error;
-  }
+  await persistAndEnqueue(deps, batch, newJobs, ownReservations);
 
   const answered = new Set<string>();
   return {
@@ -287,4 +300,48 @@ async function createJobs(
       };
     }),
   };
+}
+
+/**
+ * Writes the jobs and queues their messages so that any single failure converges (issue 17):
+ * 1. the outbox entry (the promise to enqueue) first: if it fails nothing else exists, and the
+ *    claims are released so a retry starts clean;
+ * 2. batch + jobs: if this fails the claims whose jobs did get written stay (their jobs are real
+ *    and the sweeper queues them from the outbox); the others are released when we can tell;
+ * 3. the messages: if SQS fails (or committed but reported failure), the jobs exist and the
+ *    sweeper queues them again after the intake's lifetime; a second message for a job is
+ *    harmless (the extractor's lease and terminal states make it a no-op);
+ * 4. the outbox entry is deleted; if that fails the sweeper sends duplicate, harmless messages.
+ */
+async function persistAndEnqueue(
+  deps: SubmitJobsDeps,
+  batch: BatchRecord,
+  jobs: readonly JobRecord[],
+  claims: readonly DedupeReservation[],
+): Promise<void> {
+  const outbox = { tenantId: batch.tenant_id, batchId: batch.batch_id, jobIds: batch.job_ids, createdAt: batch.created_at };
+  if (jobs.length > 0) {
+    try {
+      await deps.jobs.openEnqueueOutbox(outbox);
+    } catch (error) {
+      await deps.jobs.releaseReservations(claims).catch(() => undefined);
+      throw error;
+    }
+  }
+  try {
+    await deps.jobs.createBatch(batch, jobs);
+  } catch (error) {
+    // Release only the claims whose job is known not to exist; an unknown stays and goes stale.
+    await deps.jobs
+      .getJobs(batch.tenant_id, batch.job_ids)
+      .then((written) => {
+        const writtenIds = new Set(written.map((job) => job.job_id));
+        return deps.jobs.releaseReservations(claims.filter((claim) => !writtenIds.has(claim.jobId)));
+      })
+      .catch(() => undefined);
+    throw error;
+  }
+  if (jobs.length === 0) return;
+  await deps.queue.enqueueJobs(jobs.map((job) => ({ tenant_id: job.tenant_id, job_id: job.job_id })));
+  await deps.jobs.closeEnqueueOutbox(outbox).catch(() => undefined);
 }

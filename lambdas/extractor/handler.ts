@@ -1,6 +1,8 @@
 // Handler: jobs queue (SQS, partial batch failures) -> extractJob use case.
 // Transient failures postpone the record by the extraction retry schedule; jobs whose
-// retries ran out are failed by the use case and dead-lettered here with a reason.
+// retries ran out are failed by the use case and dead-lettered here with a reason. Before a
+// batch runs, fairShare holds back a backlogged tenant's excess records: they are sent again to
+// the back of the queue (a fresh message, no receive spent) so other tenants' files go first.
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -8,14 +10,16 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { TransientJobError } from '../core/errors';
 import { extractJob } from '../core/extract-job';
+import { fairShare } from '../core/fair-share';
 import { parseJobMessage } from '../core/queue-messages';
-import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
+import { createSqsJobQueue, deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
 import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
 const processor = new BatchProcessor(EventType.SQS);
+const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
@@ -46,9 +50,55 @@ async function processRecord(record: SQSRecord): Promise<void> {
   }
 }
 
-export const handleJobMessages = (event: SQSEvent, context: Context) =>
+/** Requeues the held-back records; the ones whose send failed are reported failed (SQS retries them). */
+async function requeue(records: readonly SQSRecord[]): Promise<string[]> {
+  if (records.length === 0) return [];
+  try {
+    await jobsQueue.enqueueJobs(records.map((record) => parseJobMessage(record.body)!));
+    logger.info('records requeued for tenant fairness', { count: records.length, tenantId: parseJobMessage(records[0]!.body)?.tenant_id });
+    return [];
+  } catch (error) {
+    logger.warn('could not requeue records held back for fairness', { error: error as Error });
+    return records.map((record) => record.messageId);
+  }
+}
+
+export async function handleJobMessages(event: SQSEvent, context: Context) {
+  const now = Date.now();
+  const { run, requeue: heldBack } = fairShare(
+    event.Records.map((record) => ({
+      record,
+      tenantId: parseJobMessage(record.body)?.tenant_id,
+      dwellSeconds: (now - Number(record.attributes.SentTimestamp ?? now)) / 1000,
+    })),
+    settings.fairness,
+  );
+  const requeueFailures = await requeue(heldBack.map((entry) => entry.record));
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
-  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+  const response = run.length > 0
+    ? await processPartialResponse(
+      { Records: run.map((entry) => entry.record) },
+      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => processRecord(record)),
+      processor,
+      { context, throwOnFullBatchFailure: false },
+    )
+    : { batchItemFailures: [] };
+  // The batch's webhooks in one SendMessageBatch per 10; a record whose webhook SQS refused is retried.
+  const undelivered = await deliveryBuffer.flush();
+  if (undelivered.length > 0) {
+    logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
+    // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
+    const schedule = settings.extraction.retryScheduleSeconds;
+    await Promise.all(run.filter((entry) => undelivered.includes(entry.record.messageId)).map(({ record }) => {
+      const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      const delay = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;
+      return postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
+        logger.error('could not postpone job message', { error: cause as Error }));
+    }));
+  }
+  const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...undelivered]);
+  return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+}
 
 export const handler = middy(handleJobMessages).use(injectLambdaContext(logger));

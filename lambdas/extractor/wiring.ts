@@ -8,7 +8,7 @@ import { createHttpMediaSource } from '../adapters/http-media-source';
 import { createMetadataProvider } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
 import { createSafeHttpClient } from '../adapters/safe-http';
-import { createSqsDeliveryQueue } from '../adapters/sqs-queues';
+import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
 import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
@@ -21,12 +21,15 @@ export interface ExtractorWiring {
   readonly jobsQueueUrl: string;
   readonly jobsDlqUrl: string;
   readonly settings: Settings;
+  /** Webhook messages of one SQS batch, sent together when the batch is done. */
+  readonly deliveryBuffer: BatchingDeliveryQueue;
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
   const { settings, jobs, tenants } = tablePorts(env);
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
+  const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
   return {
     deps: {
       jobs,
@@ -37,7 +40,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
       }),
       sniff: sniffMedia,
       provider: await createMetadataProvider(env),
-      deliveries: createSqsDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl)),
+      deliveries: deliveryBuffer.queue,
       settings,
       now: () => new Date(),
     },
@@ -45,5 +48,6 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     jobsQueueUrl: requireEnv(env, ENV.jobsQueueUrl),
     jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
     settings,
+    deliveryBuffer,
   };
 }

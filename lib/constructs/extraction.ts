@@ -1,7 +1,10 @@
 // Extraction: the extractor Lambda fed by the jobs queue. It reads media (media bucket and
 // allowlisted source buckets only), calls Bedrock, stores the result and queues the webhook.
-// Batch size and maxConcurrency come from lib/settings.ts; maxConcurrency protects model quotas.
+// Batch size and maxConcurrency come from the capacity plan (lib/capacity.ts via lib/settings.ts):
+// the event source never runs more extractors than the plan, which was checked against the model
+// quotas, and reserved concurrency guarantees the plan those extractors.
 import { Aws, Duration } from 'aws-cdk-lib';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -59,6 +62,10 @@ export class Extraction extends Construct {
       ...(props.imageDownscaling ? { nativeModules: ['sharp'] } : {}),
     });
     const fn = this.extractor.function;
+    // Reserved = the event source's maxConcurrency: the planned extractors always get their
+    // concurrency and never take more. AWS: maxConcurrency should not exceed reserved concurrency
+    // (Lambda Developer Guide, services-sqs-scaling.html).
+    (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = settings.extraction.maxConcurrency;
 
     this.eventSource = new SqsEventSource(props.jobs.queue, {
       batchSize: settings.extraction.batchSize,
@@ -71,6 +78,8 @@ export class Extraction extends Construct {
     grantTableReadWrite(props.table, fn);
     grantChangeVisibility(props.jobs.queue, fn);
     grantSend(props.jobs.deadLetterQueue, fn);
+    // Fairness: a record held back for other tenants is sent again to the back of the jobs queue.
+    grantSend(props.jobs.queue, fn);
     grantSend(props.deliveriesQueue, fn);
 
     // GetObject only (it also authorises HeadObject): no listing, no bucket-level reads.

@@ -20,10 +20,16 @@ import {
   type Method,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  CONTENT_LENGTH_OVER_LIMIT_REGEX,
+  PAYLOAD_TOO_LARGE_BODY,
+  PAYLOAD_TOO_LARGE_STATUS,
+} from '../payload-limit';
 import { GATEWAY_ERROR_RESPONSES, SECURITY_RESPONSE_HEADERS, gatewayResponseTemplate } from '../api-error-responses';
 import { REQUEST_MODELS } from '../api-request-models';
 import type { Settings } from '../settings';
@@ -36,10 +42,15 @@ export const API_STAGE_NAME = 'v1';
 export type RequestModelName = keyof typeof REQUEST_MODELS;
 
 export interface UsagePlanLimits {
-  /** Steady-state requests per second per API key. */
+  /** Steady-state requests per second per API key (all methods but POST /jobs). */
   readonly rateLimit: number;
   /** Burst bucket size per API key. */
   readonly burstLimit: number;
+  /**
+   * POST /jobs per key: derived from the capacity plan (lib/capacity.ts), which checked that
+   * every key at this rate and burst still finishes within the 15-minute promise.
+   */
+  readonly submit: { readonly rateLimit: number; readonly burstLimit: number };
   /** Requests per API key per calendar month. */
   readonly monthlyQuota: number;
 }
@@ -74,6 +85,8 @@ export class IntakeApi extends Construct {
   public readonly intake: PipelineFunction;
   public readonly jobsApi: PipelineFunction;
   public readonly accessLogs: LogGroup;
+  /** Refuses bodies too large for a Lambda invoke with 413 payload_too_large (lib/payload-limit.ts). */
+  public readonly webAcl: CfnWebACL;
   public readonly methods: Method[] = [];
   private readonly validator: RequestValidator;
   private readonly models = new Map<RequestModelName, Model>();
@@ -163,18 +176,64 @@ export class IntakeApi extends Construct {
       });
     }
 
-    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
-      description: 'Metahook tenants: one API key per tenant',
-      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
-      quota: { limit: props.usagePlan.monthlyQuota, period: Period.MONTH },
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-    });
-
-    this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
+    const submit = this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
     for (const route of JOBS_API_ROUTES) {
       const { method, resource } = splitRoute(route);
       this.addRoute(method, resource, { handler: this.jobsApi.function });
     }
+
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: 'Metahook tenants: one API key per tenant',
+      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
+      quota: { limit: props.usagePlan.monthlyQuota, period: Period.MONTH },
+      apiStages: [
+        {
+          api: this.api,
+          stage: this.api.deploymentStage,
+          // Method-level throttle: only POST /jobs admits files, so only it carries the capacity plan.
+          throttle: [{ method: submit, throttle: { rateLimit: props.usagePlan.submit.rateLimit, burstLimit: props.usagePlan.submit.burstLimit } }],
+        },
+      ],
+    });
+
+    // Bodies API Gateway accepts (<= 10 MB) but a Lambda invoke cannot carry (6 MB) would end in
+    // a 5xx; WAF answers them with the API's 413 envelope before the integration runs.
+    this.webAcl = new CfnWebACL(this, 'RequestSizeAcl', {
+      description: 'Metahook: refuses request bodies too large for the Lambda integrations',
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'MetahookRequestSize', sampledRequestsEnabled: false },
+      customResponseBodies: {
+        payloadTooLarge: { contentType: 'APPLICATION_JSON', content: PAYLOAD_TOO_LARGE_BODY },
+      },
+      rules: [
+        {
+          name: 'BodyTooLargeForLambda',
+          priority: 0,
+          statement: {
+            regexMatchStatement: {
+              regexString: CONTENT_LENGTH_OVER_LIMIT_REGEX,
+              fieldToMatch: { singleHeader: { Name: 'content-length' } },
+              textTransformations: [{ priority: 0, type: 'NONE' }],
+            },
+          },
+          action: {
+            block: {
+              customResponse: {
+                responseCode: PAYLOAD_TOO_LARGE_STATUS,
+                customResponseBodyKey: 'payloadTooLarge',
+                responseHeaders: Object.entries(SECURITY_RESPONSE_HEADERS).map(([name, value]) => ({ name, value })),
+              },
+            },
+          },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'MetahookBodyTooLarge', sampledRequestsEnabled: false },
+        },
+      ],
+    });
+    new CfnWebACLAssociation(this, 'RequestSizeAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: this.webAcl.attrArn,
+    });
 
     const stack = Stack.of(this);
     new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL: https://.../v1/' });

@@ -31,6 +31,13 @@ export const DELIVERY_METRICS = {
   dimensions: { service: 'callback' },
 } as const;
 
+/**
+ * This stack's CloudWatch alarms: CloudFormation names an unnamed alarm
+ * `<stack name>-<logical id>-<suffix>`, so the stack name prefix holds them to this stack.
+ */
+export const alarmArnPattern = (stack: Stack): string =>
+  `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${stack.stackName}-*`;
+
 export interface ObservedQueue {
   readonly label: string;
   readonly queue: IQueue;
@@ -72,14 +79,36 @@ export class Observability extends Construct {
       masterKey: props.encryptionKey,
       enforceSSL: true,
     });
-    // CloudWatch publishes to an encrypted topic only if the key lets it.
+    // A topic policy replaces SNS's default one, and enforceSSL's policy holds only a Deny, so
+    // CloudWatch needs its own Allow or every alarm notification is dropped. Scoped to this
+    // account's alarms in this Region against the confused-deputy problem:
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html (CloudWatch alarms,
+    // aws:SourceAccount / aws:SourceArn) and
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+    const stack = Stack.of(this);
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': alarmArnPattern(stack) },
+    };
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
+    // An SSE-KMS topic: the publishing service must be able to use the key ("Enable compatibility
+    // between event sources from AWS services and encrypted topics",
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
     props.encryptionKey.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublishToTheEncryptedTopic',
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        conditions: fromOwnAlarms,
       }),
     );
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -188,7 +217,6 @@ export class Observability extends Construct {
       ]),
     );
 
-    const stack = Stack.of(this);
     new CfnOutput(stack, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Subscribe on-call here' });
     new CfnOutput(stack, 'DashboardName', { value: this.dashboard.dashboardName });
   }

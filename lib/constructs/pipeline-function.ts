@@ -18,6 +18,7 @@ export const HANDLER_ENTRIES = {
   extractor: 'lambdas/extractor/handler.ts',
   callback: 'lambdas/callback/handler.ts',
   jobsApi: 'lambdas/jobs-api/handler.ts',
+  sweeper: 'lambdas/sweeper/handler.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

@@ -25,13 +25,17 @@ const problemsOf = (context: Record<string, unknown>, region?: string): string[]
 
 describe('parseDeployConfig', () => {
   it('has production defaults', () => {
-    expect(parseDeployConfig({})).toEqual({
+    const { capacity, ...config } = parseDeployConfig({});
+    expect(capacity.inputs.filesPerSecond).toBe(20);
+    expect(config).toEqual({
       stage: 'prod',
       imageModelId: DEFAULT_IMAGE_MODEL_ID,
       audioModelId: DEFAULT_AUDIO_MODEL_ID,
       bedrockRoutingRegions: [],
       allowedSourceBuckets: [],
-      usagePlan: { rateLimit: 10, burstLimit: 20, monthlyQuota: 100_000 },
+      // POST /jobs from the capacity plan: 20 files/s / 100 files per request; 600 s of drain.
+      usagePlan: { rateLimit: 10, burstLimit: 20, submit: { rateLimit: 0.2, burstLimit: 120 }, monthlyQuota: 129_600 },
+      capacityEnv: {},
       logRetentionDays: 30,
       deletionProtection: true,
       alarmEmail: undefined,

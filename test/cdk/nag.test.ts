@@ -35,7 +35,8 @@ describe('cdk-nag AwsSolutions', () => {
     for (const suppressed of awsSolutions!.suppressedViolations) {
       expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(40);
     }
-  });
+    // cdk-nag plus the CloudFormation validator over the whole stack: ~10 s alone, more on a busy machine.
+  }, 120_000);
 
   it('still fails a new wildcard grant: acknowledgements name exact findings', () => {
     expect(() =>

@@ -61,7 +61,10 @@ const sortKey = (value: unknown) => JSON.stringify(value);
 describe('local/cloud parity', () => {
   it('synthesizes exactly the queues queueDesigns(settings) describes, dead-letter wiring included', () => {
     expect(templateQueues().map(sortKey).sort()).toEqual(designShapes().map(sortKey).sort());
-    expect(queueDesigns(settings).deliveries.deadLetter?.maxReceiveCount).toBe(5);
+    // Deliveries: a last-resort net with headroom, not the retry counter: 5 attempts + 5 spare receives.
+    expect(queueDesigns(settings).deliveries.deadLetter?.maxReceiveCount).toBe(10);
+    // The default schedule's last step (43,200 s + 20%) outlasts one 12 h visibility window: one extra receive.
+    expect(queueDesigns(resolveSettings({})).deliveries.deadLetter?.maxReceiveCount).toBe(10 + 1 + 5);
     expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2);
   });
 

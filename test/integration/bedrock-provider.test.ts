@@ -1,6 +1,8 @@
 // Integration: the Bedrock provider with the real BedrockRuntimeClient (built by the factory,
-// endpoint from AWS_ENDPOINT_URL_BEDROCK_RUNTIME) against the local Converse stub on 127.0.0.1.
+// endpoint from AWS_ENDPOINT_URL_BEDROCK_RUNTIME) against the local Bedrock Runtime stub on
+// 127.0.0.1, which refuses (400) what the real service refuses: see test/support/converse-stub.ts.
 import { randomBytes } from 'node:crypto';
+import { ConverseCommand, InvokeModelCommand, ValidationException } from '@aws-sdk/client-bedrock-runtime';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
@@ -8,8 +10,9 @@ import { createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
 import { CONVERSE_IMAGE_LIMITS } from '../../lambdas/adapters/image-downscaler';
 import { createBedrockRuntimeClient, createMetadataProvider } from '../../lambdas/adapters/model-provider';
 import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
-import type { ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
-import { converseReplies, startConverseStub, type ConverseStubOptions, type RunningConverseStub } from '../support/converse-stub';
+import type { AudioNormaliser, ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
+import { converseReplies, mediaKindOf, startConverseStub, textOf, type ConverseStubOptions, type RunningConverseStub } from '../support/converse-stub';
+import { fakeAudioNormaliser, monoMp3Frames } from '../support/fake-audio-normaliser';
 
 const IMAGE_MODEL = 'us.amazon.nova-lite-v1:0';
 const AUDIO_MODEL = 'mistral.voxtral-small-24b-2507';
@@ -31,14 +34,17 @@ afterEach(async () => {
 async function providerAgainstStub(
   options: ConverseStubOptions,
   tuning: { maxAttempts?: number } = { maxAttempts: 1 },
+  audioNormaliser: AudioNormaliser = fakeAudioNormaliser({ duration_seconds: 12 }),
 ): Promise<MetadataProvider> {
   stub = await startConverseStub(options);
   const client = createBedrockRuntimeClient(
     { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' },
     tuning,
   );
-  return createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: AUDIO_MODEL } });
+  return createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: AUDIO_MODEL }, audioNormaliser });
 }
+
+const invokeBodyOf = (index: number) => stub!.requests[index]!.body as unknown as { messages: Array<{ role: string; content: any }>; [key: string]: unknown };
 
 async function pngInput(width: number, height: number): Promise<ExtractionInput> {
   const bytes = await sharp({ create: { width, height, channels: 3, background: '#3366cc' } }).png().toBuffer();
@@ -136,21 +142,88 @@ describe('Bedrock provider against a Converse stub', () => {
     expect((await sharp(sentImageBytes()).metadata()).width).toBe(8000);
   });
 
-  it('sends audio bytes in an audio block to the audio model, forcing the tool with `any`', async () => {
+  it('sends Voxtral the normalised MP3 through InvokeModel, with no system prompt (issue 11 item 1)', async () => {
+    // Today's code sent Converse with `system` + an audio block: the stub (like Mistral on Bedrock) answers 400.
     const provider = await providerAgainstStub({});
-    const input = mp3Input({ bucket: 'media', key: 'clip.mp3' });
 
-    const output = await provider.extract(input);
+    const output = await provider.extract(mp3Input({ bucket: 'media', key: 'clip.mp3' }));
 
+    expect(stub!.requests).toHaveLength(1);
     const request = stub!.requests[0]!;
-    expect(request.path).toBe(`/model/${encodeURIComponent(AUDIO_MODEL)}/converse`);
-    const audio = request.body!.messages![0]!.content[0]!.audio;
-    expect(audio.format).toBe('mp3');
-    // Voxtral does not read S3, so the bytes travel inline even though the file is in S3.
-    expect(Buffer.from(audio.source.bytes, 'base64').equals(Buffer.from(input.bytes))).toBe(true);
-    expect(request.body!.toolConfig!.toolChoice).toEqual({ any: {} });
-    expect(output.result).toHaveProperty('summary');
+    expect(request.path).toBe(`/model/${encodeURIComponent(AUDIO_MODEL)}/invoke`);
+    const body = invokeBodyOf(0);
+    expect(body.messages.map((m) => m.role)).toEqual(['user']);
+    const [audio, text] = body.messages[0]!.content;
+    expect(audio.type).toBe('input_audio');
+    expect(audio.input_audio.format).toBe('mp3');
+    // Voxtral does not read S3, so the (normalised) bytes travel inline even though the file is in S3.
+    expect(Buffer.from(audio.input_audio.data, 'base64').equals(Buffer.from(monoMp3Frames(12)))).toBe(true);
+    expect(text.text).toContain('JSON');
+    expect(body.response_format).toEqual({ type: 'json_object' });
+    expect(output.result).toMatchObject({ summary: 'A stubbed summary of the recording.', keywords: ['stub', 'metahook', 'test fixture'] });
+    expect(output.result.properties).toMatchObject({ format: 'mp3', duration_seconds: 12, channels: 2, sample_rate: 44_100, codec: 'mp3', segments: 1 });
     expect(output.model.id).toBe(AUDIO_MODEL);
+    expect(output.usage).toMatchObject({ input_tokens: 1200, output_tokens: 150, audio_seconds: 12 });
+  });
+
+  it('repairs an invalid JSON-mode reply once over InvokeModel', async () => {
+    const provider = await providerAgainstStub({ replies: [converseReplies.text('Here is the metadata: none'), converseReplies.auto()] });
+
+    const output = await provider.extract(mp3Input());
+
+    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke']);
+    expect(invokeBodyOf(1).messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(JSON.stringify(invokeBodyOf(1).messages[2])).toContain('not valid JSON');
+    expect(output.usage).toMatchObject({ input_tokens: 2400, output_tokens: 300, audio_seconds: 12 });
+  });
+
+  it('splits a recording longer than the audio window, one call per segment, and merges them with a text-only call', async () => {
+    const normaliser = fakeAudioNormaliser({ duration_seconds: 100 * 60, tags: { title: 'Board meeting' } });
+    const perSegment = (n: number) => ({ description: `Part ${n} talks.`, keywords: [`topic ${n}`, 'Meeting'], summary: `Summary ${n}.` });
+    const provider = await providerAgainstStub(
+      {
+        replies: (request, call) =>
+          mediaKindOf(request) === 'audio'
+            ? converseReplies.tool(perSegment(call + 1))
+            : converseReplies.tool({ description: 'A long meeting in three parts.', keywords: ['ignored'], summary: 'A board meets.' }),
+      },
+      { maxAttempts: 1 },
+      normaliser,
+    );
+
+    const output = await provider.extract(mp3Input());
+
+    // Voxtral's documented window is 40 minutes: 100 minutes -> 40 + 40 + 20.
+    expect(normaliser.calls[0]).toMatchObject({ segmentSeconds: 2400, maxDurationSeconds: 7200 });
+    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke', 'invoke', 'converse']);
+    expect(textOf(stub!.requests[1]!)).toContain('part 2 of 3');
+    const merge = stub!.requests[3]!;
+    expect(mediaKindOf(merge)).toBeUndefined();
+    expect(textOf(merge)).toContain('Summary 1.');
+    expect(textOf(merge)).toContain('Summary 3.');
+    expect(merge.body!.toolConfig!.toolChoice).toEqual({ any: {} });
+    expect(output.result).toMatchObject({ description: 'A long meeting in three parts.', summary: 'A board meets.' });
+    expect(output.result.keywords).toEqual(['topic 1', 'topic 2', 'topic 3', 'meeting']);
+    expect(output.result.properties).toMatchObject({ duration_seconds: 6000, segments: 3, tag_title: 'Board meeting' });
+    expect(output.usage).toMatchObject({ input_tokens: 4800, output_tokens: 600, audio_seconds: 6000 });
+  });
+
+  it('sends a 30-minute recording in one call (within the window)', async () => {
+    const provider = await providerAgainstStub({}, { maxAttempts: 1 }, fakeAudioNormaliser({ duration_seconds: 30 * 60 }));
+
+    const output = await provider.extract(mp3Input());
+
+    expect(stub!.requests).toHaveLength(1);
+    expect(output.usage?.audio_seconds).toBe(1800);
+  });
+
+  it('fails a recording over the maximum duration with file_too_long, without calling the model', async () => {
+    const provider = await providerAgainstStub({}, { maxAttempts: 1 }, fakeAudioNormaliser({ duration_seconds: 3 * 60 * 60 }));
+
+    const failure = await provider.extract(mp3Input()).catch((error: unknown) => error);
+
+    expect((failure as PermanentJobError).code).toBe('file_too_long');
+    expect(stub!.requests).toHaveLength(0);
   });
 
   it('passes audio by s3Location to a model that reads S3', async () => {
@@ -262,7 +335,8 @@ describe('Bedrock provider against a Converse stub', () => {
   });
 
   it('builds the bedrock provider from METAHOOK_* settings with the default model IDs', async () => {
-    stub = await startConverseStub({});
+    // createMetadataProvider does not inject a normaliser yet, so the audio goes as uploaded.
+    stub = await startConverseStub({ requireNormalisedAudio: false });
     const env = {
       METAHOOK_MODEL_PROVIDER: 'bedrock',
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint,
@@ -278,5 +352,57 @@ describe('Bedrock provider against a Converse stub', () => {
       DEFAULT_BEDROCK_MODEL_IDS.image,
       DEFAULT_BEDROCK_MODEL_IDS.audio,
     ]);
+  });
+});
+
+describe('the stub refuses what Bedrock refuses (real client, raw commands)', () => {
+  const mono = monoMp3Frames(1);
+  const send = async (command: ConverseCommand | InvokeModelCommand) => {
+    stub ??= await startConverseStub({});
+    const client = createBedrockRuntimeClient({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' }, { maxAttempts: 1 });
+    return client.send(command as ConverseCommand).catch((error: unknown) => error);
+  };
+  const invoke = (body: unknown) =>
+    new InvokeModelCommand({ modelId: AUDIO_MODEL, contentType: 'application/json', body: new TextEncoder().encode(JSON.stringify(body)) });
+  const audioPart = (bytes: Uint8Array) => ({ type: 'input_audio', input_audio: { data: Buffer.from(bytes).toString('base64'), format: 'mp3' } });
+
+  it.each([
+    [
+      'a system prompt next to audio for a Mistral model (Converse)',
+      new ConverseCommand({ modelId: 'mistral.voxtral-mini-3b-2507', system: [{ text: 'be brief' }], messages: [{ role: 'user', content: [{ audio: { format: 'mp3', source: { bytes: mono } } }] }] }),
+      /system messages/,
+    ],
+    [
+      'toolChoice.tool for a model other than Claude or Nova',
+      new ConverseCommand({
+        modelId: 'mistral.pixtral-large-2502-v1:0',
+        messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+        toolConfig: { tools: [{ toolSpec: { name: 't', inputSchema: { json: {} } } }], toolChoice: { tool: { name: 't' } } },
+      }),
+      /toolChoice\.tool/,
+    ],
+    ['an audio block for Nova Lite (no audio input)', new ConverseCommand({ modelId: IMAGE_MODEL, messages: [{ role: 'user', content: [{ audio: { format: 'mp3', source: { bytes: mono } } }] }] }), /audio input/],
+    ['Voxtral audio through Converse', new ConverseCommand({ modelId: AUDIO_MODEL, messages: [{ role: 'user', content: [{ audio: { format: 'mp3', source: { bytes: mono } } }] }] }), /InvokeModel/],
+    ['a system message next to audio (InvokeModel)', invoke({ messages: [{ role: 'system', content: 'x' }, { role: 'user', content: [audioPart(mono)] }], max_tokens: 10 }), /system messages/],
+    ['stereo 44.1 kHz MP3 to Voxtral', invoke({ messages: [{ role: 'user', content: [audioPart(new Uint8Array([0xff, 0xfb, 0x50, 0x64, 0, 0]))] }], max_tokens: 10 }), /mono 16 kHz/],
+    ['a Converse body sent to InvokeModel', invoke({ messages: [], max_tokens: 5, inferenceConfig: {} }), /extraneous key/],
+  ] as const)('answers 400 ValidationException to %s', async (_label, command, message) => {
+    const failure = await send(command);
+
+    expect(failure).toBeInstanceOf(ValidationException);
+    expect((failure as Error).message).toMatch(message);
+  });
+
+  it('refuses a content block with no member set (what an SDK older than 3.943.0 sends for audio)', async () => {
+    stub = await startConverseStub({});
+    const response = await fetch(`${stub.endpoint}/model/${encodeURIComponent('us.amazon.nova-2-lite-v1:0')}/converse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{}, { text: 'describe' }] }] }),
+    });
+
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-amzn-errortype')).toMatch(/^ValidationException/);
+    expect(await response.text()).toContain('exactly one member');
   });
 });

@@ -5,6 +5,7 @@ import {
   BedrockRuntimeClient,
   ConverseCommand,
   InternalServerException,
+  InvokeModelCommand,
   ModelErrorException,
   ModelNotReadyException,
   ModelTimeoutException,
@@ -19,11 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import sharp, { type Sharp } from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
-import {
-  bedrockModelTraits,
-  classifyBedrockError,
-  createBedrockProvider,
-} from '../../lambdas/adapters/bedrock-provider';
+import { classifyBedrockError, createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
 import { readImageSize, type ImageFormat } from '../../lambdas/adapters/image-downscaler';
 import { createMetadataProvider, readModelConfig } from '../../lambdas/adapters/model-provider';
 import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
@@ -42,7 +39,18 @@ const toolReply = (input: unknown, usage = { inputTokens: 900, outputTokens: 80 
   $metadata: {},
 });
 
-const audio: ExtractionInput = { kind: 'audio', format: 'ogg', mime: 'audio/ogg', bytes: new Uint8Array([0x4f, 0x67, 0x67, 0x53, 1]) };
+const audio: ExtractionInput = { kind: 'audio', format: 'mp3', mime: 'audio/mpeg', bytes: new Uint8Array([0xff, 0xf3, 0x48, 0xc0, 1]) };
+
+/** What Voxtral answers to InvokeModel (Mistral chat completion), as the SDK hands it back. */
+const invokeReply = (content: unknown, usage = { prompt_tokens: 900, completion_tokens: 80 }, finish_reason = 'stop') =>
+  ({
+    body: new TextEncoder().encode(
+      JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: typeof content === 'string' ? content : JSON.stringify(content) }, finish_reason }], usage }),
+    ),
+    contentType: 'application/json',
+    $metadata: {},
+  }) as never;
+const invokeBody = (call = 0) => JSON.parse(new TextDecoder().decode(bedrock.commandCalls(InvokeModelCommand)[call]!.args[0].input.body as Uint8Array));
 const validAudio = { description: 'A person speaks.', keywords: ['speech'], summary: 'Someone talks.' };
 
 beforeEach(() => {
@@ -50,27 +58,32 @@ beforeEach(() => {
 });
 
 describe('createBedrockProvider', () => {
-  it('sends audio to the audio model with temperature 0 and the tool forced by `any`', async () => {
-    bedrock.on(ConverseCommand).resolves(toolReply(validAudio));
+  it('sends audio to Voxtral with InvokeModel and never a system prompt next to the audio (issue 11 item 1)', async () => {
+    // Today's code sent every request through Converse with `system`; Mistral refuses that with a 400.
+    bedrock.on(InvokeModelCommand).resolves(invokeReply(validAudio));
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
 
     const output = await provider.extract(audio);
 
-    const request = bedrock.commandCalls(ConverseCommand)[0]!.args[0].input;
-    expect(request.modelId).toBe(MODELS.audio);
-    expect(request.inferenceConfig).toEqual({ temperature: 0, maxTokens: 1024 });
-    expect(request.toolConfig?.toolChoice).toEqual({ any: {} });
-    expect(request.messages?.[0]?.content?.[0]?.audio?.format).toBe('ogg');
-    expect(output).toEqual({
-      result: { ...validAudio, properties: { format: 'ogg' } },
-      model: { provider: 'bedrock', id: MODELS.audio },
-      usage: { input_tokens: 900, output_tokens: 80, latency_ms: 640 },
-    });
+    for (const call of bedrock.commandCalls(ConverseCommand)) {
+      const input = call.args[0].input;
+      const hasAudio = (input.messages ?? []).some((m) => (m.content ?? []).some((block) => block.audio));
+      expect(hasAudio && input.system !== undefined).toBe(false);
+    }
+    expect(bedrock.commandCalls(InvokeModelCommand)).toHaveLength(1);
+    const body = invokeBody();
+    expect(bedrock.commandCalls(InvokeModelCommand)[0]!.args[0].input.modelId).toBe(MODELS.audio);
+    expect(body.messages.map((m: { role: string }) => m.role)).toEqual(['user']);
+    expect(body.messages[0].content[0]).toEqual({ type: 'input_audio', input_audio: { data: Buffer.from(audio.bytes).toString('base64'), format: 'mp3' } });
+    expect(body).toMatchObject({ temperature: 0, max_tokens: 1024, response_format: { type: 'json_object' } });
+    expect(output.result).toEqual({ ...validAudio, properties: { format: 'mp3' } });
+    expect(output.model).toEqual({ provider: 'bedrock', id: MODELS.audio });
+    expect(output.usage).toMatchObject({ input_tokens: 900, output_tokens: 80 });
   });
 
   it('lower-cases, de-duplicates and caps the keywords', async () => {
     const keywords = ['Rain', 'rain ', 'THUNDER', ...Array.from({ length: 30 }, (_, i) => `Word ${i}`)];
-    bedrock.on(ConverseCommand).resolves(toolReply({ ...validAudio, keywords }));
+    bedrock.on(InvokeModelCommand).resolves(invokeReply({ ...validAudio, keywords }));
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
 
     const { result } = await provider.extract(audio);
@@ -82,16 +95,23 @@ describe('createBedrockProvider', () => {
   it('refuses inline audio above the limit without calling Bedrock when the model cannot read S3', async () => {
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS, maxInlineAudioBytes: 4 });
 
-    const failure = await provider
-      .extract({ ...audio, s3Location: { bucket: 'b', key: 'k.ogg' } })
-      .catch((error: unknown) => error);
+    const failure = await provider.extract({ ...audio, s3Location: { bucket: 'b', key: 'k.mp3' } }).catch((error: unknown) => error);
 
     expect((failure as PermanentJobError).code).toBe('file_too_large');
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(0);
+    expect(bedrock.calls()).toHaveLength(0);
+  });
+
+  it('refuses audio for an image-only audio model with unsupported_media_type, without a call', async () => {
+    const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: { ...MODELS, audio: 'us.amazon.nova-lite-v1:0' } });
+
+    const failure = await provider.extract(audio).catch((error: unknown) => error);
+
+    expect((failure as PermanentJobError).code).toBe('unsupported_media_type');
+    expect(bedrock.calls()).toHaveLength(0);
   });
 
   it('maps an SDK exception to the job error the extractor acts on', async () => {
-    bedrock.on(ConverseCommand).rejects(new ThrottlingException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
+    bedrock.on(InvokeModelCommand).rejects(new ThrottlingException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
 
     await expect(provider.extract(audio)).rejects.toBeInstanceOf(TransientJobError);
@@ -99,28 +119,40 @@ describe('createBedrockProvider', () => {
 
   it('counts the tokens of both calls when it repairs', async () => {
     bedrock
-      .on(ConverseCommand)
-      .resolvesOnce(toolReply({ description: 'x' }, { inputTokens: 1000, outputTokens: 10 }))
-      .resolvesOnce(toolReply(validAudio, { inputTokens: 1100, outputTokens: 90 }));
+      .on(InvokeModelCommand)
+      .resolvesOnce(invokeReply({ description: 'x' }, { prompt_tokens: 1000, completion_tokens: 10 }))
+      .resolvesOnce(invokeReply(validAudio, { prompt_tokens: 1100, completion_tokens: 90 }));
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
 
     const output = await provider.extract(audio);
 
-    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(2);
-    expect(output.usage).toEqual({ input_tokens: 2100, output_tokens: 100, latency_ms: 1280 });
+    expect(bedrock.commandCalls(InvokeModelCommand)).toHaveLength(2);
+    expect(output.usage).toMatchObject({ input_tokens: 2100, output_tokens: 100 });
+    expect(invokeBody(1).messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
   });
 
   it('treats a reply cut off at the token limit as invalid and says so in the repair', async () => {
     bedrock
-      .on(ConverseCommand)
-      .resolvesOnce({ ...toolReply({ description: 'cut' }), stopReason: 'max_tokens' })
-      .resolvesOnce(toolReply(validAudio));
+      .on(InvokeModelCommand)
+      .resolvesOnce(invokeReply({ description: 'cut' }, undefined, 'length'))
+      .resolvesOnce(invokeReply(validAudio));
     const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
 
     await provider.extract(audio);
 
-    const repair = bedrock.commandCalls(ConverseCommand)[1]!.args[0].input.messages!.at(-1)!;
-    expect(JSON.stringify(repair)).toContain('cut off at the output token limit');
+    expect(JSON.stringify(invokeBody(1).messages.at(-1))).toContain('cut off at the output token limit');
+  });
+
+  it('repairs a Converse image reply, summing Bedrock latency across both calls', async () => {
+    const validImage = { description: 'A square.', keywords: ['square'], caption: 'Square' };
+    bedrock.on(ConverseCommand).resolvesOnce(toolReply({ description: 'x' })).resolvesOnce(toolReply(validImage));
+    const provider = createBedrockProvider(new BedrockRuntimeClient({}), { modelIds: MODELS });
+    const bytes = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer();
+
+    const output = await provider.extract({ kind: 'image', format: 'png', mime: 'image/png', bytes: new Uint8Array(bytes) });
+
+    expect(output.usage).toEqual({ input_tokens: 1800, output_tokens: 160, latency_ms: 1280 });
+    expect(bedrock.commandCalls(ConverseCommand)[0]!.args[0].input.toolConfig?.toolChoice).toEqual({ tool: { name: 'record_metadata' } });
   });
 });
 
@@ -159,20 +191,6 @@ describe('classifyBedrockError', () => {
     expect(mapped).toBeInstanceOf(PermanentJobError);
     expect(mapped.code).toBe(code);
     expect(mapped.message).toContain('us.amazon.nova-lite-v1:0');
-  });
-});
-
-describe('bedrockModelTraits', () => {
-  it.each([
-    ['us.amazon.nova-lite-v1:0', 'tool', true],
-    ['amazon.nova-pro-v1:0', 'tool', true],
-    ['global.amazon.nova-2-lite-v1:0', 'tool', true],
-    ['eu.anthropic.claude-3-haiku-20240307-v1:0', 'tool', false],
-    ['arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0', 'tool', true],
-    ['mistral.voxtral-small-24b-2507', 'any', false],
-    ['us.mistral.pixtral-large-2502-v1:0', 'any', false],
-  ] as const)('%s forces the tool with %s; reads S3 audio: %s', (modelId, toolChoice, readsAudioFromS3) => {
-    expect(bedrockModelTraits(modelId)).toEqual({ toolChoice, readsAudioFromS3 });
   });
 });
 
@@ -217,6 +235,7 @@ describe('readModelConfig and createMetadataProvider', () => {
 
   it('builds a Bedrock provider around the injected client with the configured models', async () => {
     bedrock.on(ConverseCommand).resolves(toolReply(validAudio));
+    // Nova 2 Lite takes audio through Converse (bedrock-model-traits.ts).
     const env = { METAHOOK_MODEL_PROVIDER: 'bedrock', METAHOOK_AUDIO_MODEL_ID: 'us.amazon.nova-2-lite-v1:0' };
 
     const provider = await createMetadataProvider(env, { bedrockClient: new BedrockRuntimeClient({}) });

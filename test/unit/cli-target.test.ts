@@ -1,7 +1,7 @@
 // Where CLI commands act (local state file or CloudFormation outputs), the API Gateway key
 // adapter, and usage errors caught before anything is contacted.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -162,5 +162,20 @@ describe('usage errors (exit 2, nothing contacted)', () => {
     const { code, stderr } = await run('tenants', 'list');
     expect(code).toBe(2);
     expect(stderr).toContain('npm start');
+  });
+});
+
+describe('default stack name', () => {
+  it('is the stack bin/metahook.ts deploys for the default stage, or for METAHOOK_STAGE', async () => {
+    const { metahookStackName, parseDeployConfig } = await import('../../lib/deploy-config');
+    const { stackNameFor } = await import('../../cli/target');
+    // A deploy without -c stage=... gets this stage; bin/metahook.ts names its stack with metahookStackName.
+    const config = parseDeployConfig({}, { region: 'us-east-1' });
+    const bin = await readFile(new URL('../../bin/metahook.ts', import.meta.url), 'utf8');
+    expect(bin).toMatch(/new MetahookStack\(app, metahookStackName\(config\.stage\)/);
+    expect(stackNameFor({}, {})).toBe(metahookStackName(config.stage));
+    expect(stackNameFor({}, {})).toBe('Metahook-prod');
+    expect(stackNameFor({}, { METAHOOK_STAGE: 'dev' })).toBe('Metahook-dev');
+    expect(stackNameFor({ stack: 'Other' }, { METAHOOK_STAGE: 'dev' })).toBe('Other');
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../lib/settings';
 import { canonicalJson, dedupeKey, parseSubmission, submitJobs, type SubmitJobsDeps } from '../../lambdas/core/submit-jobs';
 import { ApiError } from '../../lambdas/core/errors';
-import type { DedupeReservation, JobMessage, ReservationResult } from '../../lambdas/core/ports';
+import type { DedupeReservation, EnqueueOutboxEntry, JobMessage, ReservationResult } from '../../lambdas/core/ports';
 import type { JobRecord } from '../../lambdas/core/records';
 
 const settings = resolveSettings({});
@@ -10,6 +10,7 @@ const settings = resolveSettings({});
 function fakeDeps(existing = new Map<string, string>()) {
   const created: JobRecord[] = [];
   const queued: JobMessage[] = [];
+  const outbox = new Map<string, EnqueueOutboxEntry>();
   let n = 0;
   const deps: SubmitJobsDeps = {
     jobs: {
@@ -20,9 +21,11 @@ function fakeDeps(existing = new Map<string, string>()) {
           existing.set(r.dedupeKey, r.jobId);
           return { reserved: true, jobId: r.jobId };
         }),
-      getJobs: async () => [],
+      getJobs: async (_tenant: string, ids: readonly string[]) => created.filter((job) => ids.includes(job.job_id)),
       createBatch: async (_batch: unknown, jobs: readonly JobRecord[]) => void created.push(...jobs),
       releaseReservations: async () => undefined,
+      openEnqueueOutbox: async (entry: EnqueueOutboxEntry) => void outbox.set(entry.batchId, entry),
+      closeEnqueueOutbox: async (entry: EnqueueOutboxEntry) => void outbox.delete(entry.batchId),
     } as unknown as SubmitJobsDeps['jobs'],
     queue: { enqueueJobs: async (messages) => void queued.push(...messages) },
     idempotency: { begin: async () => ({ state: 'new' }), complete: async () => undefined, release: async () => undefined },
@@ -33,7 +36,7 @@ function fakeDeps(existing = new Map<string, string>()) {
     newJobId: () => `job_${++n}`,
     newBatchId: () => 'bat_1',
   };
-  return { deps, created, queued };
+  return { deps, created, queued, outbox };
 }
 
 const errorOf = async (promise: Promise<unknown>): Promise<ApiError> => {
@@ -97,9 +100,10 @@ describe('submitJobs', () => {
 
   it('returns the existing job for a known file and queues nothing for it', async () => {
     const existing = new Map([[dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in'), 'job_old']]);
-    const { deps, queued } = fakeDeps(existing);
+    const { deps, queued, created } = fakeDeps(existing);
+    created.push({ job_id: 'job_old', status: 'processing' } as JobRecord);
     const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
-    expect(response.jobs[0]).toMatchObject({ job_id: 'job_old', duplicate: true });
+    expect(response.jobs[0]).toMatchObject({ job_id: 'job_old', duplicate: true, status: 'processing' });
     expect(queued).toHaveLength(0);
   });
 
@@ -123,15 +127,81 @@ describe('submitJobs', () => {
     expect(created).toHaveLength(0);
   });
 
-  it('undoes its claims and releases the key when queuing fails', async () => {
-    const { deps } = fakeDeps();
+  it('keeps its claims and the outbox entry when queuing fails: the jobs exist, the sweeper queues them', async () => {
+    const { deps, created, outbox } = fakeDeps();
     const released: string[] = [];
     deps.queue.enqueueJobs = async () => { throw new Error('sqs down'); };
     (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     let keyReleased = false;
     deps.idempotency.release = async () => { keyReleased = true; };
     await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' })).rejects.toThrow('sqs down');
-    expect(released).toEqual(['job_1']);
+    expect(created.map((job) => job.job_id)).toEqual(['job_1']);
+    expect(released).toEqual([]); // a retry must find job_1 (a duplicate that exists), not make a second job
+    expect([...outbox.values()]).toEqual([{ tenantId: 't', batchId: 'bat_1', jobIds: ['job_1'], createdAt: '2026-01-01T00:00:00.000Z' }]);
     expect(keyReleased).toBe(true);
+  });
+
+  it('closes the outbox entry only after the messages are sent', async () => {
+    const { deps, queued, outbox } = fakeDeps();
+    const seenAtEnqueue: number[] = [];
+    deps.queue.enqueueJobs = async (messages) => { seenAtEnqueue.push(outbox.size); queued.push(...messages); };
+    await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
+    expect(seenAtEnqueue).toEqual([1]);
+    expect(outbox.size).toBe(0);
+  });
+
+  it('releases every claim when the outbox entry cannot be written: nothing else exists yet', async () => {
+    const { deps, created, queued } = fakeDeps();
+    const released: string[] = [];
+    (deps.jobs as any).openEnqueueOutbox = async () => { throw new Error('throttled'); };
+    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('throttled');
+    expect(released).toEqual(['job_1', 'job_2']);
+    expect(created).toEqual([]);
+    expect(queued).toEqual([]);
+  });
+
+  it('when the job writes fail part-way, releases only the claims whose job is not there', async () => {
+    const { deps, created } = fakeDeps();
+    const released: string[] = [];
+    (deps.jobs as any).createBatch = async (_batch: unknown, jobs: readonly JobRecord[]) => {
+      created.push(jobs[0]!); // the first write committed, then the call failed
+      throw new Error('BatchWriteItem left 1 items unprocessed');
+    };
+    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('unprocessed');
+    expect(released).toEqual(['job_2']);
+  });
+
+  it('never answers a claim whose job does not exist as a duplicate: 503 request_in_progress while it is fresh', async () => {
+    const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
+    const { deps, created, queued } = fakeDeps(new Map([[key, 'job_inflight']]));
+    const released: string[] = [];
+    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    const error = await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/b.png' }, { url: 's3://media/a.png' }]) }));
+    expect(error.code).toBe('request_in_progress');
+    expect(error.status).toBe(503);
+    expect(error.retryAfterSeconds).toBe(settings.idempotency.staleReservationSeconds);
+    expect(error.details).toEqual([{ path: 'files[1].url', message: expect.any(String) }]);
+    expect(released).toEqual(['job_1']); // b.png's fresh claim is undone so the retry starts clean
+    expect(created).toEqual([]);
+    expect(queued).toEqual([]);
+  });
+
+  it('takes over a claim whose job never appeared once the intake that made it cannot be running', async () => {
+    const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
+    const { deps, created } = fakeDeps(new Map([[key, 'job_dead']]));
+    const tookOver: string[] = [];
+    (deps.jobs as any).reserve = async (reservations: readonly DedupeReservation[]) =>
+      reservations.map((): ReservationResult => ({
+        reserved: false,
+        jobId: 'job_dead',
+        reservedAt: new Date(Date.parse('2026-01-01T00:00:00Z') - (settings.intake.functionTimeoutSeconds + 7) * 1000).toISOString(),
+      }));
+    (deps.jobs as any).takeOverReservation = async (r: DedupeReservation, stale: string) => { tookOver.push(`${stale}->${r.jobId}`); return true; };
+    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
+    expect(tookOver).toEqual(['job_dead->job_1']);
+    expect(response.jobs).toEqual([expect.objectContaining({ job_id: 'job_1', duplicate: false })]);
+    expect(created.map((job) => job.job_id)).toEqual(['job_1']);
   });
 });

@@ -23,7 +23,7 @@ import type {
 } from '../../core/ports';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
 import { ApiError } from '../../core/errors';
-import { chunk, conditionally, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, stripStorage } from './keys';
+import { chunk, conditionally, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, OUTBOX_SHARDS, stripStorage } from './keys';
 
 export interface JobRepositoryOptions {
   readonly tableName: string;
@@ -104,6 +104,21 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     }
   }
 
+  async function releaseClaims(reservations: readonly DedupeReservation[]): Promise<void> {
+    await mapWithConcurrency(reservations, 16, async (reservation) => {
+      await conditionally(() =>
+        db.send(
+          new DeleteCommand({
+            TableName,
+            Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
+            ConditionExpression: 'job_id = :job',
+            ExpressionAttributeValues: { ':job': reservation.jobId },
+          }),
+        ),
+      );
+    });
+  }
+
   async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
     for (const group of chunk(items, 25)) {
       let requests = group.map((Item) => ({ PutRequest: { Item } }));
@@ -117,7 +132,26 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
   }
 
   return {
-    reserve: (reservations) => mapWithConcurrency(reservations, 16, reserveOne),
+    async reserve(reservations) {
+      // Every claim runs to its end before anything is decided: a fail-fast Promise.all would
+      // leave the claims that succeeded behind, answered later as duplicates of jobs that never exist.
+      const settled = await mapWithConcurrency(reservations, 16, (reservation) =>
+        reserveOne(reservation).then(
+          (result) => ({ ok: true as const, result }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      );
+      const failure = settled.find((outcome) => !outcome.ok);
+      if (failure && !failure.ok) {
+        const made = reservations.filter((_, i) => {
+          const outcome = settled[i]!;
+          return outcome.ok && outcome.result.reserved;
+        });
+        await releaseClaims(made).catch(() => undefined); // a leftover claim goes stale and is taken over
+        throw failure.error;
+      }
+      return settled.map((outcome) => (outcome as { ok: true; result: ReservationResult }).result);
+    },
 
     async takeOverReservation(reservation, staleJobId) {
       return conditionally(() =>
@@ -138,20 +172,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
       );
     },
 
-    async releaseReservations(reservations) {
-      await mapWithConcurrency(reservations, 16, async (reservation) => {
-        await conditionally(() =>
-          db.send(
-            new DeleteCommand({
-              TableName,
-              Key: keys.dedupe(reservation.tenantId, reservation.dedupeKey),
-              ConditionExpression: 'job_id = :job',
-              ExpressionAttributeValues: { ':job': reservation.jobId },
-            }),
-          ),
-        );
-      });
-    },
+    releaseReservations: releaseClaims,
 
     async createBatch(batch, jobs) {
       const expires_at = epochSeconds(new Date(batch.created_at)) + retentionSeconds;
@@ -170,6 +191,54 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         })),
       ];
       await batchWrite(items);
+    },
+
+    async openEnqueueOutbox(entry) {
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: {
+            ...keys.enqueueOutbox(entry.batchId, entry.createdAt),
+            entity: 'outbox',
+            tenant_id: entry.tenantId,
+            batch_id: entry.batchId,
+            job_ids: [...entry.jobIds],
+            created_at: entry.createdAt,
+            // Long after any sweep: only a stack whose sweeper never ran keeps one this long.
+            expires_at: epochSeconds(new Date(entry.createdAt)) + retentionSeconds,
+          },
+        }),
+      );
+    },
+
+    async closeEnqueueOutbox(entry) {
+      await db.send(new DeleteCommand({ TableName, Key: keys.enqueueOutbox(entry.batchId, entry.createdAt) }));
+    },
+
+    async listStaleEnqueueOutbox(before, limit) {
+      const shards = Array.from({ length: OUTBOX_SHARDS }, (_, shard) => shard);
+      const perShard = await mapWithConcurrency(shards, OUTBOX_SHARDS, async (shard) => {
+        const { Items } = await db.send(
+          new QueryCommand({
+            TableName,
+            KeyConditionExpression: 'pk = :pk AND sk < :before',
+            ExpressionAttributeValues: { ':pk': keys.enqueueOutboxShard(shard), ':before': before.toISOString() },
+            Limit: limit,
+            ConsistentRead: true,
+          }),
+        );
+        return Items ?? [];
+      });
+      return perShard
+        .flat()
+        .map((item) => ({
+          tenantId: String(item.tenant_id),
+          batchId: String(item.batch_id),
+          jobIds: (item.job_ids as string[] | undefined) ?? [],
+          createdAt: String(item.created_at),
+        }))
+        .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
+        .slice(0, limit);
     },
 
     async getJob(tenantId, jobId) {
@@ -320,15 +389,18 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         last_status_code: update.lastStatusCode,
         last_error: update.lastError,
         updated_at: update.at.toISOString(),
+        failures: update.failures,
+        next_attempt_at: update.nextAttemptAt ? update.nextAttemptAt.toISOString() : null,
       };
-      // A success always lands; a failure never overwrites a success of the same event.
+      // A success always lands; a failure never overwrites a success of the same event, nor the
+      // outcome of a later attempt (two receipts of one message racing).
       const guard =
         update.status === 'delivered'
           ? { ConditionExpression: 'attribute_exists(pk)' }
           : {
               ConditionExpression:
                 'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
-                'OR delivery.#status <> :delivered)',
+                'OR (delivery.#status <> :delivered AND (attribute_not_exists(delivery.attempts) OR delivery.attempts <= :attempt)))',
               ExpressionAttributeNames: { '#status': 'status' },
             };
       await conditionally(() =>
@@ -340,7 +412,9 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
             ...guard,
             ExpressionAttributeValues: {
               ':delivery': delivery,
-              ...(update.status === 'delivered' ? {} : { ':event': update.eventId, ':delivered': 'delivered' }),
+              ...(update.status === 'delivered'
+                ? {}
+                : { ':event': update.eventId, ':delivered': 'delivered', ':attempt': update.attempt }),
             },
           }),
         ),

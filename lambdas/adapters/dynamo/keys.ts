@@ -22,6 +22,15 @@ export const keys = {
       : `${tenantPrefix(tenantId)}#BATCH#${subject.batchId}`,
     sk: `ATTEMPT#${eventId}#${String(attempt).padStart(4, '0')}`,
   }),
+  /**
+   * Intake outbox: one item per request between its job writes and its messages. Not tenant
+   * scoped (the sweeper reads every tenant's), spread over OUTBOX_SHARDS partitions by batch id.
+   */
+  enqueueOutbox: (batchId: string, createdAt: string) => ({
+    pk: `OUTBOX#${outboxShard(batchId)}`,
+    sk: `${createdAt}#${batchId}`,
+  }),
+  enqueueOutboxShard: (shard: number) => `OUTBOX#${shard}`,
   /** gsi1: jobs of a batch. */
   batchJobsIndex: (tenantId: string, batchId: string) => `${tenantPrefix(tenantId)}#BATCH#${batchId}`,
   /** gsi2: jobs of a tenant by creation time. */
@@ -31,6 +40,16 @@ export const keys = {
   /** gsi2: attempts of a tenant with one outcome, by start time. */
   tenantAttemptsByOutcomeIndex: (tenantId: string, outcome: string) => `${tenantPrefix(tenantId)}#ATTEMPTS#${outcome}`,
 };
+
+/** Outbox partitions: one write per intake request, so a few shards keep each far below 1,000 WCU/s. */
+export const OUTBOX_SHARDS = 8;
+
+/** Stable shard of a batch id (FNV-1a), so open and close address the same item. */
+export function outboxShard(batchId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < batchId.length; i++) hash = Math.imul(hash ^ batchId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % OUTBOX_SHARDS;
+}
 
 /** Key and index attributes that are storage detail, not part of a record. */
 export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'expires_at', 'entity'] as const;

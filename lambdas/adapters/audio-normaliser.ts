@@ -1,0 +1,320 @@
+// Adapter (ffmpeg): bedrock-provider -> AudioNormaliser.normalise -> here. Re-encodes any
+// accepted audio upload as mono 16 kHz MP3 (the format AWS's Voxtral sample sends), cut into
+// segments of the model's audio window, and keeps the original's facts for `properties`.
+// The local analyzer never comes here: it reads the original bytes.
+//
+// Order of work, cheapest refusal first: music-metadata reads the header (duration, tags) and
+// refuses a file over the limit before anything is decoded; ffmpeg, a separate process with a
+// forced demuxer, pipe-only I/O, a time budget and an output cap, decodes and encodes in one
+// pass; its own header report can still stop it early; the MP3 frames it wrote are then checked
+// and split at frame boundaries (encoded without bit reservoir, so each segment stands alone).
+import type { IAudioMetadata } from 'music-metadata';
+import { PermanentJobError } from '../core/errors';
+import type { AudioNormaliseOptions, AudioNormaliser, NormalisedAudio, NormalisedAudioSegment, OriginalAudioFacts } from '../core/ports';
+import { runFfmpeg, type FfmpegOutcome } from './audio/ffmpeg-process';
+import { parseMp3Frames, type Mp3Frame } from './audio/mp3-frames';
+
+export const NORMALISED_SAMPLE_RATE = 16_000;
+/** Speech at 16 kHz mono stays intelligible at 32 kbps (AWS's Voxtral sample uses the same). */
+export const DEFAULT_NORMALISED_BITRATE_KBPS = 32;
+/** MPEG-2 Layer III frames hold 576 samples: 36 ms at 16 kHz. */
+const SAMPLES_PER_FRAME = 576;
+const MAX_TAGS = 12;
+const MAX_TAG_CHARS = 200;
+
+/** Our format names -> the ffmpeg demuxer forced for them, so hostile bytes cannot pick another. */
+const DEMUXER_BY_FORMAT: Readonly<Record<string, string>> = {
+  mp3: 'mp3',
+  wav: 'wav',
+  flac: 'flac',
+  ogg: 'ogg',
+  opus: 'ogg',
+  m4a: 'mov',
+  aac: 'aac',
+  webm: 'matroska',
+};
+
+export const NORMALISABLE_FORMATS: readonly string[] = Object.keys(DEMUXER_BY_FORMAT);
+
+export interface AudioNormaliserOptions {
+  /** The ffmpeg executable. @default the one @ffmpeg-installer/ffmpeg installed for this platform */
+  readonly ffmpegPath?: string;
+  /** Wall-clock limit for one file's decode + encode; past it the file fails `file_unreadable`. @default 60000 */
+  readonly timeBudgetMs?: number;
+  /** @default 32 */
+  readonly bitrateKbps?: 24 | 32 | 40 | 48 | 64;
+}
+
+/**
+ * The ffmpeg to run: METAHOOK_FFMPEG_PATH, else the binary of the installed
+ * @ffmpeg-installer platform package; undefined when neither is there (normalisation off).
+ */
+export async function findFfmpeg(env: Record<string, string | undefined> = process.env): Promise<string | undefined> {
+  const configured = env.METAHOOK_FFMPEG_PATH?.trim();
+  if (configured) return configured;
+  try {
+    // External to the bundles (lib/handler-bundling.ts): installed beside the extractor's bundle.
+    const installer = await import('@ffmpeg-installer/ffmpeg');
+    return (installer.default ?? installer).path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The normaliser, or undefined when this deployment ships no ffmpeg. */
+export async function createAudioNormaliser(options: AudioNormaliserOptions = {}): Promise<AudioNormaliser | undefined> {
+  const ffmpegPath = options.ffmpegPath ?? (await findFfmpeg());
+  return ffmpegPath ? new FfmpegAudioNormaliser({ ...options, ffmpegPath }) : undefined;
+}
+
+type MusicMetadata = typeof import('music-metadata');
+let musicMetadataModule: Promise<MusicMetadata> | undefined;
+const loadMusicMetadata = (): Promise<MusicMetadata> => (musicMetadataModule ??= import('music-metadata'));
+
+export class FfmpegAudioNormaliser implements AudioNormaliser {
+  private readonly ffmpegPath: string;
+  private readonly timeBudgetMs: number;
+  private readonly bitrateKbps: number;
+
+  constructor(options: AudioNormaliserOptions & { readonly ffmpegPath: string }) {
+    this.ffmpegPath = options.ffmpegPath;
+    this.timeBudgetMs = options.timeBudgetMs ?? 60_000;
+    this.bitrateKbps = options.bitrateKbps ?? DEFAULT_NORMALISED_BITRATE_KBPS;
+  }
+
+  async normalise(input: { readonly bytes: Uint8Array; readonly format: string }, options: AudioNormaliseOptions): Promise<NormalisedAudio> {
+    const { segmentSeconds, maxDurationSeconds } = options;
+    if (!(segmentSeconds > 0) || !(maxDurationSeconds > 0)) {
+      throw new RangeError(`segmentSeconds and maxDurationSeconds must be positive, got ${segmentSeconds} and ${maxDurationSeconds}`);
+    }
+    const demuxer = DEMUXER_BY_FORMAT[input.format];
+    if (!demuxer) {
+      throw new PermanentJobError('unsupported_media_type', `Audio format "${input.format}" cannot be normalised; accepted: ${NORMALISABLE_FORMATS.join(', ')}`);
+    }
+
+    const header = await readHeader(input.bytes);
+    if (header?.durationSeconds !== undefined) assertWithinLimit(header.durationSeconds, maxDurationSeconds);
+
+    const stream: StreamReport = {};
+    const outcome = await runFfmpeg({
+      ffmpegPath: this.ffmpegPath,
+      args: this.ffmpegArgs(demuxer, maxDurationSeconds),
+      input: input.bytes,
+      timeoutMs: this.timeBudgetMs,
+      // The -t cap bounds the output; the margin covers the encoder's frame rounding.
+      maxOutputBytes: Math.ceil(((maxDurationSeconds + 2) * this.bitrateKbps * 1000) / 8) + 64 * 1024,
+      inspectStderrLine: (line) => {
+        readStreamReport(line, stream);
+        // The container's own header, when the music-metadata read gave no duration.
+        if (stream.durationSeconds !== undefined && stream.durationSeconds > maxDurationSeconds + 0.5) {
+          return 'too_long';
+        }
+        return undefined;
+      },
+    });
+    const mp3 = this.checkOutcome(outcome, maxDurationSeconds, stream.durationSeconds);
+
+    const frames = parseMp3Frames(mp3).frames;
+    if (frames.length === 0) throw new PermanentJobError('file_unreadable', 'The audio could not be decoded: no audio samples in the file');
+    assertOurEncoding(frames);
+    const decodedSeconds = (frames.length * SAMPLES_PER_FRAME) / NORMALISED_SAMPLE_RATE;
+    // -t stops ffmpeg one second past the limit, so a longer file shows here even when no header told.
+    if (decodedSeconds > maxDurationSeconds + 0.5) assertWithinLimit(decodedSeconds, maxDurationSeconds);
+
+    return {
+      original: originalFacts(header, stream, decodedSeconds),
+      segments: this.split(mp3, frames, segmentSeconds),
+    };
+  }
+
+  private ffmpegArgs(demuxer: string, maxDurationSeconds: number): string[] {
+    return [
+      '-hide_banner', '-nostats', '-loglevel', 'info',
+      // Only the pipes: a playlist or reference inside a hostile file cannot open a file or URL.
+      '-protocol_whitelist', 'pipe',
+      '-max_alloc', String(256 * 1024 * 1024),
+      '-f', demuxer, '-i', 'pipe:0',
+      '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
+      '-t', String(maxDurationSeconds + 1),
+      '-ac', '1', '-ar', String(NORMALISED_SAMPLE_RATE),
+      '-c:a', 'libmp3lame', '-b:a', `${this.bitrateKbps}k`, '-compression_level', '7',
+      // Frames that do not borrow bits from earlier ones: any frame can start a segment.
+      '-reservoir', '0',
+      '-write_xing', '0', '-id3v2_version', '0', '-write_id3v1', '0',
+      '-f', 'mp3', 'pipe:1',
+    ];
+  }
+
+  private checkOutcome(outcome: FfmpegOutcome, maxDurationSeconds: number, reportedSeconds: number | undefined): Buffer {
+    switch (outcome.kind) {
+      case 'exited':
+        if (outcome.code === 0) return outcome.stdout;
+        if (/matches no streams|does not contain any stream/i.test(outcome.stderr)) {
+          throw new PermanentJobError('unsupported_media_type', 'The file holds no audio stream');
+        }
+        throw new PermanentJobError('file_unreadable', `The audio could not be decoded: ${ffmpegError(outcome.stderr)}`);
+      case 'stopped':
+        throw tooLong(maxDurationSeconds, reportedSeconds);
+      case 'timed_out':
+        throw new PermanentJobError('file_unreadable', `The audio could not be decoded within ${Math.round(this.timeBudgetMs / 1000)} s`);
+      case 'output_too_large':
+        throw tooLong(maxDurationSeconds);
+      case 'spawn_failed':
+        // A deployment fault (binary missing or not executable), not the file's: let it retry and alarm.
+        throw new Error(`ffmpeg could not be started at ${this.ffmpegPath}: ${outcome.error?.message ?? 'unknown error'}`, { cause: outcome.error });
+    }
+  }
+
+  private split(mp3: Buffer, frames: readonly Mp3Frame[], segmentSeconds: number): NormalisedAudioSegment[] {
+    const framesPerSegment = Math.max(1, Math.floor((segmentSeconds * NORMALISED_SAMPLE_RATE) / SAMPLES_PER_FRAME));
+    const frameSeconds = SAMPLES_PER_FRAME / NORMALISED_SAMPLE_RATE;
+    const segments: NormalisedAudioSegment[] = [];
+    for (let first = 0; first < frames.length; first += framesPerSegment) {
+      const last = Math.min(frames.length, first + framesPerSegment) - 1;
+      const start = frames[first]!.offset;
+      const end = frames[last]!.offset + frames[last]!.length;
+      segments.push({
+        bytes: new Uint8Array(mp3.buffer, mp3.byteOffset + start, end - start),
+        format: 'mp3',
+        channels: 1,
+        sampleRate: NORMALISED_SAMPLE_RATE,
+        bitrateKbps: this.bitrateKbps,
+        startSeconds: round3(first * frameSeconds),
+        durationSeconds: round3((last - first + 1) * frameSeconds),
+      });
+    }
+    return segments;
+  }
+}
+
+interface HeaderFacts {
+  readonly durationSeconds?: number;
+  readonly codec?: string;
+  readonly channels?: number;
+  readonly sampleRate?: number;
+  readonly tags: Record<string, string>;
+}
+
+/** What the container header says, without decoding; undefined when music-metadata cannot read it (ffmpeg may still). */
+async function readHeader(bytes: Uint8Array): Promise<HeaderFacts | undefined> {
+  const { parseBuffer } = await loadMusicMetadata();
+  let parsed: IAudioMetadata;
+  try {
+    parsed = await parseBuffer(bytes, { size: bytes.byteLength }, { duration: false, skipCovers: true });
+  } catch {
+    return undefined;
+  }
+  const format = parsed.format;
+  const duration = format.duration;
+  return {
+    ...(duration !== undefined && Number.isFinite(duration) && duration > 0 ? { durationSeconds: duration } : {}),
+    ...(format.codec ? { codec: format.codec } : {}),
+    ...(format.numberOfChannels ? { channels: format.numberOfChannels } : {}),
+    ...(format.sampleRate ? { sampleRate: format.sampleRate } : {}),
+    tags: boundedTags(parsed.common),
+  };
+}
+
+function boundedTags(common: IAudioMetadata['common']): Record<string, string> {
+  const candidates: [string, unknown][] = [
+    ['title', common.title],
+    ['artist', common.artist],
+    ['album', common.album],
+    ['albumartist', common.albumartist],
+    ['genre', common.genre?.join(', ')],
+    ['year', common.year],
+    ['date', common.date],
+    ['composer', common.composer?.join(', ')],
+    ['comment', common.comment?.[0]?.text],
+    ['language', common.language],
+    ['copyright', common.copyright],
+    ['encodedby', common.encodedby],
+  ];
+  const tags: Record<string, string> = {};
+  for (const [key, value] of candidates) {
+    if (Object.keys(tags).length >= MAX_TAGS) break;
+    if (value === undefined || value === null) continue;
+    // Control characters out, whitespace collapsed, length capped: tags are attacker-written text.
+    const text = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, MAX_TAG_CHARS);
+    if (text) tags[key] = text;
+  }
+  return tags;
+}
+
+interface StreamReport {
+  section?: 'input' | 'output';
+  durationSeconds?: number;
+  codec?: string;
+  channels?: number;
+  sampleRate?: number;
+}
+
+const CHANNEL_LAYOUTS: Readonly<Record<string, number>> = { mono: 1, stereo: 2, '2.1': 3, '3.0': 3, quad: 4, '4.0': 4, '5.0': 5, '5.1': 6, '6.1': 7, '7.1': 8 };
+
+/** Reads ffmpeg's "Input #0" report: `Duration: 00:10:00.03, ...` and `Stream #0:0: Audio: mp3, 44100 Hz, stereo, ...`. */
+function readStreamReport(line: string, report: StreamReport): void {
+  if (/^Input #0/.test(line)) report.section = 'input';
+  else if (/^(Output #0|Stream mapping:)/.test(line)) report.section = 'output';
+  if (report.section !== 'input') return;
+  const duration = /^\s*Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+  if (duration) {
+    report.durationSeconds = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
+    return;
+  }
+  const audio = /^\s*Stream #0:\d+.*?: Audio: ([a-z0-9_]+)[^,]*, (\d+) Hz, ([^,]+)/.exec(line);
+  if (audio && report.codec === undefined) {
+    report.codec = audio[1];
+    report.sampleRate = Number(audio[2]);
+    const layout = audio[3]!.trim().replace(/\(.*\)$/, '');
+    const counted = /^(\d+) channels$/.exec(layout);
+    report.channels = counted ? Number(counted[1]) : CHANNEL_LAYOUTS[layout];
+  }
+}
+
+function originalFacts(header: HeaderFacts | undefined, stream: StreamReport, decodedSeconds: number): OriginalAudioFacts {
+  const duration = header?.durationSeconds ?? stream.durationSeconds ?? decodedSeconds;
+  return {
+    duration_seconds: Math.round(duration * 100) / 100,
+    codec: stream.codec ?? header?.codec?.toLowerCase() ?? 'unknown',
+    channels: stream.channels ?? header?.channels ?? 0,
+    sample_rate: stream.sampleRate ?? header?.sampleRate ?? 0,
+    tags: header?.tags ?? {},
+  };
+}
+
+/** Our own encoder wrote these; anything else means the pipeline is misconfigured, not the file. */
+function assertOurEncoding(frames: readonly Mp3Frame[]): void {
+  const wrong = frames.find((f) => f.layer !== 3 || f.sampleRate !== NORMALISED_SAMPLE_RATE || f.channels !== 1 || f.samples !== SAMPLES_PER_FRAME);
+  if (wrong) {
+    throw new Error(`ffmpeg wrote an unexpected frame at byte ${wrong.offset}: layer ${wrong.layer}, ${wrong.sampleRate} Hz, ${wrong.channels} channel(s)`);
+  }
+}
+
+function assertWithinLimit(durationSeconds: number, maxDurationSeconds: number): void {
+  if (durationSeconds > maxDurationSeconds + 0.5) {
+    throw tooLong(maxDurationSeconds, durationSeconds);
+  }
+}
+
+function tooLong(maxDurationSeconds: number, durationSeconds?: number): PermanentJobError {
+  const actual = durationSeconds === undefined ? 'longer than that' : `${Math.round(durationSeconds)} s long`;
+  return new PermanentJobError('file_too_long', `The audio is ${actual}; the limit is ${maxDurationSeconds} s (${formatDuration(maxDurationSeconds)})`);
+}
+
+function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return [h ? `${h} h` : '', m ? `${m} min` : '', s || (!h && !m) ? `${s} s` : ''].filter(Boolean).join(' ');
+}
+
+/** ffmpeg's last meaningful stderr line, without paths, bounded. */
+function ffmpegError(stderr: string): string {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim().replace(/^pipe:\d+:\s*/, ''))
+    .filter((l) => l && !/^(Input|Output|Stream|Duration|Metadata|\w+\s*:)/.test(l));
+  return (lines.at(-1) ?? 'ffmpeg failed').slice(0, 200);
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;

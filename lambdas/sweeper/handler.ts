@@ -1,0 +1,22 @@
+// Handler: EventBridge schedule -> sweepEnqueueOutbox use case -> DynamoDB + SQS.
+// Queues jobs whose intake died (or whose SendMessageBatch failed) after writing them.
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SWEEPER_REQUEUED_METRIC, sweepEnqueueOutbox, type SweepOutboxResult } from '../core/sweep-outbox';
+import { buildSweeperDeps } from './wiring';
+
+const logger = new Logger({ serviceName: 'metahook-sweeper' });
+const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'sweeper' });
+const deps = buildSweeperDeps(process.env);
+
+export async function handleSweep(): Promise<SweepOutboxResult> {
+  const result = await sweepEnqueueOutbox(deps);
+  metrics.addMetric(SWEEPER_REQUEUED_METRIC, MetricUnit.Count, result.requeued);
+  if (result.entries > 0) logger.warn('outbox entries swept', { ...result });
+  return result;
+}
+
+export const handler = middy(handleSweep).use(injectLambdaContext(logger)).use(logMetrics(metrics));

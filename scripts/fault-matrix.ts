@@ -1,0 +1,34 @@
+// `npm run test:faults [-- --only <text>] [-- --occurrences N]`: the full fault-injection matrix
+// (issue 17). Records the AWS calls each handler makes in a clean run, then for each call
+// (and its first N occurrences) fails it before sending, after committing, and by hanging;
+// prints one row per scenario (lost / duplicated / stuck counts) and exits 1 if any failed.
+// The representative subset in `npm test` is test/integration/fault-injection.test.ts.
+import { discoverCallSites, formatTable, runScenario, scenariosFor, startFaultStack, type ScenarioResult } from '../test/support/fault-matrix';
+
+const arg = (name: string) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+};
+
+process.env.TEST_LOG_LEVEL ??= 'SILENT';
+const h = await startFaultStack();
+// Handlers log failed invocations through the pollers; the table is the report here.
+console.error = () => undefined;
+try {
+  const sites = await discoverCallSites(h);
+  process.stdout.write(
+    `AWS calls per clean scenario:\n${sites.map((s) => `  ${s.functionName} ${s.service}:${s.operation} x${s.count}`).join('\n')}\n\n`,
+  );
+  const only = arg('only');
+  const scenarios = scenariosFor(sites, Number(arg('occurrences') ?? 2)).filter((s) => !only || s.id.includes(only));
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    const result = await runScenario(h, scenario);
+    results.push(result);
+    process.stdout.write(`${result.passed ? 'ok  ' : 'FAIL'} ${result.id} (${result.ms} ms)\n`);
+  }
+  process.stdout.write(`\n${formatTable(results)}\n`);
+  process.exitCode = results.every((r) => r.passed) ? 0 : 1;
+} finally {
+  await h.stop();
+}

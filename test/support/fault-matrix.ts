@@ -1,0 +1,323 @@
+// Test support: the fault-injection matrix (issue 17). One local stack with compressed timings;
+// each scenario gets its own tenant, so the fault can be aimed at that scenario's calls only
+// (every call about a job carries its tenant id) and its outcome read from its own events.
+//
+// A scenario: a well-behaved client POSTs 4 files with an Idempotency-Key and retries the same body
+// and key on 5xx, 409 (in progress) or timeout, while ONE AWS call of one handler fails
+// (before sending, after committing, or by hanging until the function's timeout). It passes when
+// every accepted file ends in exactly one terminal event (one webhook-id; repeats of that id are
+// retries, allowed) or a dead letter with a reason, with one job per file and one batch.completed.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { FIXTURES, startHarness, type Harness } from './local-harness';
+import { injectFault, recordCalls, type AwsCall, type FaultMode, type FaultSpec } from './aws-intercept';
+
+export const HANDLERS = ['metahook-intake', 'metahook-extractor', 'metahook-callback'] as const;
+export const MODES: readonly FaultMode[] = ['before', 'after', 'hang'];
+const FILES = ['graphic.png', 'tone.wav', 'image.webp', 'tagged.mp3'] as const;
+
+const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
+
+/** Compressed timings: short schedules, short function timeouts, queue timeouts of seconds. */
+export function startFaultStack(): Promise<Harness> {
+  return startHarness({
+    env: {
+      METAHOOK_RETRY_SCHEDULE: '1,1,2',
+      METAHOOK_EXTRACTION_RETRY_SCHEDULE: '1,1',
+      METAHOOK_CALLBACK_TIMEOUT_MS: '1500',
+      // The intake lives 3 s here: its claims and outbox entries are stale after that plus slack.
+      METAHOOK_STALE_CLAIM_SECONDS: '4',
+      METAHOOK_SWEEP_MIN_AGE_SECONDS: '4',
+      METAHOOK_SWEEP_INTERVAL_SECONDS: '1',
+    },
+    timeouts: {
+      intakeMs: TIMEOUTS_MS['metahook-intake']!,
+      extractorMs: TIMEOUTS_MS['metahook-extractor']!,
+      callbackMs: TIMEOUTS_MS['metahook-callback']!,
+      queueVisibilitySeconds: 5,
+      visibilityAfterTimeoutSeconds: 1,
+    },
+  });
+}
+
+export interface CallSite {
+  readonly functionName: string;
+  readonly service: string;
+  readonly operation: string;
+  /** Times one clean scenario makes this call. */
+  readonly count: number;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly fault?: Omit<FaultSpec, 'match'>;
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly passed: boolean;
+  readonly accepted: boolean;
+  readonly clientTries: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly stuck: number;
+  readonly deadLettered: number;
+  readonly faultFired: boolean;
+  readonly notes: readonly string[];
+  readonly ms: number;
+}
+
+const mentions = (tenantId: string) => (call: AwsCall) => JSON.stringify(call.input ?? {}).includes(tenantId);
+
+/** Runs one clean scenario and returns every AWS call each handler made for it. */
+export async function discoverCallSites(h: Harness): Promise<CallSite[]> {
+  const tenant = await h.stack.createTenant(`discover-${Date.now()}`);
+  const recording = recordCalls(mentions(tenant.tenant.tenant_id));
+  const result = await runScenario(h, { id: 'clean' }, tenant);
+  recording.stop();
+  if (!result.passed) throw new Error(`the clean run did not pass: ${result.notes.join('; ')}`);
+  return recording.distinct().filter((site) => (HANDLERS as readonly string[]).includes(site.functionName));
+}
+
+/** Every call site x occurrence (up to `maxOccurrences`) x mode. */
+export function scenariosFor(sites: readonly CallSite[], maxOccurrences = 2, modes: readonly FaultMode[] = MODES): Scenario[] {
+  const scenarios: Scenario[] = [];
+  for (const site of sites) {
+    for (let occurrence = 1; occurrence <= Math.min(site.count, maxOccurrences); occurrence++) {
+      for (const mode of modes) {
+        scenarios.push({
+          id: scenarioId(site.functionName, site.service, site.operation, occurrence, mode),
+          fault: { functionName: site.functionName, service: site.service, operation: site.operation, occurrence, mode },
+        });
+      }
+    }
+  }
+  return scenarios;
+}
+
+export const scenarioId = (functionName: string, service: string, operation: string, occurrence: number, mode: FaultMode) =>
+  `${functionName.replace('metahook-', '')} ${service}:${operation}#${occurrence} ${mode}`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long the client keeps retrying: longer than an intake's in-progress Idempotency-Key claim
+ * (the deployed intake timeout + 1 s = 30 s, not compressed here), as a patient integrator would.
+ */
+const CLIENT_RETRY_BUDGET_MS = 40_000;
+
+/** The client the issue describes: same body and key on every try; retries on 5xx, 409 and timeouts. */
+async function submitLikeAWellBehavedClient(
+  h: Harness,
+  apiKey: string,
+  body: string,
+  idempotencyKey: string,
+): Promise<{ accepted: boolean; tries: number; json: any; lastStatus: number | string }> {
+  let lastStatus: number | string = 'none';
+  const giveUpAt = Date.now() + CLIENT_RETRY_BUDGET_MS;
+  let tries = 0;
+  while (Date.now() < giveUpAt) {
+    tries++;
+    try {
+      const response = await fetch(`${h.stack.endpoint}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': apiKey, 'idempotency-key': idempotencyKey },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+      lastStatus = response.status;
+      const json = await response.json().catch(() => undefined);
+      if (response.status === 202 || response.status === 200) return { accepted: true, tries, json, lastStatus };
+      if (response.status < 500 && response.status !== 409 && response.status !== 429) return { accepted: false, tries, json, lastStatus };
+    } catch (error) {
+      lastStatus = error instanceof Error ? error.name : 'error';
+    }
+    await sleep(Math.min(400 * tries, 3000));
+  }
+  return { accepted: false, tries, json: undefined, lastStatus };
+}
+
+interface DeadLetter {
+  readonly body: any;
+  readonly reason: string | undefined;
+}
+
+function deadLetters(h: Harness, tenantId: string): DeadLetter[] {
+  const letters: DeadLetter[] = [];
+  for (const queue of [h.stack.names.queues.jobsDeadLetter, h.stack.names.queues.deliveriesDeadLetter]) {
+    const inspected = h.stack.fauxqs.inspectQueue(queue);
+    const messages = [
+      ...(inspected?.messages.ready ?? []),
+      ...(inspected?.messages.delayed ?? []),
+      ...(inspected?.messages.inflight ?? []).map((entry) => entry.message),
+    ];
+    for (const message of messages) {
+      let body: any;
+      try {
+        body = JSON.parse(message.body);
+      } catch {
+        body = message.body;
+      }
+      if (JSON.stringify(body).includes(tenantId)) letters.push({ body, reason: message.messageAttributes?.reason?.StringValue });
+    }
+  }
+  return letters;
+}
+
+async function tenantJobs(h: Harness, tenantId: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let start: Record<string, any> | undefined;
+  do {
+    const page = await h.stack.db.send(
+      new ScanCommand({
+        TableName: h.stack.names.table,
+        FilterExpression: 'begins_with(pk, :prefix) AND sk = :job',
+        ExpressionAttributeValues: { ':prefix': `TENANT#${tenantId}#JOB#`, ':job': 'JOB' },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Runs one scenario to its end (or `deadlineMs`) and counts what was lost, duplicated or stuck. */
+export async function runScenario(
+  h: Harness,
+  scenario: Scenario,
+  tenant?: { tenant: { tenant_id: string }; apiKey: string },
+  deadlineMs = 25_000,
+): Promise<ScenarioResult> {
+  const started = Date.now();
+  const { tenant: t, apiKey } = tenant ?? (await h.stack.createTenant(`fault ${scenario.id}`.replace(/[^A-Za-z0-9 .,@()_-]/g, "_").slice(0, 100)));
+  const tenantId = t.tenant_id;
+  const files = await Promise.all(
+    FILES.map(async (fixture, i) => {
+      const key = `faults/${tenantId}/${i}-${fixture}`;
+      await h.stack.s3.send(new PutObjectCommand({ Bucket: h.stack.names.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }));
+      return { url: `s3://${h.stack.names.mediaBucket}/${key}`, external_id: `f${i}` };
+    }),
+  );
+  const path = `/faults/${tenantId}`;
+  const body = JSON.stringify({ callback_url: `${h.receiver.url}${path}`, files });
+  const armed = scenario.fault
+    ? injectFault({ ...scenario.fault, match: mentions(tenantId), hangMs: (TIMEOUTS_MS[scenario.fault.functionName] ?? 3000) + 100 })
+    : undefined;
+  const notes: string[] = [];
+  let submitted: Awaited<ReturnType<typeof submitLikeAWellBehavedClient>>;
+  try {
+    submitted = await submitLikeAWellBehavedClient(h, apiKey, body, `key-${tenantId}`);
+  } catch (error) {
+    armed?.disarm();
+    throw error;
+  }
+  if (!submitted.accepted) notes.push(`client gave up after ${submitted.tries} tries (last: ${submitted.lastStatus})`);
+
+  const events = () => h.receiver.received.filter((r) => r.path.startsWith(path));
+  const settled = async () => {
+    const all = events();
+    const letters = deadLetters(h, tenantId);
+    const jobs = await tenantJobs(h, tenantId);
+    const perFile = files.map((file) => {
+      const fileJobs = jobs.filter((job) => job.external_id === file.external_id);
+      const terminal = new Set(
+        all.filter((e) => e.payload?.type.startsWith('job.') && e.payload.data.external_id === file.external_id).map((e) => e.payload!.id),
+      );
+      const lettered = letters.some((l) => fileJobs.some((job) => JSON.stringify(l.body).includes(job.job_id)) && l.reason);
+      return { fileJobs, terminal, lettered };
+    });
+    const batchIds = new Set(all.filter((e) => e.payload?.type === 'batch.completed').map((e) => e.payload!.id));
+    const batchLettered = letters.some((l) => l.body?.kind === 'batch' && l.reason);
+    const done = perFile.every((f) => f.terminal.size > 0 || f.lettered) && (batchIds.size > 0 || batchLettered);
+    return { perFile, batchIds, batchLettered, letters, done };
+  };
+
+  const acceptedAt = Date.now();
+  let state = await settled();
+  while (submitted.accepted && !state.done && Date.now() - acceptedAt < deadlineMs) {
+    await sleep(250);
+    state = await settled();
+  }
+  if (submitted.accepted && state.done) {
+    await sleep(1500); // late duplicates
+    state = await settled();
+  }
+  armed?.disarm();
+
+  let lost = 0;
+  let duplicated = 0;
+  let stuck = 0;
+  let deadLettered = 0;
+  state.perFile.forEach((f, i) => {
+    const id = files[i]!.external_id;
+    if (f.fileJobs.length > 1 || f.terminal.size > 1) {
+      duplicated++;
+      notes.push(`${id}: ${f.fileJobs.length} jobs, ${f.terminal.size} terminal webhook-ids`);
+    } else if (f.terminal.size === 0 && f.lettered) {
+      deadLettered++;
+    } else if (f.terminal.size === 0 && f.fileJobs.length === 0) {
+      if (submitted.accepted) {
+        lost++;
+        notes.push(`${id}: accepted, no job`);
+      }
+    } else if (f.terminal.size === 0) {
+      stuck++;
+      const job = f.fileJobs[0]!;
+      notes.push(`${id}: job ${job.status}, delivery ${job.delivery?.status ?? '-'} after ${job.delivery?.attempts ?? 0} attempts, no event`);
+    }
+  });
+  if (state.batchIds.size > 1) {
+    duplicated++;
+    notes.push(`${state.batchIds.size} batch.completed webhook-ids`);
+  } else if (submitted.accepted && state.batchIds.size === 0 && !state.batchLettered) {
+    stuck++;
+    notes.push('no batch.completed');
+  }
+  const unexplained = state.letters.filter((l) => !l.reason);
+  if (unexplained.length > 0) notes.push(`${unexplained.length} dead letter(s) without a reason`);
+  const passed = submitted.accepted && lost + duplicated + stuck === 0 && unexplained.length === 0;
+  return {
+    id: scenario.id,
+    passed,
+    accepted: submitted.accepted,
+    clientTries: submitted.tries,
+    lost,
+    duplicated,
+    stuck,
+    deadLettered,
+    faultFired: armed ? armed.fired() : false,
+    notes,
+    ms: Date.now() - started,
+  };
+}
+
+export function formatTable(results: readonly ScenarioResult[]): string {
+  const header = ['scenario', 'outcome', 'lost', 'dup', 'stuck', 'dlq', 'tries', 'fired', 'ms', 'notes'];
+  const rows = results.map((r) => [
+    r.id,
+    r.passed ? 'ok' : 'FAIL',
+    String(r.lost),
+    String(r.duplicated),
+    String(r.stuck),
+    String(r.deadLettered),
+    String(r.clientTries),
+    r.faultFired ? 'yes' : 'no',
+    String(r.ms),
+    r.notes.join('; ').slice(0, 160),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  const totals = results.reduce(
+    (sum, r) => ({ lost: sum.lost + r.lost, dup: sum.dup + r.duplicated, stuck: sum.stuck + r.stuck, failed: sum.failed + Number(!r.passed) }),
+    { lost: 0, dup: 0, stuck: 0, failed: 0 },
+  );
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `${results.length} scenarios, ${totals.failed} failed; lost ${totals.lost}, duplicated ${totals.dup}, stuck ${totals.stuck}`,
+  ].join('\n');
+}
