@@ -4,7 +4,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TenantNotFoundError } from '../lambdas/core/manage-tenants';
 import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
+import { formatDoctorReport, runDoctor } from './commands/doctor';
 import { runRedrive } from './commands/redrive';
+import { doctorDeps } from './doctor-target';
 import { runTenantCommand, TENANT_COMMANDS, type TenantCommand } from './commands/tenants';
 import { parseFormat } from './format';
 import { UsageError, type CliIo } from './io';
@@ -22,6 +24,11 @@ Tenants
 Audit (DynamoDB Queries on documented indexes only)
   audit deliveries --tenant ID --since ISO --until ISO [--outcome delivered|failed]
   audit job JOB_ID --tenant ID          request, state, result and every delivery attempt of one job
+
+Doctor (run right after cdk deploy; also against npm start)
+  doctor [--image-model ID] [--audio-model ID]
+                                        stack outputs, each model answering a bundled image and audio
+                                        file, the alarm topic accepting a test notification; PASS/FAIL + fix
 
 Redrive (dead-letter queue -> source queue, receive/send/delete)
   redrive deliveries|jobs [--dry-run] [--tenant ID] [--job JOB_ID] [--max N]
@@ -45,6 +52,7 @@ const COMMON_OPTIONS = {
 const COMMAND_OPTIONS = {
   tenants: { name: { type: 'string' }, tenant: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
+  doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
@@ -107,6 +115,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io,
       );
       return 0;
+    }
+
+    if (group === 'doctor') {
+      if (command !== undefined) throw new UsageError(`unexpected argument "${command}"`);
+      const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string };
+      const deps = doctorDeps(
+        {
+          ...values,
+          ...(options['image-model'] ? { imageModel: options['image-model'] } : {}),
+          ...(options['audio-model'] ? { audioModel: options['audio-model'] } : {}),
+        },
+        io,
+      );
+      const checks = await runDoctor(deps);
+      if (format === 'json') io.stdout(JSON.stringify(checks, null, 2));
+      else io.stdout(formatDoctorReport(deps.description, checks));
+      return checks.some((c) => c.status === 'fail') ? 1 : 0;
     }
 
     if (group === 'audit') {

@@ -3,7 +3,8 @@
 // builds the same REST proxy event API Gateway sends, and invokes the real handlers. Like the
 // cloud stack's WAF rule (lib/payload-limit.ts) it refuses a Content-Length too large for a
 // Lambda invoke before anything else, and like Lambda it refuses an event over 6 MB.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -98,6 +99,32 @@ function send(res: ServerResponse, result: APIGatewayProxyResult): void {
 
 const gatewayError = (code: ApiErrorCode, message: string, requestId: string) =>
   errorResponse(new ApiError(code, message), requestId);
+
+/** The envelope for a request Node could not parse: written raw, as there is no ServerResponse. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [code, message]: [ApiErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['request_headers_too_large', 'The request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', 'The request was not received in time.']
+        : ['invalid_request', 'The request is not valid HTTP.'];
+  const result = gatewayError(code, message, randomUUID());
+  const body = Buffer.from(result.body);
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    ...(result.headers as Record<string, string> | undefined),
+    'content-length': String(body.byteLength),
+    connection: 'close',
+  };
+  const head = [`HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? 'Error'}`]
+    .concat(Object.entries(headers).map(([name, value]) => `${name}: ${value}`))
+    .join('\r\n');
+  socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`), body]));
+}
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
   const chunks: Buffer[] = [];
@@ -252,6 +279,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       else res.destroy();
     });
   });
+  // Errors Node's HTTP parser answers itself (431 for oversized headers, 400 for a garbage
+  // request line, 408 for a slow client) would go out without the envelope: answer them here.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

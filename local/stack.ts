@@ -56,6 +56,11 @@ export interface LocalStackOptions {
   /** Long-poll wait of the pollers. */
   readonly pollWaitSeconds?: number;
   readonly throttle?: { readonly ratePerSecond: number; readonly burst: number };
+  /**
+   * Wraps each Lambda handler, given its handler name (lib/constructs/pipeline-function.ts), e.g.
+   * so a test can attribute the AWS calls made during an invocation. @default the handler as is
+   */
+  readonly wrapHandler?: <H extends (...args: any[]) => Promise<unknown>>(handlerName: string, handler: H) => H;
 }
 
 export interface LocalCredentials {
@@ -145,11 +150,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const tenantWriter = createDynamoTenantDirectory(db, { tableName: LOCAL_NAMES.table });
   const tenantDeps = { apiKeys, tenants: tenantWriter, now: () => new Date(), newTenantId };
 
-  const intake = (await import('../lambdas/intake/handler')).handler as unknown as ProxyHandler;
-  const extractor = (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler;
-  const callback = (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler;
+  const wrap = options.wrapHandler ?? (<H>(_name: string, handler: H) => handler);
+  const intake = wrap('intake', (await import('../lambdas/intake/handler')).handler as unknown as ProxyHandler);
+  const extractor = wrap('extractor', (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler);
+  const callback = wrap('callback', (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler);
 
-  const jobsApi = (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler;
+  const jobsApi = wrap('jobsApi', (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler);
   const jobsApiRoutes = JOBS_API_ROUTES.map((route) => ({ ...splitRoute(route), functionName: 'metahook-jobs-api', handler: jobsApi }));
   const routes: Route[] = [
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },

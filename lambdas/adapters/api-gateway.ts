@@ -64,11 +64,22 @@ export function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Enc
 }
 
 export function parseJson(text: string): unknown {
+  let protoKey = false;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    // A "__proto__" key is silently dropped by every later plain-object copy (zod's included),
+    // so the stored value would differ from what was sent: refuse it up front, at any depth.
+    parsed = JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__') protoKey = true;
+      return value;
+    });
   } catch {
     throw new ApiError('invalid_request', 'The request body is not valid JSON.');
   }
+  if (protoKey) {
+    throw new ApiError('invalid_request', 'The request body uses the key "__proto__", which cannot be stored; send it under another name.');
+  }
+  return parsed;
 }
 
 export const isKnownStatus = (code: string): code is ApiErrorCode => code in API_ERROR_STATUS;

@@ -8,6 +8,8 @@ export const API_ERROR_STATUS = {
   invalid_api_key: 403,
   not_found: 404,
   method_not_allowed: 405,
+  /** The client sent its request too slowly (local gateway; API Gateway closes the connection). */
+  request_timeout: 408,
   idempotency_key_in_progress: 409,
   job_not_cancellable: 409,
   job_not_terminal: 409,
@@ -18,6 +20,8 @@ export const API_ERROR_STATUS = {
   callback_url_forbidden: 422,
   file_url_forbidden: 422,
   rate_limited: 429,
+  /** The request line or headers are larger than the gateway accepts. */
+  request_headers_too_large: 431,
   quota_exceeded: 429,
   internal_error: 500,
   /** A claim on one of the files belongs to a request still running (or that died < its timeout ago). */

@@ -6,6 +6,19 @@
 const MIN_NUMBER_MAGNITUDE = 1e-130;
 const MAX_NUMBER_MAGNITUDE = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Object keys the store cannot round-trip: the SDK's marshaller takes an object with an own
+ * `constructor` key for a class instance and throws (a 500 at write time), and `__proto__`
+ * is dropped or turned into a prototype by every plain-object copy (the value comes back
+ * different). Other Object.prototype names (toString, valueOf, prototype, ...) store fine.
+ */
+export const RESERVED_OBJECT_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+
+export const isReservedKey = (key: string): boolean => RESERVED_OBJECT_KEYS.has(key);
+
+export const reservedKeyMessage = (key: string): string =>
+  `the key "${key}" cannot be stored; send it under another name`;
+
 export interface UnstorableValue {
   /** Where, relative to the value checked (e.g. ['a', 3, 'b']). */
   readonly path: (string | number)[];
@@ -39,7 +52,10 @@ export function findUnstorableValue(value: unknown, maxDepth: number): Unstorabl
     const entries: [string | number, unknown][] = Array.isArray(current)
       ? current.map((item, index) => [index, item])
       : Object.entries(current);
-    for (const [key, child] of entries) pending.push({ value: child, path: [...path, key] });
+    for (const [key, child] of entries) {
+      if (typeof key === 'string' && isReservedKey(key)) return { path: [...path, key], message: reservedKeyMessage(key) };
+      pending.push({ value: child, path: [...path, key] });
+    }
   }
   return undefined;
 }

@@ -2,11 +2,10 @@
 // event, records the attempt, delays retries by changing the record's visibility, and
 // dead-letters an event explicitly once the retry schedule (lib/settings.ts) runs out.
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Settings } from '../settings';
-import { grantChangeVisibility, grantSend, grantTableReadWrite } from './grants';
+import { addQueueEventSource, grantChangeVisibility, grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
 import type { PipelineQueue } from './pipeline-queue';
 
@@ -20,7 +19,6 @@ export interface DeliveryProps {
 
 export class Delivery extends Construct {
   public readonly callback: PipelineFunction;
-  public readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
@@ -44,16 +42,15 @@ export class Delivery extends Construct {
     });
     const fn = this.callback.function;
 
-    this.eventSource = new SqsEventSource(props.deliveries.queue, {
+    addQueueEventSource(fn, props.deliveries.queue, {
       batchSize: settings.delivery.batchSize,
       maxConcurrency: settings.delivery.maxConcurrency,
-      reportBatchItemFailures: true,
     });
-    fn.addEventSource(this.eventSource);
 
-    grantTableReadWrite(props.table, fn);
+    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state.
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
     grantChangeVisibility(props.deliveries.queue, fn);
-    grantSend(props.deliveries.queue, fn);
+    // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);
   }
 }

@@ -7,14 +7,13 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Settings } from '../settings';
 import { bedrockInvokeStatements } from './bedrock-access';
-import { grantChangeVisibility, grantSend, grantTableReadWrite } from './grants';
+import { addQueueEventSource, grantChangeVisibility, grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
 import type { PipelineQueue } from './pipeline-queue';
 
@@ -42,7 +41,6 @@ export interface ExtractionProps {
 
 export class Extraction extends Construct {
   public readonly extractor: PipelineFunction;
-  public readonly eventSource: SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ExtractionProps) {
     super(scope, id);
@@ -67,15 +65,14 @@ export class Extraction extends Construct {
     // (Lambda Developer Guide, services-sqs-scaling.html).
     (fn.node.defaultChild as CfnFunction).reservedConcurrentExecutions = settings.extraction.maxConcurrency;
 
-    this.eventSource = new SqsEventSource(props.jobs.queue, {
+    addQueueEventSource(fn, props.jobs.queue, {
       batchSize: settings.extraction.batchSize,
       maxConcurrency: settings.extraction.maxConcurrency,
-      reportBatchItemFailures: true,
       ...(settings.extraction.batchSize > 10 ? { maxBatchingWindow: Duration.seconds(1) } : {}),
     });
-    fn.addEventSource(this.eventSource);
 
-    grantTableReadWrite(props.table, fn);
+    // Reads the job, tenant and batch; moves job and batch state (conditional updates).
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] });
     grantChangeVisibility(props.jobs.queue, fn);
     grantSend(props.jobs.deadLetterQueue, fn);
     // Fairness: a record held back for other tenants is sent again to the back of the jobs queue.

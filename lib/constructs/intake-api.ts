@@ -33,7 +33,7 @@ import {
 import { GATEWAY_ERROR_RESPONSES, SECURITY_RESPONSE_HEADERS, gatewayResponseTemplate } from '../api-error-responses';
 import { REQUEST_MODELS } from '../api-request-models';
 import type { Settings } from '../settings';
-import { grantSend, grantTableReadWrite } from './grants';
+import { grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
 import { JOBS_API_ROUTES, splitRoute } from '../../lambdas/jobs-api/routes';
 
@@ -102,7 +102,11 @@ export class IntakeApi extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
     });
-    grantTableReadWrite(props.table, this.intake.function);
+    // Tenant and idempotency lookups, job and batch writes; DeleteItem releases reservations and
+    // the idempotency record when a submission fails half-way.
+    grantTable(props.table, this.intake.function, {
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+    });
     grantSend(props.jobsQueue, this.intake.function);
 
     this.jobsApi = new PipelineFunction(this, 'JobsApi', {
@@ -113,7 +117,11 @@ export class IntakeApi extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
     });
-    grantTableReadWrite(props.table, this.jobsApi.function);
+    // Reads jobs, batches and attempts (Query, BatchGetItem, the tenant-time index), cancels and redelivers.
+    grantTable(props.table, this.jobsApi.function, {
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+      queryIndexes: true,
+    });
     grantSend(props.deliveriesQueue, this.jobsApi.function);
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {

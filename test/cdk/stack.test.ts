@@ -254,7 +254,8 @@ describe('least privilege', () => {
     // The jobs queue too: the fairness guard requeues a busy tenant's excess records.
     expect(ids(grants('extractor', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(jobs), jobs].sort());
     expect(ids(grants('extractor', 'sqs:ChangeMessageVisibility'))).toEqual([jobs]);
-    expect(ids(grants('callback', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(deliveries)].sort());
+    // Only the dead-letter queue: a retry changes the record's visibility, it is never re-sent.
+    expect(ids(grants('callback', 'sqs:SendMessage'))).toEqual([dlqOf(deliveries)]);
     expect(ids(grants('callback', 'sqs:ChangeMessageVisibility'))).toEqual([deliveries]);
     expect(grants('intake', 'sqs:ReceiveMessage')).toEqual([]);
     for (const service of ['intake', 'extractor', 'callback']) {
@@ -263,12 +264,14 @@ describe('least privilege', () => {
     }
   });
 
-  it('scopes DynamoDB to the table and its indexes', () => {
+  it('scopes DynamoDB to the table, and index Queries to the jobs API', () => {
     const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
-    for (const service of ['intake', 'extractor', 'callback']) {
-      const granted = grants(service, 'dynamodb:PutItem');
+    for (const service of ['intake', 'extractor', 'callback', 'jobsApi']) {
+      const granted = grants(service, 'dynamodb:UpdateItem');
       expect(granted.length, service).toBeGreaterThan(0);
       for (const resource of granted) expect(render(resource)).toContain(tableId);
+      const indexes = grants(service, 'dynamodb:Query').map(render).filter((r) => r.includes('/index/'));
+      expect(indexes.length, service).toBe(service === 'jobsApi' ? 1 : 0);
     }
   });
 

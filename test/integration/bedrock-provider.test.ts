@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
 import { createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
 import { CONVERSE_IMAGE_LIMITS } from '../../lambdas/adapters/image-downscaler';
+import { createAudioNormaliser } from '../../lambdas/adapters/audio-normaliser';
 import { createBedrockRuntimeClient, createMetadataProvider } from '../../lambdas/adapters/model-provider';
 import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
 import type { AudioNormaliser, ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
@@ -353,6 +354,49 @@ describe('Bedrock provider against a Converse stub', () => {
       DEFAULT_BEDROCK_MODEL_IDS.audio,
     ]);
   });
+});
+
+/** A 16-bit PCM WAV of a sine tone, made at test time. */
+function stereoWav(seconds: number, sampleRate = 44_100, channels = 2): Uint8Array {
+  const frames = Math.round(seconds * sampleRate);
+  const data = Buffer.alloc(frames * channels * 2);
+  for (let i = 0; i < frames; i++) {
+    const sample = Math.round(Math.sin((2 * Math.PI * 440 * i) / sampleRate) * 12_000);
+    for (let c = 0; c < channels; c++) data.writeInt16LE(sample, (i * channels + c) * 2);
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * channels * 2, 28);
+  header.writeUInt16LE(channels * 2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data.length, 40);
+  return new Uint8Array(Buffer.concat([header, data]));
+}
+
+describe('with the real ffmpeg normaliser (lambdas/adapters/audio-normaliser.ts)', () => {
+  it('sends a 44.1 kHz stereo WAV to Voxtral as the mono 16 kHz MP3 the stub (and AWS sample) require', async () => {
+    const normaliser = await createAudioNormaliser();
+    expect(normaliser, 'ffmpeg from @ffmpeg-installer is installed').toBeDefined();
+    const provider = await providerAgainstStub({}, { maxAttempts: 1 }, normaliser!);
+    const wav = stereoWav(20);
+
+    const output = await provider.extract({ kind: 'audio', format: 'wav', mime: 'audio/wav', bytes: wav });
+
+    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke']);
+    const sent = Buffer.from(invokeBodyOf(0).messages[0]!.content[0].input_audio.data, 'base64');
+    // 32 kbps for 20 s is ~80 KB against 3.5 MB of WAV.
+    expect(sent.byteLength * 10).toBeLessThan(wav.byteLength);
+    expect(output.result.properties).toMatchObject({ format: 'wav', channels: 2, sample_rate: 44_100, segments: 1 });
+    expect(Number(output.result.properties!.duration_seconds)).toBeCloseTo(20, 0);
+    expect(output.usage!.audio_seconds).toBeCloseTo(20, 0);
+  }, 60_000);
 });
 
 describe('the stub refuses what Bedrock refuses (real client, raw commands)', () => {

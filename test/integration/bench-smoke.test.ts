@@ -54,6 +54,12 @@ describe('bench harness (quick run)', () => {
     const source = await readFile(bundle.file, 'utf8');
     expect(bundle.externals.filter((name) => name.startsWith('@aws-sdk/'))).toEqual([]);
     expect(source).toContain('SQSClient');
+    expect(bundle.composition.some(({ part }) => part === '@aws-sdk/client-sqs')).toBe(true);
+
+    // The bench's "previous" rows still leave the SDK external, for comparison only.
+    const previous = await bundleHandler('intake', { dir: 'smoke-intake-sdk-external', sdkExternal: true });
+    expect(previous.externals.some((name) => name.startsWith('@aws-sdk/'))).toBe(true);
+    expect(await readFile(previous.file, 'utf8')).not.toContain('class SQSClient');
     expect(bundle.composition.length).toBeGreaterThan(0);
   });
 

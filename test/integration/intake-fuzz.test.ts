@@ -11,6 +11,7 @@ import { parseSubmission } from '../../lambdas/core/submit-jobs';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
 import { SECURITY_HEADERS } from '../../lambdas/adapters/api-gateway';
 import { INDEXES } from '../../lib/table-design';
+import { connect } from 'node:net';
 import { startHarness, type Harness } from '../support/local-harness';
 import { contentTypeHeader, idempotencyKeyHeader, nearValidBody, type BodyContext } from '../support/intake-bodies';
 
@@ -174,5 +175,124 @@ describe('POST /v1/jobs under hostile input', () => {
     const deep = `{"callback_url":${JSON.stringify(ctx.callbackUrl)},"files":[{"url":${JSON.stringify(ctx.fileUrls[0])}}],"metadata":{"d":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
     const reply = await h.submitRaw(deep);
     expect([reply.status, reply.json?.error?.code]).toEqual([400, 'invalid_request']);
+  });
+});
+
+// ---------- issue 16: prototype keys, forged cursors, raw gateway errors ----------
+
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty'] as const;
+/** Keys the store cannot round-trip: refused with a 400 naming the key; the rest are stored as sent. */
+const REFUSED_KEYS = new Set(['__proto__', 'constructor']);
+
+describe('metadata with Object.prototype key names', () => {
+  const shapes = (key: string): [string, string][] => [
+    ['number', `{"${key}":1}`],
+    ['string', `{"${key}":"x"}`],
+    ['nested object', `{"outer":{"${key}":1}}`],
+    ['nested in an array', `{"outer":[{"${key}":"x"}]}`],
+    ['as the object value', `{"${key}":{"${key}":2}}`],
+  ];
+
+  for (const key of PROTOTYPE_KEYS) {
+    it(`"${key}" never gives a 5xx and is either refused clearly or stored as sent`, async () => {
+      for (const [, metadata] of shapes(key)) {
+        // A fresh URL each time: a duplicate would report the earlier job (and its metadata).
+        const url = `s3://${h.stack.names.mediaBucket}/fuzz/proto-${Math.random().toString(36).slice(2)}.jpg`;
+        const raw = `{"callback_url":${JSON.stringify(ctx.callbackUrl)},"files":[{"url":${JSON.stringify(url)}}],"metadata":${metadata}}`;
+        const reply = await h.submitRaw(raw, { 'idempotency-key': `proto-${Math.random()}` });
+        checkReply(reply, raw);
+        if (REFUSED_KEYS.has(key)) {
+          expect([reply.status, reply.json.error.code]).toEqual([400, 'invalid_request']);
+          expect(JSON.stringify(reply.json.error)).toContain(key);
+        } else {
+          expect(reply.status, metadata).toBe(202);
+          const stored = await h.job(reply.json.jobs[0].job_id);
+          expect(JSON.stringify(stored?.metadata)).toBe(JSON.stringify(JSON.parse(metadata)));
+        }
+      }
+    });
+  }
+});
+
+describe('GET /v1/jobs with forged cursors', () => {
+  const list = async (query: string) => {
+    const response = await fetch(`${h.stack.endpoint}/v1/jobs?${query}`, { headers: { 'x-api-key': h.stack.apiKey } });
+    return { status: response.status, json: (await response.json()) as any, headers: response.headers };
+  };
+  const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+  it('accepts its own cursor and refuses every forgery with invalid_request, never a 5xx', async () => {
+    const first = await list('limit=1');
+    expect(first.status).toBe(200);
+    expect(first.json.next_cursor).toBeTypeOf('string');
+    expect((await list(`limit=1&cursor=${first.json.next_cursor}`)).status).toBe(200);
+
+    const real = JSON.parse(Buffer.from(first.json.next_cursor, 'base64url').toString('utf8')) as Record<string, string>;
+    const without = (name: string) => Object.fromEntries(Object.entries(real).filter(([key]) => key !== name));
+    const other = `TENANT#someone-else`;
+    const forged: unknown[] = [
+      ...Object.keys(real).map(without), // each key attribute missing
+      { ...real, extra: 'x' }, // an attribute the index key does not have
+      { ...real, gsi1pk: real.gsi2pk, gsi1sk: 'x' },
+      { ...real, sk: 1 },
+      { ...real, sk: { S: 'JOB' } },
+      { ...real, sk: '' },
+      { ...real, pk: `${other}#JOB#01ABC` },
+      { ...real, gsi2pk: `${other}#JOBS` },
+      `${JSON.stringify(real).slice(0, -1)},"__proto__":{"pk":"x"}}`, // an own __proto__ attribute
+      { ...real, constructor: 'x' },
+      {},
+      [],
+      null,
+      'not json',
+      42,
+      { ...real, gsi2sk: 'x'.repeat(5_000) },
+    ];
+    for (const key of forged) {
+      const reply = await list(`limit=1&cursor=${b64(key)}`);
+      expect([reply.status, reply.json.error?.code], JSON.stringify(key)).toEqual([400, 'invalid_request']);
+    }
+    for (const raw of ['%00', '!!!', 'a'.repeat(10_000), '____']) {
+      const reply = await list(`cursor=${raw}`);
+      expect([reply.status, reply.json.error?.code], raw.slice(0, 20)).toEqual([400, 'invalid_request']);
+    }
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom(...Object.keys(real), 'x', 'gsi1pk', 'gsi1sk'), fc.jsonValue({ maxDepth: 1 })), async (key) => {
+        const reply = await list(`cursor=${b64(key)}`);
+        expect(reply.status).toBeLessThan(500);
+      }),
+      runs(60),
+    );
+  });
+});
+
+describe('the local gateway answers malformed HTTP with the envelope', () => {
+  /** One raw exchange over TCP: what Node's parser answers when it cannot build a request. */
+  const rawExchange = (payload: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(h.stack.endpoint).port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.on('error', reject);
+      socket.setTimeout(5_000, () => socket.destroy(new Error('no answer')));
+      socket.write(payload);
+    });
+
+  it.each([
+    ['oversized headers', `GET /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 431, 'request_headers_too_large'],
+    ['a garbage request line', 'HELLO THERE\r\n\r\n', 400, 'invalid_request'],
+    ['binary noise', '\u0000\u0001\u0002\r\n\r\n', 400, 'invalid_request'],
+    ['a bad header line', 'GET /v1/jobs HTTP/1.1\r\nno colon here\r\n\r\n', 400, 'invalid_request'],
+    ['a bad content-length', 'POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'invalid_request'],
+  ])('%s', async (_label, payload, status, code) => {
+    const answer = await rawExchange(payload);
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head!.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}`);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(head!.toLowerCase()).toContain(`${name.toLowerCase()}: ${value.toLowerCase()}`);
+    const envelope = JSON.parse(body!) as { error: { code: string; message: string; request_id: string } };
+    expect(envelope.error.code).toBe(code);
+    expect(API_ERROR_STATUS[code as keyof typeof API_ERROR_STATUS]).toBe(status);
+    expect(envelope.error.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

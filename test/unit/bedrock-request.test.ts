@@ -67,6 +67,8 @@ describe('buildMetadataRequest', () => {
     expect(textPart!.type).toBe('text');
     expect(textPart!.text).toContain('You catalogue audio recordings');
     expect(textPart!.text).toContain('"summary"');
+    // JSON mode: the tool rule is replaced, not contradicted.
+    expect(textPart!.text).not.toContain(`Call the ${METADATA_TOOL_NAME} tool`);
     expect(body).toMatchObject({ max_tokens: 900, temperature: 0, response_format: { type: 'json_object' } });
     expect(JSON.stringify(body)).not.toContain('"system"');
   });

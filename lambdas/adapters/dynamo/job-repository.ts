@@ -22,7 +22,7 @@ import type {
   StartProcessingResult,
 } from '../../core/ports';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
-import { ApiError } from '../../core/errors';
+import { decodeListCursor } from '../../core/list-cursor';
 import { chunk, conditionally, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, OUTBOX_SHARDS, stripStorage } from './keys';
 
 export interface JobRepositoryOptions {
@@ -435,7 +435,14 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
       const byBatch = query.batchId !== undefined;
       const partition = byBatch ? keys.batchJobsIndex(tenantId, query.batchId!) : keys.tenantJobsIndex(tenantId);
       const [index, pkName, skName] = byBatch ? ['gsi1', 'gsi1pk', 'gsi1sk'] : ['gsi2', 'gsi2pk', 'gsi2sk'];
-      const startKey = query.cursor ? decodeCursor(query.cursor, pkName, partition) : undefined;
+      const startKey = query.cursor
+        ? decodeListCursor(query.cursor, {
+            attributes: ['pk', 'sk', pkName, skName],
+            partitionAttribute: pkName,
+            partition,
+            pkPrefix: `${partition.split('#').slice(0, 2).join('#')}#`,
+          })
+        : undefined;
       const names: Record<string, string> = {};
       const values: Record<string, unknown> = { ':pk': partition, ':job': 'job' };
       const filters = ['entity = :job'];
@@ -506,19 +513,4 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
 /** Opaque to callers; checked on the way back in so a cursor cannot leave the caller's partition. */
 function encodeCursor(key: Record<string, string>): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string, partitionAttribute: string, partition: string): Record<string, unknown> {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const valid =
-      key[partitionAttribute] === partition &&
-      Object.values(key).every((value) => typeof value === 'string') &&
-      typeof key.pk === 'string' &&
-      key.pk.startsWith(partition.split('#').slice(0, 2).join('#') + '#');
-    if (valid) return key;
-  } catch {
-    // fall through
-  }
-  throw new ApiError('invalid_request', 'The cursor is not valid for this listing.', [{ path: 'cursor', message: 'invalid cursor' }]);
 }

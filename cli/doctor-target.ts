@@ -1,0 +1,70 @@
+// CLI plumbing for `metahook doctor`: builds the checks' collaborators for the local stack
+// (its state file, the provider the local extractor uses) or a deployed stack (its outputs,
+// the production Bedrock provider with the caller's credentials, the alarm topic over SNS).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ENV } from '../lambdas/runtime-config';
+import { importOptionalSdk } from '../lambdas/adapters/apigateway-keys';
+import { createMetadataProvider } from '../lambdas/adapters/model-provider';
+import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../lib/deploy-config';
+import type { LocalCredentials } from '../local/stack';
+import { ALARM_TOPIC_OUTPUT, type DoctorDeps } from './commands/doctor';
+import type { CliIo } from './io';
+import { chooseTarget, loadStackOutputs, localStateFile, stackNameFor, STACK_OUTPUTS, TargetUnavailableError, type TargetOptions } from './target';
+
+export interface DoctorOptions extends TargetOptions {
+  readonly imageModel?: string;
+  readonly audioModel?: string;
+}
+
+export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'>): DoctorDeps {
+  if (chooseTarget(options, io) === 'local') {
+    const file = localStateFile(io);
+    const state = async () => {
+      if (!existsSync(file)) throw new TargetUnavailableError(`${file} not found: start the local stack with npm start`);
+      return JSON.parse(await readFile(file, 'utf8')) as Partial<LocalCredentials>;
+    };
+    return {
+      description: `local stack (${file})`,
+      loadOutputs: async () => ({ ...((await state()).handlerEnv ?? {}) }),
+      requiredOutputs: [ENV.tableName, ENV.jobsQueueUrl, ENV.jobsDlqUrl, ENV.deliveriesQueueUrl, ENV.deliveriesDlqUrl, ENV.mediaBucket],
+      modelIds: { image: options.imageModel ?? DEFAULT_IMAGE_MODEL_ID, audio: options.audioModel ?? DEFAULT_AUDIO_MODEL_ID },
+      // The provider the local extractor runs with (the local analyzer unless the stack was started with Bedrock).
+      createProvider: async () => createMetadataProvider({ ...((await state()).handlerEnv ?? {}) }),
+    };
+  }
+  const stackName = stackNameFor(options, io.env);
+  const region = options.region ?? io.env.AWS_REGION;
+  const modelIds = { image: options.imageModel ?? DEFAULT_IMAGE_MODEL_ID, audio: options.audioModel ?? DEFAULT_AUDIO_MODEL_ID };
+  return {
+    description: `AWS stack ${stackName}${region ? ` in ${region}` : ''}`,
+    loadOutputs: () => loadStackOutputs(stackName, region),
+    requiredOutputs: [
+      STACK_OUTPUTS.tableName,
+      STACK_OUTPUTS.usagePlanId,
+      STACK_OUTPUTS.jobsDeadLetterQueueUrl,
+      STACK_OUTPUTS.deliveriesDeadLetterQueueUrl,
+      STACK_OUTPUTS.jobsQueueUrl,
+      STACK_OUTPUTS.deliveriesQueueUrl,
+      ALARM_TOPIC_OUTPUT,
+    ],
+    modelIds,
+    // The extractor's own provider wiring, with the operator's credentials.
+    createProvider: () =>
+      createMetadataProvider({
+        ...(region ? { AWS_REGION: region } : {}),
+        [ENV.modelProvider]: 'bedrock',
+        [ENV.imageModelId]: modelIds.image,
+        [ENV.audioModelId]: modelIds.audio,
+      }),
+    async publishToTopic(topicArn, subject, message) {
+      const { SNSClient, PublishCommand } = await importOptionalSdk('@aws-sdk/client-sns');
+      const sns = new SNSClient(region ? { region } : {});
+      try {
+        await sns.send(new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message }));
+      } finally {
+        sns.destroy();
+      }
+    },
+  };
+}

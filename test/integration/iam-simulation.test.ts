@@ -1,0 +1,245 @@
+// IAM proven by simulation: a short pipeline session and a CLI session run against the local
+// stack with every AWS SDK call recorded (who, operation, resource), then each call, and each
+// call AWS itself makes on a role's behalf, is evaluated against the synthesized template's
+// role policies and KMS key, queue, bucket and topic policies with @cloud-copilot/iam-simulate.
+// A call that would be denied fails; so does a grant that no call needs (least privilege).
+// Generic: nothing here lists the grants; new handlers' calls are checked as they appear.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { startHarness, type Harness } from '../support/local-harness';
+import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
+import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
+import {
+  authorizationsFor,
+  awsMadeRequests,
+  deployedNames,
+  evaluate,
+  resolveStack,
+  unusedGrants,
+  type AuthorizationRequest,
+  type ResolvedStack,
+} from '../support/iam-simulation';
+import { synthStack, TEST_ENV } from '../cdk/synth-stack';
+import { OPERATOR_POLICY_END, OPERATOR_POLICY_START, operatorPolicy, renderForDocs } from '../support/operator-policy';
+import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../../lib/deploy-config';
+import { runCli } from '../../cli/run';
+
+/**
+ * Grants a code path needs that this session does not reach, each with that path. The test fails
+ * if one is no longer granted, or if the session starts to use it (then the entry goes).
+ */
+const NOT_REACHED: readonly { handler: string; action: string; path: string }[] = [
+  {
+    handler: 'intake',
+    action: 'dynamodb:DeleteItem',
+    path: 'a submission failing half-way releases its reservations and idempotency record (dynamo/job-repository.ts releaseReservations, dynamo/idempotency-store.ts release)',
+  },
+];
+
+const HANDLER_NAME: Record<string, string> = {};
+let recorder: CallRecorder;
+let h: Harness;
+let stub: RunningConverseStub;
+let dataDir: string;
+let stack: ResolvedStack;
+let requests: AuthorizationRequest[];
+let goneJob: string;
+let templateJson: any;
+
+async function runPipelineSession(): Promise<void> {
+  h.receiver.reply = (request, index) => {
+    if (request.path.startsWith('/flaky')) return index === 0 ? { status: 500, body: 'later' } : { status: 200 };
+    if (request.path.startsWith('/gone')) return { status: 410 };
+    return { status: 200 };
+  };
+  const photo = await h.upload('photo-iptc.jpg', 'iam/photo.jpg');
+  const song = await h.upload('tagged.mp3', 'iam/song.mp3');
+  const step = (what: string) => process.env.IAM_SIM_DEBUG && console.error(new Date().toISOString(), what);
+  step('submit');
+  const body = {
+    callback_url: `${h.receiver.url}/flaky`,
+    files: [{ url: photo, external_id: 'img' }, { url: song, external_id: 'aud' }, { url: photo, external_id: 'img2' }],
+  };
+  const submitted = await h.submit(body, { 'idempotency-key': 'iam-simulation-1' });
+  expect(submitted.status).toBe(202);
+  // The same key again: answered from the idempotency record.
+  expect((await h.submit(body, { 'idempotency-key': 'iam-simulation-1' })).json.batch_id).toBe(submitted.json.batch_id);
+  const batchId = submitted.json.batch_id as string;
+  const jobId = submitted.json.jobs[0].job_id as string;
+  await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed'), 30_000);
+
+  step('completed');
+  // A receiver that is gone: the delivery is dead-lettered by the callback.
+  const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
+  goneJob = gone.json.jobs[0].job_id as string;
+  await expect.poll(async () => (await h.job(goneJob))?.delivery?.status, { timeout: 20_000 }).toBe('failed');
+
+  step('gone failed');
+  // Messages no handler can read: each consumer dead-letters them itself.
+  await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.jobs, MessageBody: '{"not":"a job"}' }));
+  await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.deliveries, MessageBody: '{"not":"a delivery"}' }));
+
+  step('api');
+  // The jobs API, every route.
+  const api = (method: string, path: string) =>
+    fetch(`${h.stack.endpoint}/v1${path}`, { method, headers: { 'x-api-key': h.stack.apiKey } });
+  expect((await api('GET', '/jobs')).status).toBe(200);
+  expect((await api('GET', `/jobs/${jobId}`)).status).toBe(200);
+  expect((await api('GET', `/jobs/${jobId}/deliveries`)).status).toBe(200);
+  expect((await api('GET', `/batches/${batchId}`)).status).toBe(200);
+  expect((await api('POST', `/jobs/${jobId}/redeliver`)).status).toBe(202);
+  expect((await api('DELETE', `/jobs/${jobId}`)).status).toBe(409);
+  step('dlq wait');
+  const deadLettered = (queueUrl: string) =>
+    recorder.calls.some((c) => c.operation.startsWith('SendMessage') && c.input.QueueUrl === queueUrl);
+  for (let waited = 0; !(deadLettered(h.stack.queueUrls.jobsDeadLetter) && deadLettered(h.stack.queueUrls.deliveriesDeadLetter)); waited += 100) {
+    if (waited > 20_000) throw new Error('the malformed messages were not dead-lettered');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function runCliSession(): Promise<void> {
+  const cli = async (...argv: string[]) => {
+    if (process.env.IAM_SIM_DEBUG) console.error(new Date().toISOString(), argv.join(' '));
+    let stdout = '';
+    const code = await recorder.runAs('operator', () =>
+      runCli(argv, { stdout: (t) => (stdout += `${t}\n`), stderr: () => {}, env: { METAHOOK_DATA_DIR: dataDir }, cwd: process.cwd() }),
+    );
+    expect(code, `metahook ${argv.join(' ')}`).toBe(0);
+    return stdout;
+  };
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const until = new Date(Date.now() + 60_000).toISOString();
+  const jobs = await fetch(`${h.stack.endpoint}/v1/jobs`, { headers: { 'x-api-key': h.stack.apiKey } }).then((r) => r.json() as any);
+  await cli('audit', 'deliveries', '--tenant', h.stack.tenantId, '--since', since, '--until', until, '--format', 'json');
+  await cli('audit', 'job', jobs.jobs[0].job_id, '--tenant', h.stack.tenantId, '--format', 'json');
+  await cli('redrive', 'jobs', '--dry-run', '--format', 'json');
+  await cli('redrive', 'jobs', '--max', '1');
+  await cli('redrive', 'deliveries', '--job', goneJob, '--max', '1');
+}
+
+beforeAll(async () => {
+  recorder = startCallRecorder();
+  let imageCalls = 0;
+  stub = await startConverseStub({
+    // The first image is throttled past the SDK's own retries, so the extractor postpones its record.
+    replies: (request) => (mediaKindOf(request) === 'image' && imageCalls++ < 4 ? converseReplies.throttling() : converseReplies.auto()),
+  });
+  h = await startHarness({
+    env: {
+      METAHOOK_MODEL_PROVIDER: 'bedrock',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint,
+      METAHOOK_IMAGE_MODEL_ID: DEFAULT_IMAGE_MODEL_ID,
+      METAHOOK_AUDIO_MODEL_ID: DEFAULT_AUDIO_MODEL_ID,
+      METAHOOK_EXTRACTION_RETRY_SCHEDULE: '1,1',
+      METAHOOK_RETRY_SCHEDULE: '1,1',
+      // Every batch holding two files of one tenant sends the second to the back of the queue.
+      METAHOOK_FAIRNESS_MAX_RECORDS_PER_TENANT: '1',
+      METAHOOK_FAIRNESS_DWELL_SECONDS: '0',
+    },
+    wrapHandler: (name, handler) => {
+      HANDLER_NAME[name] = name;
+      return ((...args: unknown[]) => recorder.runAs(name, () => handler(...args))) as typeof handler;
+    },
+  });
+  dataDir = await mkdtemp(join(tmpdir(), 'metahook-iam-'));
+  const { endpoint, apiKey, signingSecret, tenantId, s3Endpoint, mediaBucket, dynamoEndpoint, sqsEndpoint, handlerEnv } = h.stack;
+  await writeFile(join(dataDir, 'local.json'), JSON.stringify({ endpoint, apiKey, signingSecret, tenantId, s3Endpoint, mediaBucket, dynamoEndpoint, sqsEndpoint, handlerEnv }));
+}, 60_000);
+
+afterAll(async () => {
+  recorder?.stop();
+  await h?.stop();
+  await stub?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  CloudAssembly.cleanupTemporaryDirectories();
+});
+
+describe('IAM simulation of the recorded calls against the synthesized template', () => {
+  it('records the calls of every handler during a pipeline session and a CLI session', async () => {
+    await runPipelineSession();
+    await runCliSession();
+
+    if (process.env.IAM_SIM_DEBUG) console.error(new Date().toISOString(), 'synth');
+    const { template } = synthStack();
+    templateJson = template.toJSON();
+    stack = resolveStack(templateJson, { ...TEST_ENV, stackName: 'Metahook-test' });
+    const names = deployedNames(stack, h.stack.env);
+    const lambdaCalls = recorder.calls.filter((c) => c.principal !== 'operator');
+    requests = [
+      ...lambdaCalls.flatMap((call) =>
+        authorizationsFor(call, stack, names).map((r) => ({ ...r, principal: stack.roleOfHandler[call.principal] ?? `no role for ${call.principal}` })),
+      ),
+      ...awsMadeRequests(stack),
+    ];
+
+    if (process.env.IAM_SIM_DEBUG) for (const c of recorder.calls) console.error('CALL', c.principal, c.service, c.operation, JSON.stringify(c.input));
+    const principals = new Set(recorder.calls.map((c) => c.principal));
+    for (const name of Object.keys(HANDLER_NAME)) expect(principals, `no AWS call recorded for ${name}`).toContain(name);
+    expect(Object.keys(stack.roleOfHandler).sort()).toEqual(Object.keys(HANDLER_NAME).sort());
+  }, 120_000);
+
+  it('allows every call a handler made and every call AWS makes for a role or alarm', async () => {
+    const decisions = await evaluate(stack, requests);
+    const denied = decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.result}: ${d.principal} ${d.action} on ${d.resource} (${d.because})`);
+    expect([...new Set(denied)]).toEqual([]);
+  });
+
+  it('lets CloudWatch alarms publish to the encrypted alarm topic', () => {
+    const alarmRequests = requests.filter((r) => r.principal === 'cloudwatch.amazonaws.com');
+    expect(alarmRequests.map((r) => r.action)).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt']));
+  });
+
+  it('grants no role anything no call needed', () => {
+    const unused = Object.fromEntries(
+      Object.entries(stack.roleOfHandler).map(([name, role]) => [name, unusedGrants(stack.rolePolicies[role]!, role, requests)]),
+    );
+    for (const known of NOT_REACHED) {
+      const entries = unused[known.handler] ?? [];
+      expect(entries.some((e) => e.startsWith(`${known.action} on `)), `${known.handler} ${known.action}: ${known.path}`).toBe(true);
+      unused[known.handler] = entries.filter((e) => !e.startsWith(`${known.action} on `));
+    }
+    expect(unused).toEqual(Object.fromEntries(Object.keys(stack.roleOfHandler).map((name) => [name, []])));
+  });
+
+  it('generates the operator policy in docs/deploy.md from the CLI calls, and that policy allows them', async () => {
+    const { account, region, stackName } = stack.env;
+    const names = deployedNames(stack, h.stack.env);
+    const operatorRequests: AuthorizationRequest[] = [
+      ...recorder.calls.filter((c) => c.principal === 'operator').flatMap((call) => authorizationsFor(call, stack, names)),
+      // Only an --aws target: it reads the stack's outputs first (cli/target.ts loadStackOutputs).
+      {
+        principal: 'operator',
+        action: 'cloudformation:DescribeStacks',
+        resource: `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/*`,
+        context: {},
+        because: 'the --aws target reading the stack outputs',
+      },
+    ];
+    expect(operatorRequests.map((r) => r.action)).toEqual(expect.arrayContaining(['dynamodb:Query', 'sqs:ReceiveMessage', 'sqs:SendMessage']));
+    const policy = operatorPolicy(operatorRequests);
+    const operator = { arn: `arn:aws:iam::${account}:role/metahook-operator`, policies: [policy] };
+    const decisions = await evaluate(stack, operatorRequests, { extra: { operator } });
+    expect(decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.action} on ${d.resource}`)).toEqual([]);
+
+    const outputs = Object.fromEntries(
+      Object.entries<any>(templateJson.Outputs ?? {}).map(([key, output]) => [key, String(stack.resolve(output.Value))]),
+    );
+    const block = `${OPERATOR_POLICY_START}\n\`\`\`json\n${renderForDocs(policy, stack, outputs)}\n\`\`\`\n${OPERATOR_POLICY_END}`;
+    const docPath = new URL('../../docs/deploy.md', import.meta.url);
+    const doc = await readFile(docPath, 'utf8');
+    const start = doc.indexOf(OPERATOR_POLICY_START);
+    const end = doc.indexOf(OPERATOR_POLICY_END);
+    expect(start, 'docs/deploy.md has no operator-policy block').toBeGreaterThanOrEqual(0);
+    const current = doc.slice(start, end + OPERATOR_POLICY_END.length);
+    if (process.env.UPDATE_OPERATOR_POLICY === '1') {
+      await writeFile(docPath, doc.replace(current, block));
+    } else {
+      expect(current, 'docs/deploy.md operator policy is stale: run npm run docs:operator-policy').toBe(block);
+    }
+  });
+});
