@@ -42,9 +42,10 @@ function draft4Errors(schema: Schema, value: unknown, path = ''): string[] {
   }
   if (actual === 'object') {
     const object = value as Record<string, unknown>;
-    for (const name of schema.required ?? []) if (!(name in object)) errors.push(`${path}.${name}: required`);
+    // Own members only: `in` and `properties[name]` would also find inherited ones such as toString.
+    for (const name of schema.required ?? []) if (!Object.hasOwn(object, name)) errors.push(`${path}.${name}: required`);
     for (const [name, child] of Object.entries(object)) {
-      const property = schema.properties?.[name];
+      const property = schema.properties && Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
       if (property) errors.push(...draft4Errors(property, child, `${path}.${name}`));
       else if (schema.additionalProperties === false) errors.push(`${path}.${name}: additional`);
       else if (typeof schema.additionalProperties === 'object') errors.push(...draft4Errors(schema.additionalProperties, child, `${path}.${name}`));
@@ -113,7 +114,7 @@ describe('the SubmitJobsRequest model against the handler', () => {
       fileUrls: ['s3://metahook-media/a.png', 'https://cdn.example.com/b.mp3'],
       limits,
     };
-    fc.assert(
+    const check = (seed: number) => fc.assert(
       fc.property(nearValidBody(ctx), ({ raw }) => {
         let body: unknown;
         try {
@@ -130,7 +131,19 @@ describe('the SubmitJobsRequest model against the handler', () => {
         const asciiOnly = /^[\x00-\x7f]*$/.test(raw);
         if (asciiOnly && !HANDLER_ONLY.test(refusal.join(' '))) expect(gatewayRefuses(body)).toBe(true);
       }),
-      { numRuns: 400 },
+      { numRuns: 400, seed },
     );
+    // FC_SEED replays one seed; FC_SEED_RUNS=n runs n consecutive seeds (npm run test:property-seeds).
+    const first = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const runs = Number(process.env.FC_SEED_RUNS ?? 1);
+    for (let seed = first; seed < first + runs; seed += 1) {
+      try {
+        check(seed);
+      } catch (error) {
+        console.error(`request-model property failed with seed ${seed}: replay with FC_SEED=${seed}`);
+        throw error;
+      }
+    }
+    if (runs > 1) console.log(`request-model property passed ${runs} seeds in a row (${first}..${first + runs - 1})`);
   });
 });
