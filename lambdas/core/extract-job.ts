@@ -59,7 +59,10 @@ export async function extractJob(
       await announce(deps, job, job.status);
       return { outcome: 'redelivered', jobId: job.job_id };
     }
-    throw new JobBusyError('extraction_failed', `job ${job.job_id} is being processed by another worker`);
+    // Wait until the lease ends, not a schedule step: a shorter wait only burns receives.
+    const leaseEnds = claim.leaseUntil ? Date.parse(claim.leaseUntil) : now.getTime();
+    const retryAfterSeconds = Math.max(1, Math.ceil((leaseEnds - now.getTime()) / 1000) + 1);
+    throw new JobBusyError('extraction_failed', `job ${job.job_id} is being processed by another worker`, { retryAfterSeconds });
   }
 
   const job = claim.job;

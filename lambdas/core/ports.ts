@@ -115,7 +115,8 @@ export interface DedupeReservation {
 
 export type StartProcessingResult =
   | { readonly started: true; readonly job: JobRecord }
-  | { readonly started: false; readonly job: JobRecord | undefined };
+  /** leaseUntil: when a processing job's current lease ends (a retry waits exactly that long). */
+  | { readonly started: false; readonly job: JobRecord | undefined; readonly leaseUntil?: string };
 
 /**
  * The intake's promise to queue a batch's jobs, written before the jobs. Deleted once their

@@ -9,7 +9,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { TransientJobError } from '../core/errors';
-import { extractJob } from '../core/extract-job';
+import { extractJob, JobBusyError } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
 import { parseJobMessage } from '../core/queue-messages';
 import { createSqsJobQueue, deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
@@ -41,8 +41,11 @@ async function processRecord(record: SQSRecord): Promise<void> {
   } catch (error) {
     const schedule = settings.extraction.retryScheduleSeconds;
     const step = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;
-    const delay = error instanceof TransientJobError && error.retryAfterSeconds !== undefined
-      ? Math.max(step, error.retryAfterSeconds) : step;
+    // A busy job waits out the other worker's lease exactly; other transient errors take the step.
+    const delay = error instanceof JobBusyError && error.retryAfterSeconds !== undefined
+      ? error.retryAfterSeconds
+      : error instanceof TransientJobError && error.retryAfterSeconds !== undefined
+        ? Math.max(step, error.retryAfterSeconds) : step;
     logger.warn('job will be retried', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
     await postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
       logger.error('could not postpone job message', { error: cause as Error }));

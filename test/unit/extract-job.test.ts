@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../lib/settings';
-import { extractJob, type ExtractJobDeps } from '../../lambdas/core/extract-job';
+import { JobBusyError, extractJob, type ExtractJobDeps } from '../../lambdas/core/extract-job';
 import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
 import type { DeliveryMessage, JobOutcomeUpdate } from '../../lambdas/core/ports';
 import type { JobRecord } from '../../lambdas/core/records';
@@ -107,6 +107,14 @@ describe('extractJob', () => {
   it('retries later when another worker holds the job', async () => {
     const { deps } = harness({ started: false, job: queuedJob({ status: 'processing' }) });
     await expect(extractJob(deps, message, { receiveCount: 1 })).rejects.toBeInstanceOf(TransientJobError);
+  });
+
+  it('waits exactly until the other worker\'s lease ends, not a schedule step', async () => {
+    const { deps } = harness({ started: false, job: queuedJob({ status: 'processing' }) });
+    (deps.jobs as any).startProcessing = async () => ({ started: false, job: queuedJob({ status: 'processing' }), leaseUntil: '2026-01-01T00:01:30Z' });
+    const error = await extractJob(deps, message, { receiveCount: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobBusyError);
+    expect((error as JobBusyError).retryAfterSeconds).toBe(91);
   });
 
   it('holds the jobs of a disabled tenant', async () => {

@@ -65,7 +65,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     tenantId: string,
     jobId: string,
     update: Omit<UpdateCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
-  ): Promise<{ changed: boolean; job: JobRecord | undefined }> {
+  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string }> {
     const Key = keys.job(tenantId, jobId);
     try {
       const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
@@ -73,7 +73,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const item = await getConsistent(Key);
-      return { changed: false, job: item ? toJobRecord(item) : undefined };
+      const leaseUntil = typeof item?.lease_until === 'string' ? item.lease_until : undefined;
+      return { changed: false, job: item ? toJobRecord(item) : undefined, ...(leaseUntil ? { leaseUntil } : {}) };
     }
   }
 
@@ -267,7 +268,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     },
 
     async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
-      const { changed, job } = await changeJobState(tenantId, jobId, {
+      const { changed, job, leaseUntil: heldUntil } = await changeJobState(tenantId, jobId, {
         UpdateExpression:
           'SET #status = :processing, lease_until = :lease, updated_at = :now, ' +
           'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
@@ -288,7 +289,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
           ':one': 1,
         },
       });
-      return changed ? { started: true, job: job! } : { started: false, job };
+      return changed ? { started: true, job: job! } : { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
     },
 
     async releaseLease(job, now) {
