@@ -211,10 +211,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ];
 
   // EventBridge's schedule, locally: the same handler on a timer, one run at a time.
-  const sweeper = (await import('../lambdas/sweeper/handler')).handler as unknown as (
-    event: unknown,
-    context: ReturnType<typeof fakeLambdaContext>,
-  ) => Promise<SweepOutboxResult>;
+  const sweeper = wrap(
+    'sweeper',
+    (await import('../lambdas/sweeper/handler')).handler as unknown as (
+      event: unknown,
+      context: ReturnType<typeof fakeLambdaContext>,
+    ) => Promise<SweepOutboxResult>,
+  );
   let sweepRuns = 0;
   let sweeping: Promise<SweepOutboxResult> | undefined;
   const sweep = (): Promise<SweepOutboxResult> => {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoJobRepository } from '../../lambdas/adapters/dynamo/job-repository';
 import { startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
@@ -32,13 +34,8 @@ import { runCli } from '../../cli/run';
  * Grants a code path needs that this session does not reach, each with that path. The test fails
  * if one is no longer granted, or if the session starts to use it (then the entry goes).
  */
-const NOT_REACHED: readonly { handler: string; action: string; path: string }[] = [
-  {
-    handler: 'intake',
-    action: 'dynamodb:DeleteItem',
-    path: 'a submission failing half-way releases its reservations and idempotency record (dynamo/job-repository.ts releaseReservations, dynamo/idempotency-store.ts release)',
-  },
-];
+// Every grant is now reached by the session (the intake's DeleteItem closes its outbox entry).
+const NOT_REACHED: readonly { handler: string; action: string; path: string }[] = [];
 
 const HANDLER_NAME: Record<string, string> = {};
 let recorder: CallRecorder;
@@ -77,6 +74,25 @@ async function runPipelineSession(): Promise<void> {
   const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
   goneJob = gone.json.jobs[0].job_id as string;
   await expect.poll(async () => (await h.job(goneJob))?.delivery?.status, { timeout: 20_000 }).toBe('failed');
+
+  step('sweep');
+  // An intake that died between its job writes and its messages: a job left `queued` with an
+  // outbox entry older than the intake's lifetime. The sweeper queues it and closes the entry.
+  const { Item: template } = await h.stack.db.send(
+    new GetCommand({ TableName: h.stack.names.table, Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'JOB' } }),
+  );
+  const orphan = `${jobId}sw`;
+  const { result: _result, lease_until: _lease, ...queuedCopy } = template!;
+  await h.stack.db.send(
+    new PutCommand({
+      TableName: h.stack.names.table,
+      Item: { ...queuedCopy, pk: `TENANT#${h.stack.tenantId}#JOB#${orphan}`, job_id: orphan, status: 'queued', gsi1sk: orphan },
+    }),
+  );
+  const repository = createDynamoJobRepository(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
+  await repository.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
+  expect(await h.stack.sweep()).toMatchObject({ entries: 1, requeued: 1 });
+  await expect.poll(async () => (await h.job(orphan))?.status, { timeout: 20_000 }).toBe('completed');
 
   step('gone failed');
   // Messages no handler can read: each consumer dead-letters them itself.

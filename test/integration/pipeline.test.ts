@@ -157,7 +157,18 @@ describe('duplicates and idempotency', () => {
   it('creates exactly one job from 20 concurrent identical requests', async () => {
     const url = await h.upload('image.webp', 'race/image.webp');
     const body = { callback_url: `${h.receiver.url}/race`, files: [{ url }] };
-    const responses = await Promise.all(Array.from({ length: 20 }, () => h.submit(body)));
+    // A request that meets a claim whose job is not written yet is told to retry (503
+    // request_in_progress with Retry-After), never answered with a job that does not exist.
+    const submitUntilAccepted = async () => {
+      for (;;) {
+        const response = await h.submit(body);
+        if (response.status !== 503) return response;
+        expect(response.json.error.code).toBe('request_in_progress');
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const responses = await Promise.all(Array.from({ length: 20 }, submitUntilAccepted));
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));
     const jobIds = new Set(responses.map((r) => r.json.jobs[0].job_id));
     expect(jobIds.size).toBe(1);
