@@ -3,6 +3,7 @@
 // 127.0.0.1, which refuses (400) what the real service refuses: see test/support/converse-stub.ts.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { makeWav } from '../support/audio-files';
 import { join } from 'node:path';
 import { ConverseCommand, InvokeModelCommand, ValidationException } from '@aws-sdk/client-bedrock-runtime';
 import sharp from 'sharp';
@@ -359,36 +360,12 @@ describe('Bedrock provider against a Converse stub', () => {
   });
 });
 
-/** A 16-bit PCM WAV of a sine tone, made at test time. */
-function stereoWav(seconds: number, sampleRate = 44_100, channels = 2): Uint8Array {
-  const frames = Math.round(seconds * sampleRate);
-  const data = Buffer.alloc(frames * channels * 2);
-  for (let i = 0; i < frames; i++) {
-    const sample = Math.round(Math.sin((2 * Math.PI * 440 * i) / sampleRate) * 12_000);
-    for (let c = 0; c < channels; c++) data.writeInt16LE(sample, (i * channels + c) * 2);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * channels * 2, 28);
-  header.writeUInt16LE(channels * 2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return new Uint8Array(Buffer.concat([header, data]));
-}
-
 describe('with the real ffmpeg normaliser (lambdas/adapters/audio-normaliser.ts)', () => {
   it('sends a 44.1 kHz stereo WAV to Voxtral as the mono 16 kHz MP3 the stub (and AWS sample) require', async () => {
     const normaliser = await createAudioNormaliser();
     expect(normaliser, 'ffmpeg from @ffmpeg-installer is installed').toBeDefined();
     const provider = await providerAgainstStub({}, { maxAttempts: 1 }, normaliser!);
-    const wav = stereoWav(20);
+    const wav = makeWav({ seconds: 20, sampleRate: 44_100, channels: 2 });
 
     const output = await provider.extract({ kind: 'audio', format: 'wav', mime: 'audio/wav', bytes: wav });
 
