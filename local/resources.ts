@@ -30,6 +30,16 @@ async function tableExists(dynamo: DynamoDBClient, name: string): Promise<boolea
   }
 }
 
+/** dynalite answers CreateTable while the table is CREATING; writes before ACTIVE get ResourceNotFound. */
+async function waitUntilActive(dynamo: DynamoDBClient, name: string): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`local table ${name} did not become ACTIVE within 10 s`);
+}
+
 export async function createTables(dynamo: DynamoDBClient): Promise<void> {
   const stringAttribute = (AttributeName: string) => ({ AttributeName, AttributeType: 'S' as const });
   if (!(await tableExists(dynamo, LOCAL_NAMES.table))) {
@@ -68,6 +78,8 @@ export async function createTables(dynamo: DynamoDBClient): Promise<void> {
       }),
     );
   }
+  await waitUntilActive(dynamo, LOCAL_NAMES.table);
+  await waitUntilActive(dynamo, LOCAL_NAMES.apiKeysTable);
 }
 
 /** Dead-letter queues first: the source queues' redrive policies point at their ARNs. */
