@@ -1,6 +1,6 @@
 // Local stack: creates the table, queues and bucket on the emulators from the same designs
 // the CDK stack deploys (lib/table-design.ts, lib/queue-design.ts, lib/settings.ts).
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FauxqsServer } from 'fauxqs';
 import type { Settings } from '../lib/settings';
 import { queueDesigns, type QueueName } from '../lib/queue-design';
@@ -28,16 +28,6 @@ async function tableExists(dynamo: DynamoDBClient, name: string): Promise<boolea
     if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
     throw error;
   }
-}
-
-/** dynalite answers CreateTable while the table is CREATING; writes before ACTIVE get ResourceNotFound. */
-async function waitUntilActive(dynamo: DynamoDBClient, name: string): Promise<void> {
-  for (let waited = 0; waited < 10_000; waited += 20) {
-    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: name }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`local table ${name} did not become ACTIVE within 10 s`);
 }
 
 export async function createTables(dynamo: DynamoDBClient): Promise<void> {
@@ -78,8 +68,10 @@ export async function createTables(dynamo: DynamoDBClient): Promise<void> {
       }),
     );
   }
-  await waitUntilActive(dynamo, LOCAL_NAMES.table);
-  await waitUntilActive(dynamo, LOCAL_NAMES.apiKeysTable);
+  // dynalite answers CreateTable while the table is CREATING; writes before ACTIVE get ResourceNotFound.
+  for (const TableName of [LOCAL_NAMES.table, LOCAL_NAMES.apiKeysTable]) {
+    await waitUntilTableExists({ client: dynamo, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName });
+  }
 }
 
 /** Dead-letter queues first: the source queues' redrive policies point at their ARNs. */
