@@ -2,7 +2,7 @@
 // (see ../adapters/dynamo for keys and indexes).
 import type { JobStatus, MediaKind } from './api-schemas';
 import type { MetadataResult } from './metadata-result';
-import type { ModelUsage } from './ports';
+import type { DeliverySummaryUpdate, ModelUsage } from './ports';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
@@ -20,6 +20,20 @@ export interface DeliverySummary {
   readonly next_attempt_at?: string | null;
   /** Failed attempts since the last success (or since the first attempt): the schedule position. */
   readonly failures?: number;
+}
+
+/** The delivery summary a job (or batch) holds after an outcome: what the next receipt decides from. */
+export function deliverySummaryOf(update: DeliverySummaryUpdate): DeliverySummary {
+  return {
+    status: update.status,
+    attempts: update.attempt,
+    event_id: update.eventId,
+    last_status_code: update.lastStatusCode,
+    last_error: update.lastError,
+    updated_at: update.at.toISOString(),
+    failures: update.failures,
+    next_attempt_at: update.nextAttemptAt ? update.nextAttemptAt.toISOString() : null,
+  };
 }
 
 export interface JobRecord {

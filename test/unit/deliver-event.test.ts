@@ -9,7 +9,7 @@ import {
 } from '../../lambdas/core/deliver-event';
 import { jobEventId } from '../../lambdas/core/ids';
 import { parseRetryAfter } from '../../lambdas/core/retry-after';
-import type { DeliveryAttemptRecord, JobRecord } from '../../lambdas/core/records';
+import { deliverySummaryOf, type DeliveryAttemptRecord, type JobRecord } from '../../lambdas/core/records';
 import type { DeliverySummaryUpdate, WebhookRequest, WebhookResponse } from '../../lambdas/core/ports';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
 
@@ -53,16 +53,7 @@ function harness(initial: JobRecord, reply: (request: WebhookRequest) => Webhook
         summaries.push(update);
         job = {
           ...job,
-          delivery: {
-            status: update.status,
-            attempts: update.attempt,
-            event_id: update.eventId,
-            last_status_code: update.lastStatusCode,
-            last_error: update.lastError,
-            updated_at: update.at.toISOString(),
-            failures: update.failures,
-            next_attempt_at: update.nextAttemptAt?.toISOString() ?? null,
-          },
+          delivery: deliverySummaryOf(update),
         };
       },
     },

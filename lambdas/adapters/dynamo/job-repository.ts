@@ -21,7 +21,7 @@ import type {
   ReservationResult,
   StartProcessingResult,
 } from '../../core/ports';
-import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
+import { deliverySummaryOf, type BatchRecord, type DeliveryAttemptRecord, type JobRecord } from '../../core/records';
 import { decodeListCursor } from '../../core/list-cursor';
 import { chunk, conditionally, epochSeconds, isConditionalCheckFailed, keys, mapWithConcurrency, OUTBOX_SHARDS, stripStorage } from './keys';
 
@@ -383,16 +383,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
 
     async recordDeliveryOutcome(update: DeliverySummaryUpdate) {
       const key = update.jobId ? keys.job(update.tenantId, update.jobId) : keys.batch(update.tenantId, update.batchId!);
-      const delivery = {
-        status: update.status,
-        attempts: update.attempt,
-        event_id: update.eventId,
-        last_status_code: update.lastStatusCode,
-        last_error: update.lastError,
-        updated_at: update.at.toISOString(),
-        failures: update.failures,
-        next_attempt_at: update.nextAttemptAt ? update.nextAttemptAt.toISOString() : null,
-      };
+      const delivery = deliverySummaryOf(update);
       // A success always lands; a failure never overwrites a success of the same event, nor the
       // outcome of a later attempt (two receipts of one message racing).
       const guard =
