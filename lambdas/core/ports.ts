@@ -241,6 +241,18 @@ export interface TenantWriter {
   listTenants(): Promise<TenantRecord[]>;
 }
 
+/**
+ * Seals small secrets (webhook signing secrets, receiver credentials) so that anyone who can read
+ * the table sees ciphertext only. `context` binds a sealed value to where it belongs (tenant,
+ * purpose): opening it under another context fails, so a ciphertext copied to another tenant's
+ * item is useless. On AWS: KMS envelope encryption with the stack's key; locally: the same code
+ * against a local key service.
+ */
+export interface SecretSealer {
+  seal(plaintext: string, context: Readonly<Record<string, string>>): Promise<string>;
+  open(sealed: string, context: Readonly<Record<string, string>>): Promise<string>;
+}
+
 /** API keys live in the gateway (API Gateway usage plan, or the local gateway); we keep only their id. */
 export interface ApiKeyRegistry {
   createKey(name: string): Promise<{ readonly id: string; readonly value: string }>;
