@@ -148,7 +148,7 @@ async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed
   await deps.deliveries.enqueueDeliveries([
     { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
   ]);
-  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status);
+  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status, job.batch_slot);
 }
 
 export async function completeBatchIfDone(
@@ -157,8 +157,9 @@ export async function completeBatchIfDone(
   batchId: string,
   jobId: string,
   status: 'completed' | 'failed' | 'cancelled',
+  slot?: number,
 ): Promise<void> {
-  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status);
+  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status, slot);
   const finished = progress.completed + progress.failed + progress.cancelled;
   if (progress.total === 0 || finished < progress.total) return;
   // One job wins the claim however many extractors finish at once; its own retries win again.

@@ -175,8 +175,17 @@ export interface JobLifecycle {
 /** A batch's record and how many of its jobs have finished; batch.completed exactly once. */
 export interface BatchProgressStore {
   getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
-  /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
-  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<BatchProgress>;
+  /**
+   * Records the job as finished in its batch; returns the counts afterwards (idempotent per job).
+   * `slot`: the job's `batch_slot`, when the caller has it (saves a lookup).
+   */
+  recordBatchProgress(
+    tenantId: string,
+    batchId: string,
+    jobId: string,
+    status: 'completed' | 'failed' | 'cancelled',
+    slot?: number,
+  ): Promise<BatchProgress>;
   /**
    * True for exactly one job of the batch (and again for that same job's retries, so a crash
    * after claiming still emits): its caller queues batch.completed.
