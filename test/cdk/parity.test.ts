@@ -10,7 +10,7 @@ import { createQueues, createTables, LOCAL_NAMES } from '../../local/resources';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { queueDesigns, type QueueDesign } from '../../lib/queue-design';
 import { resolveSettings } from '../../lib/settings';
-import { ALL_INDEXES, INDEX_PROJECTION, KEY_ATTRIBUTE_TYPE, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lib/table-design';
+import { ALL_INDEXES, KEY_ATTRIBUTE_TYPE, projectionOf, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lib/table-design';
 import { synthStack } from './synth-stack';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -65,7 +65,10 @@ describe('local/cloud parity', () => {
     expect(queueDesigns(settings).deliveries.deadLetter?.maxReceiveCount).toBe(10);
     // The default schedule's last step (43,200 s + 20%) outlasts one 12 h visibility window: one extra receive.
     expect(queueDesigns(resolveSettings({})).deliveries.deadLetter?.maxReceiveCount).toBe(10 + 1 + 5);
-    expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2);
+    // Jobs: also a net, not the retry counter (attempts are counted on the job): attempts, a lease
+    // wait before each, 5 spare receives.
+    expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2 * settings.extraction.maxAttempts + 5);
+    expect(queueDesigns(resolveSettings({})).jobs.deadLetter?.maxReceiveCount).toBe(2 * 5 + 5);
   });
 
   it('synthesizes the table lib/table-design.ts describes', () => {
@@ -84,7 +87,7 @@ describe('local/cloud parity', () => {
       projection: index.Projection.ProjectionType,
     }));
     expect(indexes.sort((a, b) => a.indexName.localeCompare(b.indexName))).toEqual(
-      ALL_INDEXES.map((i) => ({ indexName: i.indexName, partitionKey: i.partitionKey, sortKey: i.sortKey, projection: INDEX_PROJECTION }))
+      ALL_INDEXES.map((i) => ({ indexName: i.indexName, partitionKey: i.partitionKey, sortKey: i.sortKey, projection: projectionOf(i) }))
         .sort((a, b) => a.indexName.localeCompare(b.indexName)),
     );
     const keyNames = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, ...ALL_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey])];

@@ -31,6 +31,9 @@ export function startFaultStack(): Promise<Harness> {
       METAHOOK_STALE_CLAIM_SECONDS: '4',
       METAHOOK_SWEEP_MIN_AGE_SECONDS: '4',
       METAHOOK_SWEEP_INTERVAL_SECONDS: '1',
+      // The extractor lives 4 s here: its lease is as long, and a job past it (+ slack) has no live message.
+      METAHOOK_EXTRACTION_LEASE_SECONDS: String(TIMEOUTS_MS['metahook-extractor']! / 1000),
+      METAHOOK_SWEEP_LEASE_GRACE_SECONDS: '3',
     },
     timeouts: {
       intakeMs: TIMEOUTS_MS['metahook-intake']!,

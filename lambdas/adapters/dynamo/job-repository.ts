@@ -34,7 +34,8 @@ export interface JobRepositoryOptions {
 const BATCH_SETS = { completed: 'completed_jobs', failed: 'failed_jobs', cancelled: 'cancelled_jobs' } as const;
 
 export function toJobRecord(item: Record<string, unknown>): JobRecord {
-  const { lease_until: _lease, processing_attempts: _attempts, ...rest } = stripStorage<Record<string, unknown>>(item);
+  const { lease_until: _lease, lease_owner: _owner, processing_attempts: _attempts, requeues: _requeues, ...rest } =
+    stripStorage<Record<string, unknown>>(item);
   return rest as unknown as JobRecord;
 }
 
@@ -65,11 +66,11 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
     tenantId: string,
     jobId: string,
     update: Omit<UpdateCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
-  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string }> {
+  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string; item?: Record<string, unknown> }> {
     const Key = keys.job(tenantId, jobId);
     try {
       const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
-      return { changed: true, job: toJobRecord(Attributes!) };
+      return { changed: true, job: toJobRecord(Attributes!), item: Attributes! };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const item = await getConsistent(Key);
@@ -267,41 +268,55 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
       return item ? toBatchRecord(item) : undefined;
     },
 
-    async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
-      const { changed, job, leaseUntil: heldUntil } = await changeJobState(tenantId, jobId, {
+    async startProcessing(tenantId, jobId, now, lease): Promise<StartProcessingResult> {
+      const leaseIndex = keys.leaseIndex(tenantId, jobId, lease.until);
+      const { changed, job, leaseUntil: heldUntil, item } = await changeJobState(tenantId, jobId, {
         UpdateExpression:
-          'SET #status = :processing, lease_until = :lease, updated_at = :now, ' +
-          'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
-        // queued; or processing under a lease that ran out (its worker died);
-        // or failed only because retries ran out (an operator redrove it).
+          'SET #status = :processing, lease_until = :lease, lease_owner = :owner, gsi3pk = :leasePk, gsi3sk = :leaseSk, ' +
+          'updated_at = :now, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+        // queued; or processing under a lease that ran out (its worker died) or that this same
+        // message took on an earlier receive (that receive is over: SQS shows a message to one
+        // receiver at a time); or failed only because retries ran out, redriven by another message.
         ConditionExpression:
-          'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND lease_until < :now) ' +
-          'OR (#status = :failed AND #error.retryable = :true))',
+          'attribute_exists(pk) AND (#status = :queued ' +
+          'OR (#status = :processing AND (lease_until < :now OR lease_owner = :owner)) ' +
+          'OR (#status = :failed AND #error.retryable = :true AND (attribute_not_exists(lease_owner) OR lease_owner <> :owner)))',
         ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
         ExpressionAttributeValues: {
           ':processing': 'processing',
           ':queued': 'queued',
           ':failed': 'failed',
           ':true': true,
-          ':lease': leaseUntil.toISOString(),
+          ':lease': lease.until.toISOString(),
+          ':owner': lease.owner,
+          ':leasePk': leaseIndex.gsi3pk,
+          ':leaseSk': leaseIndex.gsi3sk,
           ':now': now.toISOString(),
           ':zero': 0,
           ':one': 1,
         },
       });
-      return changed ? { started: true, job: job! } : { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
+      if (changed) return { started: true, job: job!, attempt: Number(item!.processing_attempts) };
+      return { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
     },
 
-    async releaseLease(job, now) {
+    async releaseLease(job, now, retryAt) {
       await conditionally(() =>
         db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
-            UpdateExpression: 'SET #status = :queued, updated_at = :now REMOVE lease_until',
+            // Stays in the lease index, due when its retry is: the sweeper's deadline if the message is lost.
+            UpdateExpression: 'SET #status = :queued, updated_at = :now, gsi3pk = :leasePk, gsi3sk = :leaseSk REMOVE lease_until',
             ConditionExpression: '#status = :processing',
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':queued': 'queued', ':processing': 'processing', ':now': now.toISOString() },
+            ExpressionAttributeValues: {
+              ':queued': 'queued',
+              ':processing': 'processing',
+              ':now': now.toISOString(),
+              ':leasePk': keys.leaseIndex(job.tenant_id, job.job_id, retryAt).gsi3pk,
+              ':leaseSk': keys.leaseIndex(job.tenant_id, job.job_id, retryAt).gsi3sk,
+            },
           }),
         ),
       );
@@ -314,7 +329,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         ':processing': 'processing',
       };
       const sets = ['#status = :status', 'updated_at = :now', 'finished_at = :now'];
-      const removes = ['lease_until'];
+      // Out of the lease index: a terminal job is nobody's to sweep.
+      const removes = ['lease_until', 'gsi3pk', 'gsi3sk'];
       const assign = (attribute: string, value: unknown) => {
         if (value === undefined) return;
         values[`:${attribute}`] = value;
@@ -331,6 +347,8 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         assign('error', outcome.error);
         assign('media_type', outcome.mediaType);
         assign('source', outcome.source);
+        // Failed only for want of retries: a redrive starts a fresh count.
+        if (outcome.error.retryable === true) removes.push('processing_attempts');
       }
       const names: Record<string, string> = { '#status': 'status', '#error': 'error' };
       for (const attribute of ['media_type', 'result', 'model', 'source', 'usage']) names[`#${attribute}`] = attribute;
@@ -415,7 +433,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
 
     async cancel(tenantId, jobId, now) {
       const { changed, job } = await changeJobState(tenantId, jobId, {
-        UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now',
+        UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now REMOVE gsi3pk, gsi3sk',
         ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':now': now.toISOString() },

@@ -31,6 +31,16 @@ export const keys = {
     sk: `${createdAt}#${batchId}`,
   }),
   enqueueOutboxShard: (shard: number) => `OUTBOX#${shard}`,
+  /**
+   * gsi3 (sparse, keys only): a job in flight, by its deadline (lease end, or when its retry is due).
+   * Set with the state change that starts or postpones an attempt, removed by the one that ends it.
+   * Not tenant scoped (the sweeper reads every tenant's), spread over LEASE_SHARDS partitions by job id.
+   */
+  leaseIndex: (tenantId: string, jobId: string, deadline: Date) => ({
+    gsi3pk: `LEASES#${shardOf(jobId, LEASE_SHARDS)}`,
+    gsi3sk: `${deadline.toISOString()}#${tenantId}#${jobId}`,
+  }),
+  leaseIndexShard: (shard: number) => `LEASES#${shard}`,
   /** gsi1: jobs of a batch. */
   batchJobsIndex: (tenantId: string, batchId: string) => `${tenantPrefix(tenantId)}#BATCH#${batchId}`,
   /** gsi2: jobs of a tenant by creation time. */
@@ -44,15 +54,27 @@ export const keys = {
 /** Outbox partitions: one write per intake request, so a few shards keep each far below 1,000 WCU/s. */
 export const OUTBOX_SHARDS = 8;
 
-/** Stable shard of a batch id (FNV-1a), so open and close address the same item. */
-export function outboxShard(batchId: string): number {
+/** Lease index partitions: every job start and finish writes one, so shards keep each far below 1,000 WCU/s. */
+export const LEASE_SHARDS = 8;
+
+/** Stable shard of an id (FNV-1a), so every write about it addresses the same partition. */
+function shardOf(id: string, shards: number): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < batchId.length; i++) hash = Math.imul(hash ^ batchId.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % OUTBOX_SHARDS;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % shards;
+}
+
+/** Stable shard of a batch id, so open and close address the same item. */
+export const outboxShard = (batchId: string): number => shardOf(batchId, OUTBOX_SHARDS);
+
+/** The job a lease-index entry names (its gsi3sk: `<deadline>#<tenant>#<job>`). */
+export function parseLeaseIndexKey(gsi3sk: string): { deadline: string; tenantId: string; jobId: string } | undefined {
+  const [deadline, tenantId, jobId, ...rest] = gsi3sk.split('#');
+  return deadline && tenantId && jobId && rest.length === 0 ? { deadline, tenantId, jobId } : undefined;
 }
 
 /** Key and index attributes that are storage detail, not part of a record. */
-export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'expires_at', 'entity'] as const;
+export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'expires_at', 'entity'] as const;
 
 export function stripStorage<T>(item: Record<string, unknown>): T {
   const copy: Record<string, unknown> = { ...item };
