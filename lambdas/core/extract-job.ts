@@ -1,4 +1,4 @@
-// Use case: extractor handler -> extractJob -> (JobRepository, MediaSource, MetadataProvider, DeliveryQueue).
+// Use case: extractor handler -> extractJob -> (JobLifecycle, BatchProgressStore, MediaSource, MetadataProvider, DeliveryQueue).
 // Moves one job from queued to a terminal state and queues its webhook. Safe to run twice
 // for the same message: a finished job only has its delivery (same webhook-id) queued again.
 // Retries are decided from the attempt counter stored on the job (incremented when processing
@@ -11,10 +11,11 @@ import { PermanentJobError, TransientJobError, type JobFailureCode } from './err
 import { batchEventId, jobEventId } from './ids';
 import type { SniffResult } from './media-type';
 import type {
+  BatchProgressStore,
   DeliveryQueue,
+  JobLifecycle,
   JobMessage,
   JobOutcomeUpdate,
-  JobRepository,
   MediaSource,
   MetadataProvider,
   TenantDirectory,
@@ -22,7 +23,8 @@ import type {
 import type { JobRecord } from './records';
 
 export interface ExtractJobDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'startProcessing' | 'releaseLease' | 'finish'>;
+  readonly batches: Pick<BatchProgressStore, 'recordBatchProgress' | 'claimBatchCompletion'>;
   readonly tenants: Pick<TenantDirectory, 'getTenant'>;
   readonly media: MediaSource;
   readonly sniff: (bytes: Uint8Array) => Promise<SniffResult>;
@@ -195,17 +197,17 @@ async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed
 }
 
 export async function completeBatchIfDone(
-  deps: Pick<ExtractJobDeps, 'jobs' | 'deliveries' | 'now'>,
+  deps: Pick<ExtractJobDeps, 'batches' | 'deliveries' | 'now'>,
   tenantId: string,
   batchId: string,
   jobId: string,
   status: 'completed' | 'failed' | 'cancelled',
 ): Promise<void> {
-  const progress = await deps.jobs.recordBatchProgress(tenantId, batchId, jobId, status);
+  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status);
   const finished = progress.completed + progress.failed + progress.cancelled;
   if (progress.total === 0 || finished < progress.total) return;
   // One job wins the claim however many extractors finish at once; its own retries win again.
-  if (await deps.jobs.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
+  if (await deps.batches.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
     await deps.deliveries.enqueueDeliveries([
       { kind: 'batch', tenant_id: tenantId, batch_id: batchId, event_id: batchEventId(batchId) },
     ]);

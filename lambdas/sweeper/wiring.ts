@@ -15,11 +15,12 @@ export interface SweeperWiring {
 }
 
 export function buildSweeperDeps(env: Env): SweeperWiring {
-  const { settings, jobs, db, tableName } = tablePorts(env);
+  const { settings, outbox, jobs, db, tableName } = tablePorts(env);
   const queue = createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl));
   const now = () => new Date();
   return {
     outbox: {
+      outbox,
       jobs,
       queue,
       now,

@@ -38,6 +38,8 @@ function harness(options: {
         leases.push(lease), { started: options.started ?? true, job, attempt: options.attempt ?? 1 }),
       finish: async (_job: JobRecord, outcome: JobOutcomeUpdate) => (finished.push(outcome), true),
       releaseLease: async (released: JobRecord, _now: Date, retryAt: Date) => void releases.push({ jobId: released.job_id, retryAt }),
+    },
+    batches: {
       recordBatchProgress: async () => ({ total: options.batchTotal ?? 1, completed: 1, failed: 0, cancelled: 0 }),
       claimBatchCompletion: async (_t: string, batchId: string) => (claims.push(batchId), true),
     },

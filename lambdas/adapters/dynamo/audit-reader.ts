@@ -4,7 +4,7 @@
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
 import { keys, stripStorage } from './keys';
-import { toBatchRecord } from './job-repository';
+import { toBatchRecord } from './item-records';
 
 export type AttemptOutcomeFilter = 'delivered' | 'failed';
 
