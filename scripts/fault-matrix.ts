@@ -25,7 +25,7 @@ try {
   for (const scenario of scenarios) {
     const result = await runScenario(h, scenario);
     results.push(result);
-    process.stdout.write(`${result.passed ? 'ok  ' : 'FAIL'} ${result.id} (${result.ms} ms)\n`);
+    process.stdout.write(`${result.passed ? 'ok  ' : 'FAIL'} ${result.id} (${result.ms} ms)${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}\n`);
   }
   process.stdout.write(`\n${formatTable(results)}\n`);
   process.exitCode = results.every((r) => r.passed) ? 0 : 1;

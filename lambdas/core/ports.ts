@@ -197,6 +197,11 @@ export interface BatchProgressStore {
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
+  /**
+   * Sweeper: a batch whose job writes failed part-way counts only the jobs that exist, so it can
+   * still complete. Returns the progress afterwards, or undefined when the batch was never written.
+   */
+  shrinkToWrittenJobs(tenantId: string, batchId: string, writtenJobIds: readonly string[]): Promise<BatchProgress | undefined>;
 }
 
 /** The delivery side of a job or batch: its summary and the attempts behind it. */

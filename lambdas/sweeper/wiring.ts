@@ -2,7 +2,7 @@
 import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoStalledJobs } from '../adapters/dynamo/stalled-jobs';
 import { tablePorts } from '../adapters/dynamo/table-ports';
-import { createSqsJobQueue } from '../adapters/sqs-queues';
+import { createSqsDeliveryQueue, createSqsJobQueue } from '../adapters/sqs-queues';
 import type { SweepStalledJobsDeps } from '../core/sweep-leases';
 import type { SweepOutboxDeps } from '../core/sweep-outbox';
 import { ENV, requireEnv } from '../runtime-config';
@@ -15,14 +15,17 @@ export interface SweeperWiring {
 }
 
 export function buildSweeperDeps(env: Env): SweeperWiring {
-  const { settings, outbox, jobs, db, tableName } = tablePorts(env);
-  const queue = createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl));
+  const { settings, outbox, jobs, batches, db, tableName } = tablePorts(env);
+  const sqs = createSqsClient(env);
+  const queue = createSqsJobQueue(sqs, requireEnv(env, ENV.jobsQueueUrl));
   const now = () => new Date();
   return {
     outbox: {
       outbox,
       jobs,
+      batches,
       queue,
+      deliveries: createSqsDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl)),
       now,
       minAgeSeconds: settings.sweeper.outboxMinAgeSeconds,
       maxEntries: settings.sweeper.maxEntriesPerRun,

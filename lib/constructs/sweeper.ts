@@ -30,6 +30,8 @@ export interface SweeperProps {
   readonly settings: Settings;
   readonly table: ITable;
   readonly jobsQueue: IQueue;
+  /** batch.completed of a batch the sweeper cut down to its written jobs goes here. */
+  readonly deliveriesQueue: IQueue;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   /** Where the requeue alarm notifies. */
@@ -73,7 +75,8 @@ export class Sweeper extends Construct {
       }),
     );
     // lambdas/adapters/dynamo/stalled-jobs.ts: Query the lease index; GetItem + conditional UpdateItem
-    // of one job (its deadline and requeue count), before sending it a fresh message.
+    // of one job (its deadline and requeue count), before sending it a fresh message. UpdateItem also
+    // cuts a half-written batch down to its jobs (batch-progress.ts) and claims its batch.completed.
     fn.addToRolePolicy(
       new PolicyStatement({
         sid: 'FindStalledJobsByLease',
@@ -90,6 +93,7 @@ export class Sweeper extends Construct {
     );
     props.table.encryptionKey?.grant(fn, 'kms:Decrypt');
     grantSend(props.jobsQueue, fn);
+    grantSend(props.deliveriesQueue, fn);
 
     this.requeueAlarm = new Alarm(this, 'JobsRequeued', {
       alarmDescription:

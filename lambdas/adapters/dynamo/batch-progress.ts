@@ -3,7 +3,7 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BatchProgress, BatchProgressStore } from '../../core/ports';
 import { BATCH_SETS, toBatchRecord } from './item-records';
-import { conditionally, keys } from './keys';
+import { conditionally, isConditionalCheckFailed, keys } from './keys';
 import { getConsistent } from './table-io';
 
 export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: { readonly tableName: string }): BatchProgressStore {
@@ -42,6 +42,28 @@ export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: {
           }),
         ),
       );
+    },
+
+    async shrinkToWrittenJobs(tenantId, batchId, writtenJobIds) {
+      try {
+        const { Attributes } = await db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.batch(tenantId, batchId),
+            // The same values every time: a second sweep of the entry changes nothing.
+            UpdateExpression: 'SET #total = :total, job_ids = :ids',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#total': 'total' },
+            ExpressionAttributeValues: { ':total': writtenJobIds.length, ':ids': [...writtenJobIds] },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const batch = toBatchRecord(Attributes!);
+        return { total: batch.total, ...batch.counts };
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return undefined;
+        throw error;
+      }
     },
 
   };
