@@ -4,7 +4,7 @@ import { CreateTableCommand, DescribeTableCommand, waitUntilTableExists, type Dy
 import type { FauxqsServer } from 'fauxqs';
 import type { Settings } from '../lib/settings';
 import { queueDesigns, type QueueName } from '../lib/queue-design';
-import { ALL_INDEXES, projectionOf, TABLE_KEYS } from '../lib/table-design';
+import { ALL_INDEXES, TABLE_KEYS } from '../lib/table-design';
 
 export const LOCAL_NAMES = {
   table: 'metahook',
@@ -52,7 +52,7 @@ export async function createTables(dynamo: DynamoDBClient): Promise<void> {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: projectionOf(index) },
+          Projection: { ProjectionType: index.projection },
         })),
         // TTL (expires_at) is not emulated by dynalite; readers already treat expired items as absent.
       }),

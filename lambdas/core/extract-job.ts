@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Settings } from '../../lib/settings';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from './errors';
 import { batchEventId, jobEventId } from './ids';
+import { attemptDecision, attemptsUsedUp } from './job-state';
 import type { SniffResult } from './media-type';
 import type {
   BatchProgressStore,
@@ -81,7 +82,7 @@ export async function extractJob(deps: ExtractJobDeps, message: JobMessage, rece
   const attempt = claim.attempt;
   let outcome: JobOutcomeUpdate;
   let deadLetter: DeadLetterReason | undefined;
-  if (attempt > limits.maxAttempts) {
+  if (attemptsUsedUp(attempt, limits)) {
     // Its attempts were used up but it never reached a terminal state (e.g. dead-lettered by count, then requeued).
     outcome = exhausted('extraction_failed', attempt - 1, 'no attempt left');
     deadLetter = 'attempts_exhausted';
@@ -94,10 +95,11 @@ export async function extractJob(deps: ExtractJobDeps, message: JobMessage, rece
       } else {
         const code: JobFailureCode = error instanceof TransientJobError ? error.code : 'extraction_failed';
         const reason = error instanceof Error ? error.message : String(error);
-        if (attempt >= limits.maxAttempts) {
+        const decision = attemptDecision(attempt, receipt.receiveCount, limits);
+        if (decision === 'attempts_exhausted') {
           outcome = exhausted(code, attempt, reason);
           deadLetter = 'attempts_exhausted';
-        } else if (lastReceive) {
+        } else if (decision === 'receive_limit') {
           outcome = {
             status: 'failed',
             error: { code, message: `SQS receive limit (${limits.maxReceiveCount}) reached after ${attempt} attempts: ${reason}`, retryable: true },
@@ -193,7 +195,7 @@ async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed
   await deps.deliveries.enqueueDeliveries([
     { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
   ]);
-  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status);
+  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status, job.batch_slot);
 }
 
 export async function completeBatchIfDone(
@@ -202,8 +204,9 @@ export async function completeBatchIfDone(
   batchId: string,
   jobId: string,
   status: 'completed' | 'failed' | 'cancelled',
+  slot?: number,
 ): Promise<void> {
-  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status);
+  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status, slot);
   const finished = progress.completed + progress.failed + progress.cancelled;
   if (progress.total === 0 || finished < progress.total) return;
   // One job wins the claim however many extractors finish at once; its own retries win again.

@@ -108,7 +108,7 @@ export async function cancelJob(deps: JobQueryDeps, tenantId: string, jobId: str
     throw new ApiError('job_not_cancellable', `The job is ${job.status}; only queued jobs can be cancelled.`);
   }
   // A cancelled job counts as finished for its batch's batch.completed.
-  await completeBatchIfDone(deps, tenantId, job.batch_id, job.job_id, 'cancelled');
+  await completeBatchIfDone(deps, tenantId, job.batch_id, job.job_id, 'cancelled', job.batch_slot);
   return jobView(job);
 }
 

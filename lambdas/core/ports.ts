@@ -190,18 +190,27 @@ export interface JobLifecycle {
 /** A batch's record and how many of its jobs have finished; batch.completed exactly once. */
 export interface BatchProgressStore {
   getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
-  /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
-  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<BatchProgress>;
+  /**
+   * Records the job as finished in its batch; returns the counts afterwards (idempotent per job).
+   * `slot`: the job's `batch_slot`, when the caller has it (saves a lookup).
+   */
+  recordBatchProgress(
+    tenantId: string,
+    batchId: string,
+    jobId: string,
+    status: 'completed' | 'failed' | 'cancelled',
+    slot?: number,
+  ): Promise<BatchProgress>;
   /**
    * True for exactly one job of the batch (and again for that same job's retries, so a crash
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
   /**
-   * Sweeper: a batch whose job writes failed part-way counts only the jobs that exist, so it can
-   * still complete. Returns the progress afterwards, or undefined when the batch was never written.
+   * Sweeper: jobs of the batch whose write failed no longer count towards its total, so the batch
+   * can still complete. Returns the progress afterwards, or undefined when the batch was never written.
    */
-  shrinkToWrittenJobs(tenantId: string, batchId: string, writtenJobIds: readonly string[]): Promise<BatchProgress | undefined>;
+  markJobsNeverWritten(tenantId: string, batchId: string, jobIds: readonly string[]): Promise<BatchProgress | undefined>;
 }
 
 /** The delivery side of a job or batch: its summary and the attempts behind it. */

@@ -17,7 +17,7 @@ export const SWEEPER_REQUEUED_METRIC = 'SweeperJobsRequeued';
 export interface SweepOutboxDeps {
   readonly outbox: Pick<EnqueueOutbox, 'listStaleEnqueueOutbox' | 'closeEnqueueOutbox'>;
   readonly jobs: Pick<JobLifecycle, 'getJobs' | 'getJob'>;
-  readonly batches: Pick<BatchProgressStore, 'shrinkToWrittenJobs' | 'claimBatchCompletion'>;
+  readonly batches: Pick<BatchProgressStore, 'markJobsNeverWritten' | 'claimBatchCompletion'>;
   readonly queue: JobQueue;
   readonly deliveries: DeliveryQueue;
   readonly now: () => Date;
@@ -48,7 +48,7 @@ export async function sweepEnqueueOutbox(deps: SweepOutboxDeps): Promise<SweepOu
     const missing = await confirmMissing(deps, entry.tenantId, entry.jobIds, jobs.map((job) => job.job_id));
     if (missing.length > 0) {
       batchesShrunk += 1;
-      await completeShrunkBatch(deps, entry.tenantId, entry.batchId, entry.jobIds.filter((id) => !missing.includes(id)));
+      await completeShrunkBatch(deps, entry.tenantId, entry.batchId, missing);
     }
     const waiting = jobs.filter((job) => job.status === 'queued');
     if (waiting.length > 0) {
@@ -75,8 +75,8 @@ async function confirmMissing(deps: SweepOutboxDeps, tenantId: string, ids: read
  * announce it any more, so the sweeper does (exactly once: the claim is conditional). Otherwise the
  * last of them to finish sees the smaller total and announces it as usual.
  */
-async function completeShrunkBatch(deps: SweepOutboxDeps, tenantId: string, batchId: string, written: string[]): Promise<void> {
-  const progress = await deps.batches.shrinkToWrittenJobs(tenantId, batchId, written);
+async function completeShrunkBatch(deps: SweepOutboxDeps, tenantId: string, batchId: string, missing: string[]): Promise<void> {
+  const progress = await deps.batches.markJobsNeverWritten(tenantId, batchId, missing);
   if (!progress || progress.total === 0) return; // never written, or nothing in it: never visible
   if (progress.completed + progress.failed + progress.cancelled < progress.total) return;
   if (await deps.batches.claimBatchCompletion(tenantId, batchId, SWEEPER_CLAIMANT, deps.now())) {

@@ -6,7 +6,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ALL_INDEXES, projectionOf, TABLE_KEYS, TTL_ATTRIBUTE } from '../table-design';
+import { ALL_INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../table-design';
 
 export interface StorageProps {
   /** @default true */
@@ -48,7 +48,7 @@ export class Storage extends Construct {
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: projectionOf(index) === 'KEYS_ONLY' ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
+        projectionType: ProjectionType[index.projection],
       });
     }
 

@@ -30,9 +30,10 @@ function fakes(
       getJob: async (tenantId, id) => jobs.find((job) => job.tenant_id === tenantId && job.job_id === id) as JobRecord | undefined,
     },
     batches: {
-      shrinkToWrittenJobs: async (_t, batchId, written) => {
-        events.push(`shrink ${batchId} to ${written.join(',')}`);
-        return finished === undefined ? undefined : { total: written.length, completed: finished, failed: 0, cancelled: 0 };
+      markJobsNeverWritten: async (_t, batchId, missing) => {
+        events.push(`drop ${missing.join(',')} from ${batchId}`);
+        const entry = entries.find((e) => e.batchId === batchId)!;
+        return finished === undefined ? undefined : { total: entry.jobIds.length - missing.length, completed: finished, failed: 0, cancelled: 0 };
       },
       claimBatchCompletion: async (_t, _b, claimant) => {
         if (claimedBy !== undefined && claimedBy !== claimant) return false;
@@ -65,7 +66,7 @@ describe('sweepEnqueueOutbox', () => {
     const result = await sweepEnqueueOutbox(deps);
     expect(asked).toEqual([new Date('2026-01-01T00:09:25Z')]);
     expect(queued).toEqual([{ tenant_id: 't', job_id: 'j1' }]);
-    expect(events).toEqual(['shrink b1 to j1,j2', 'enqueue j1', 'close b1']);
+    expect(events).toEqual(['drop j3 from b1', 'enqueue j1', 'close b1']);
     expect(result).toEqual({ entries: 1, requeued: 1, closedWithoutRequeue: 0, batchesShrunk: 1 });
   });
 
@@ -101,7 +102,7 @@ describe('sweepEnqueueOutbox', () => {
     it('announces batch.completed itself when the jobs that exist have all finished', async () => {
       const { deps, events, announced } = fakes([entry], written, 2);
       await sweepEnqueueOutbox(deps);
-      expect(events).toEqual(['shrink b5 to j1,j2', 'close b5']);
+      expect(events).toEqual(['drop j3 from b5', 'close b5']);
       expect(announced).toEqual([{ kind: 'batch', tenant_id: 't', batch_id: 'b5', event_id: 'msg_b5_batch' }]);
     });
 

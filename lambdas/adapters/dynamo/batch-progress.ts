@@ -1,33 +1,58 @@
-// Adapter: BatchProgressStore port on DynamoDB. Progress is recorded per job (idempotent),
-// and batch.completed is claimed by one job with a conditional write.
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+// Adapter: BatchProgressStore port on DynamoDB. The batch item is written once (it holds the
+// metadata and job ids); everything that changes lives on the batch's small progress item
+// (keys.batchProgress): one slot per job, set to its terminal status (idempotent, and the item
+// never grows, so each update is 1 WCU), the batch.completed claim and its delivery summary.
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BatchProgress, BatchProgressStore } from '../../core/ports';
-import { BATCH_SETS, toBatchRecord } from './item-records';
+import { countsOfSlots, neverWrittenSlots, SLOT_CODES, toBatchRecord } from './item-records';
 import { conditionally, isConditionalCheckFailed, keys } from './keys';
-import { getConsistent } from './table-io';
 
 export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: { readonly tableName: string }): BatchProgressStore {
   const TableName = options.tableName;
+
+  /** The job's slot in its batch: stored on the job since it was created; older callers look it up. */
+  async function slotOf(tenantId: string, batchId: string, jobId: string, slot: number | undefined): Promise<number> {
+    if (slot !== undefined) return slot;
+    const { Item } = await db.send(
+      new GetCommand({ TableName, Key: keys.batch(tenantId, batchId), ConsistentRead: true, ProjectionExpression: 'job_ids' }),
+    );
+    const index = ((Item?.job_ids as string[] | undefined) ?? []).indexOf(jobId);
+    if (index < 0) throw new Error(`job ${jobId} is not one of batch ${batchId}'s jobs`);
+    return index;
+  }
+
   return {
     async getBatch(tenantId, batchId) {
-      const item = await getConsistent(db, TableName, keys.batch(tenantId, batchId));
-      return item ? toBatchRecord(item) : undefined;
+      // One Query reads both items: sk BATCH and PROGRESS (the partition's ATTEMPT# rows sort before them).
+      const { Items } = await db.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk AND sk >= :batch',
+          ExpressionAttributeValues: { ':pk': keys.batch(tenantId, batchId).pk, ':batch': keys.batch(tenantId, batchId).sk },
+          ConsistentRead: true,
+        }),
+      );
+      const batchItem = Items?.find((item) => item.sk === keys.batch(tenantId, batchId).sk);
+      const progressItem = Items?.find((item) => item.sk === keys.batchProgress(tenantId, batchId).sk);
+      return batchItem ? toBatchRecord(batchItem, progressItem) : undefined;
     },
 
-    async recordBatchProgress(tenantId, batchId, jobId, status): Promise<BatchProgress> {
+    async recordBatchProgress(tenantId, batchId, jobId, status, slot): Promise<BatchProgress> {
+      const index = await slotOf(tenantId, batchId, jobId, slot);
+      if (!Number.isInteger(index) || index < 0) throw new RangeError(`invalid batch slot ${index}`);
       const { Attributes } = await db.send(
         new UpdateCommand({
           TableName,
-          Key: keys.batch(tenantId, batchId),
-          // A set makes this idempotent: recording the same job twice counts it once.
-          UpdateExpression: `ADD ${BATCH_SETS[status]} :job`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':job': new Set([jobId]) },
+          Key: keys.batchProgress(tenantId, batchId),
+          // Setting a slot is idempotent: recording the same job twice counts it once.
+          UpdateExpression: `SET slots[${index}] = :status`,
+          ConditionExpression: 'attribute_exists(pk) AND #total > :index',
+          ExpressionAttributeNames: { '#total': 'total' },
+          ExpressionAttributeValues: { ':status': SLOT_CODES[status], ':index': index },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const batch = toBatchRecord(Attributes!);
-      return { total: batch.total, ...batch.counts };
+      return progressOf(Attributes!);
     },
 
     async claimBatchCompletion(tenantId, batchId, jobId, now) {
@@ -35,7 +60,7 @@ export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: {
         db.send(
           new UpdateCommand({
             TableName,
-            Key: keys.batch(tenantId, batchId),
+            Key: keys.batchProgress(tenantId, batchId),
             UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job',
             ConditionExpression: 'attribute_not_exists(completed_event_at) OR completed_event_by = :job',
             ExpressionAttributeValues: { ':now': now.toISOString(), ':job': jobId },
@@ -44,27 +69,35 @@ export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: {
       );
     },
 
-    async shrinkToWrittenJobs(tenantId, batchId, writtenJobIds) {
+    async markJobsNeverWritten(tenantId, batchId, jobIds) {
+      const { Item } = await db.send(
+        new GetCommand({ TableName, Key: keys.batch(tenantId, batchId), ConsistentRead: true, ProjectionExpression: 'job_ids' }),
+      );
+      if (!Item) return undefined;
+      const slots = jobIds.map((id) => ((Item.job_ids as string[] | undefined) ?? []).indexOf(id)).filter((slot) => slot >= 0);
+      if (slots.length === 0) return undefined;
       try {
         const { Attributes } = await db.send(
           new UpdateCommand({
             TableName,
-            Key: keys.batch(tenantId, batchId),
-            // The same values every time: a second sweep of the entry changes nothing.
-            UpdateExpression: 'SET #total = :total, job_ids = :ids',
+            Key: keys.batchProgress(tenantId, batchId),
+            // The same slots every time: a second sweep of the entry changes nothing.
+            UpdateExpression: `SET ${slots.map((slot) => `slots[${slot}] = :never`).join(', ')}`,
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#total': 'total' },
-            ExpressionAttributeValues: { ':total': writtenJobIds.length, ':ids': [...writtenJobIds] },
+            ExpressionAttributeValues: { ':never': SLOT_CODES.neverWritten },
             ReturnValues: 'ALL_NEW',
           }),
         );
-        const batch = toBatchRecord(Attributes!);
-        return { total: batch.total, ...batch.counts };
+        return progressOf(Attributes!);
       } catch (error) {
-        if (isConditionalCheckFailed(error)) return undefined;
+        if (isConditionalCheckFailed(error)) return undefined; // the progress item was never written
         throw error;
       }
     },
-
   };
+}
+
+/** A batch's progress from its progress item: jobs that were never written do not count. */
+function progressOf(item: Record<string, unknown>): BatchProgress {
+  return { total: Number(item.total) - neverWrittenSlots(item.slots), ...countsOfSlots(item.slots) };
 }

@@ -1,5 +1,5 @@
-// Adapter: DeliveryLedger port on DynamoDB. The delivery summary lives on the job (or batch)
-// item; the attempt rows (written by attempt-log.ts) live in the same partition.
+// Adapter: DeliveryLedger port on DynamoDB. The delivery summary lives on the job item (or the
+// batch's progress item); the attempt rows (written by attempt-log.ts) live in the same partition.
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryLedger, DeliverySummaryUpdate } from '../../core/ports';
 import { deliverySummaryOf, type DeliveryAttemptRecord } from '../../core/records';
@@ -9,7 +9,8 @@ export function createDynamoDeliveryLedger(db: DynamoDBDocumentClient, options: 
   const TableName = options.tableName;
   return {
     async recordDeliveryOutcome(update: DeliverySummaryUpdate) {
-      const key = update.jobId ? keys.job(update.tenantId, update.jobId) : keys.batch(update.tenantId, update.batchId!);
+      // A batch's summary lives on its small progress item, not on the write-once batch item.
+      const key = update.jobId ? keys.job(update.tenantId, update.jobId) : keys.batchProgress(update.tenantId, update.batchId!);
       const delivery = deliverySummaryOf(update);
       // A success always lands; a failure never overwrites a success of the same event, nor the
       // outcome of a later attempt (two receipts of one message racing).

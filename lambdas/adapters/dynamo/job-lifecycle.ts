@@ -1,15 +1,84 @@
-// Adapter: JobLifecycle port on DynamoDB. Every state change is a conditional UpdateItem, so
-// concurrent extractors cannot process a job twice at once and a cancel cannot race a start.
+// Adapter: JobLifecycle port on DynamoDB. Every state change is a conditional UpdateItem whose
+// condition is the transition's guard from core/job-state.ts (job-conditions.ts translates it),
+// so concurrent extractors cannot process a job twice at once and a cancel cannot race a start.
+// Job items carry no metadata (it is stored once, on the batch item) and no listing attributes
+// other than one KEYS_ONLY, write-sharded index key (keys.tenantJobsIndex).
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { JOB_TRANSITIONS } from '../../core/job-state';
 import type { JobLifecycle, JobOutcomeUpdate, StartProcessingResult } from '../../core/ports';
-import type { JobRecord } from '../../core/records';
-import { toJobRecord } from './item-records';
-import { conditionally, epochSeconds, isConditionalCheckFailed, keys } from './keys';
+import type { BatchRecord, JobRecord } from '../../core/records';
+import { createBatchMetadataReader } from './batch-metadata';
+import { transitionCondition } from './job-conditions';
+import { SLOT_CODES } from './item-records';
+import { epochSeconds, isConditionalCheckFailed, jobListingSortKey, keys, LISTING_SHARDS, shardOf, conditionally } from './keys';
 import { batchGetAll, batchPutAll, getConsistent, type JobTableOptions } from './table-io';
+
+/** The items createBatch writes: the batch (write-once, holds the metadata), its progress, and the jobs. */
+export function batchItems(batch: BatchRecord, jobs: readonly JobRecord[], retentionDays: number): Record<string, unknown>[] {
+  const expires_at = epochSeconds(new Date(batch.created_at)) + retentionDays * 24 * 3600;
+  const { counts: _counts, ...batchFields } = batch;
+  const slotOf = new Map(batch.job_ids.map((jobId, slot) => [jobId, slot]));
+  return [
+    { ...keys.batch(batch.tenant_id, batch.batch_id), entity: 'batch', ...batchFields, expires_at },
+    {
+      ...keys.batchProgress(batch.tenant_id, batch.batch_id),
+      entity: 'batch_progress',
+      total: batch.job_ids.length,
+      slots: batch.job_ids.map(() => SLOT_CODES.pending),
+      expires_at,
+    },
+    ...jobs.map((job) => {
+      const { metadata, ...fields } = job;
+      const slot = slotOf.get(job.job_id);
+      return {
+        ...keys.job(job.tenant_id, job.job_id),
+        entity: 'job',
+        ...fields,
+        ...(metadata !== null && metadata !== undefined ? { metadata_in_batch: true } : {}),
+        ...(slot !== undefined ? { batch_slot: slot } : {}),
+        gsi2pk: keys.tenantJobsIndex(job.tenant_id, shardOf(job.job_id, LISTING_SHARDS)),
+        gsi2sk: jobListingSortKey(job.created_at, job.job_id),
+        expires_at,
+      };
+    }),
+  ];
+}
+
+/** SET/REMOVE clauses and values for storing an outcome (completed or failed). */
+function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; removes: string[]; names: Record<string, string>; values: Record<string, unknown> } {
+  const values: Record<string, unknown> = { ':to': outcome.status, ':at': now.toISOString() };
+  const names: Record<string, string> = { '#status': 'status' };
+  const sets = ['#status = :to', 'updated_at = :at', 'finished_at = :at'];
+  // JOB_TRANSITIONS.finish.deadline: out of the lease index, a terminal job is nobody's to sweep.
+  const removes = ['lease_until', 'gsi3pk', 'gsi3sk'];
+  const assign = (attribute: string, value: unknown) => {
+    if (value === undefined) return;
+    values[`:${attribute}`] = value;
+    names[`#${attribute}`] = attribute;
+    sets.push(`#${attribute} = :${attribute}`);
+  };
+  if (outcome.status === 'completed') {
+    assign('media_type', outcome.mediaType);
+    assign('result', outcome.result);
+    assign('model', outcome.model);
+    assign('source', outcome.source);
+    assign('usage', outcome.usage);
+    names['#error'] = 'error';
+    removes.push('#error');
+  } else {
+    assign('error', outcome.error);
+    assign('media_type', outcome.mediaType);
+    assign('source', outcome.source);
+    // Failed only for want of retries: a redrive starts a fresh attempt count.
+    if (outcome.error.retryable === true) removes.push('processing_attempts');
+  }
+  return { sets, removes, names, values };
+}
 
 export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: JobTableOptions): JobLifecycle {
   const TableName = options.tableName;
-  const retentionSeconds = options.retentionDays * 24 * 3600;
+  const metadata = createBatchMetadataReader(db, TableName);
+  const record = async (item: Record<string, unknown>) => (await metadata.jobRecords([item]))[0]!;
 
   /**
    * A conditional state change of a job that returns the job either way: as changed, or as it
@@ -23,69 +92,49 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     const Key = keys.job(tenantId, jobId);
     try {
       const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
-      return { changed: true, job: toJobRecord(Attributes!), item: Attributes! };
+      return { changed: true, job: await record(Attributes!), item: Attributes! };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const item = await getConsistent(db, TableName, Key);
       const leaseUntil = typeof item?.lease_until === 'string' ? item.lease_until : undefined;
-      return { changed: false, job: item ? toJobRecord(item) : undefined, ...(leaseUntil ? { leaseUntil } : {}) };
+      return { changed: false, job: item ? await record(item) : undefined, ...(leaseUntil ? { leaseUntil } : {}) };
     }
   }
 
   return {
     async createBatch(batch, jobs) {
-      const expires_at = epochSeconds(new Date(batch.created_at)) + retentionSeconds;
-      const { counts: _counts, ...batchFields } = batch;
-      const items: Record<string, unknown>[] = [
-        { ...keys.batch(batch.tenant_id, batch.batch_id), entity: 'batch', ...batchFields, expires_at },
-        ...jobs.map((job) => ({
-          ...keys.job(job.tenant_id, job.job_id),
-          entity: 'job',
-          ...job,
-          gsi1pk: keys.batchJobsIndex(job.tenant_id, job.batch_id),
-          gsi1sk: job.job_id,
-          gsi2pk: keys.tenantJobsIndex(job.tenant_id),
-          gsi2sk: `${job.created_at}#${job.job_id}`,
-          expires_at,
-        })),
-      ];
-      await batchPutAll(db, TableName, items);
+      // The batch and progress items go first, in the first call: a job is never written before them.
+      await batchPutAll(db, TableName, batchItems(batch, jobs, options.retentionDays));
     },
 
     async getJob(tenantId, jobId) {
       const item = await getConsistent(db, TableName, keys.job(tenantId, jobId));
-      return item ? toJobRecord(item) : undefined;
+      return item ? record(item) : undefined;
     },
 
     async getJobs(tenantId, jobIds) {
       const items = await batchGetAll(db, TableName, [...new Set(jobIds)].map((id) => keys.job(tenantId, id)));
-      return items.map(toJobRecord);
+      return metadata.jobRecords(items);
     },
 
     async startProcessing(tenantId, jobId, now, lease): Promise<StartProcessingResult> {
-      const leaseIndex = keys.leaseIndex(tenantId, jobId, lease.until);
+      const condition = transitionCondition('start', now, { leaseOwner: lease.owner });
+      // JOB_TRANSITIONS.start.deadline: in the lease index, due when the lease ends.
+      const deadline = keys.leaseIndex(tenantId, jobId, lease.until);
       const { changed, job, leaseUntil: heldUntil, item } = await changeJobState(tenantId, jobId, {
         UpdateExpression:
-          'SET #status = :processing, lease_until = :lease, lease_owner = :owner, gsi3pk = :leasePk, gsi3sk = :leaseSk, ' +
-          'updated_at = :now, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
-        // queued; or processing under a lease that ran out (its worker died) or that this same
-        // message took on an earlier receive (that receive is over: SQS shows a message to one
-        // receiver at a time); or failed only because retries ran out, redriven by another message.
-        ConditionExpression:
-          'attribute_exists(pk) AND (#status = :queued ' +
-          'OR (#status = :processing AND (lease_until < :now OR lease_owner = :owner)) ' +
-          'OR (#status = :failed AND #error.retryable = :true AND (attribute_not_exists(lease_owner) OR lease_owner <> :owner)))',
-        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          'SET #status = :to, lease_until = :lease, lease_owner = :leaseOwner, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk, ' +
+          'updated_at = :at, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
         ExpressionAttributeValues: {
-          ':processing': 'processing',
-          ':queued': 'queued',
-          ':failed': 'failed',
-          ':true': true,
+          ...condition.values,
+          ':to': JOB_TRANSITIONS.start.to[0],
           ':lease': lease.until.toISOString(),
-          ':owner': lease.owner,
-          ':leasePk': leaseIndex.gsi3pk,
-          ':leaseSk': leaseIndex.gsi3sk,
-          ':now': now.toISOString(),
+          ':leaseOwner': lease.owner,
+          ':deadlinePk': deadline.gsi3pk,
+          ':deadlineSk': deadline.gsi3sk,
+          ':at': now.toISOString(),
           ':zero': 0,
           ':one': 1,
         },
@@ -95,21 +144,23 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async releaseLease(job, now, retryAt) {
+      const condition = transitionCondition('release', now);
+      // JOB_TRANSITIONS.release.deadline: still in flight, due when its retry is (the sweeper's deadline if the message is lost).
+      const deadline = keys.leaseIndex(job.tenant_id, job.job_id, retryAt);
       await conditionally(() =>
         db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
-            // Stays in the lease index, due when its retry is: the sweeper's deadline if the message is lost.
-            UpdateExpression: 'SET #status = :queued, updated_at = :now, gsi3pk = :leasePk, gsi3sk = :leaseSk REMOVE lease_until',
-            ConditionExpression: '#status = :processing',
-            ExpressionAttributeNames: { '#status': 'status' },
+            UpdateExpression: 'SET #status = :to, updated_at = :at, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk REMOVE lease_until',
+            ConditionExpression: condition.expression,
+            ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
             ExpressionAttributeValues: {
-              ':queued': 'queued',
-              ':processing': 'processing',
-              ':now': now.toISOString(),
-              ':leasePk': keys.leaseIndex(job.tenant_id, job.job_id, retryAt).gsi3pk,
-              ':leaseSk': keys.leaseIndex(job.tenant_id, job.job_id, retryAt).gsi3sk,
+              ...condition.values,
+              ':to': JOB_TRANSITIONS.release.to[0],
+              ':at': now.toISOString(),
+              ':deadlinePk': deadline.gsi3pk,
+              ':deadlineSk': deadline.gsi3sk,
             },
           }),
         ),
@@ -117,61 +168,32 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async finish(job, outcome: JobOutcomeUpdate, now) {
-      const values: Record<string, unknown> = {
-        ':status': outcome.status,
-        ':now': now.toISOString(),
-        ':processing': 'processing',
-      };
-      const sets = ['#status = :status', 'updated_at = :now', 'finished_at = :now'];
-      // Out of the lease index: a terminal job is nobody's to sweep.
-      const removes = ['lease_until', 'gsi3pk', 'gsi3sk'];
-      const assign = (attribute: string, value: unknown) => {
-        if (value === undefined) return;
-        values[`:${attribute}`] = value;
-        sets.push(`#${attribute} = :${attribute}`);
-      };
-      if (outcome.status === 'completed') {
-        assign('media_type', outcome.mediaType);
-        assign('result', outcome.result);
-        assign('model', outcome.model);
-        assign('source', outcome.source);
-        assign('usage', outcome.usage);
-        removes.push('#error');
-      } else {
-        assign('error', outcome.error);
-        assign('media_type', outcome.mediaType);
-        assign('source', outcome.source);
-        // Failed only for want of retries: a redrive starts a fresh count.
-        if (outcome.error.retryable === true) removes.push('processing_attempts');
-      }
-      const names: Record<string, string> = { '#status': 'status', '#error': 'error' };
-      for (const attribute of ['media_type', 'result', 'model', 'source', 'usage']) names[`#${attribute}`] = attribute;
-      const usedNames = Object.fromEntries(
-        Object.entries(names).filter(([name]) => sets.some((s) => s.includes(name)) || removes.includes(name)),
-      );
+      const condition = transitionCondition('finish', now);
+      const update = outcomeUpdate(outcome, now);
       return conditionally(() =>
         db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
-            UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
-            ConditionExpression: '#status = :processing',
-            ExpressionAttributeNames: usedNames,
-            ExpressionAttributeValues: values,
+            UpdateExpression: `SET ${update.sets.join(', ')} REMOVE ${update.removes.join(', ')}`,
+            ConditionExpression: condition.expression,
+            ExpressionAttributeNames: { ...condition.names, ...update.names },
+            ExpressionAttributeValues: { ...condition.values, ...update.values },
           }),
         ),
       );
     },
 
     async cancel(tenantId, jobId, now) {
+      const condition = transitionCondition('cancel', now);
       const { changed, job } = await changeJobState(tenantId, jobId, {
-        UpdateExpression: 'SET #status = :cancelled, updated_at = :now, finished_at = :now REMOVE gsi3pk, gsi3sk',
-        ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':now': now.toISOString() },
+        // JOB_TRANSITIONS.cancel.deadline: out of the lease index (a job waiting for a retry may be cancelled).
+        UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at REMOVE gsi3pk, gsi3sk',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
+        ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.cancel.to[0], ':at': now.toISOString() },
       });
       return { cancelled: changed, job };
     },
-
   };
 }
