@@ -18,7 +18,7 @@ import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer, batchProgress } = await buildExtractorDeps(process.env);
 const processor = new BatchProcessor(EventType.SQS);
 const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
@@ -97,7 +97,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => processRecord(record)),
+      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => processRecord(record))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )

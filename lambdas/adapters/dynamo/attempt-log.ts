@@ -1,6 +1,6 @@
 // Adapter: DeliveryAttemptLog port on DynamoDB. One item per attempt, in the subject's
 // partition (a job's story is one Query) and indexed (KEYS_ONLY, write-sharded) by tenant+time
-// and tenant+outcome+time so auditors never need a scan. Rows are written once (attribute_not_exists): an audit row is
+// and, for attempts that did not deliver, tenant+failed+time, so auditors never need a scan. Rows are written once (attribute_not_exists): an audit row is
 // never overwritten, and a second writer of the same attempt number learns it lost.
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeliveryAttemptLog } from '../../core/ports';
@@ -25,8 +25,11 @@ export function createDynamoAttemptLog(
               ...attempt,
               gsi1pk: keys.tenantAttemptsIndex(attempt.tenant_id, shard),
               gsi1sk: sortKey,
-              gsi2pk: keys.tenantAttemptsByOutcomeIndex(attempt.tenant_id, attempt.outcome === 'delivered' ? 'delivered' : 'failed', shard),
-              gsi2sk: sortKey,
+              // Sparse: only attempts that did not deliver are listed by outcome (auditors look for
+              // failures); delivered ones are found on the time listing, and save a WCU each.
+              ...(attempt.outcome === 'delivered'
+                ? {}
+                : { gsi2pk: keys.tenantAttemptsByOutcomeIndex(attempt.tenant_id, 'failed', shard), gsi2sk: sortKey }),
               expires_at: epochSeconds(new Date(attempt.started_at)) + options.retentionDays * 24 * 3600,
             },
             ConditionExpression: 'attribute_not_exists(pk)',

@@ -76,25 +76,33 @@ export function createDynamoAuditReader(db: DynamoDBDocumentClient, options: { r
   return {
     async listAttempts(tenantId, window) {
       if (!(window.since.getTime() < window.until.getTime())) throw new RangeError('since must be before until');
-      const outcome = window.outcome;
       // Sort keys are `<started_at ISO>#<event>#<attempt>`: [since, until) on the bare timestamps
       // covers started_at >= since and < until (same-length ISO strings). The indexes are
-      // KEYS_ONLY and write-sharded: merge the shards oldest first, then read the rows.
+      // KEYS_ONLY and write-sharded: merge the shards oldest first, then read the rows. Failed
+      // attempts have their own (sparse) listing; delivered ones are the time listing's rest.
+      const failedOnly = window.outcome === 'failed';
       const merged = mergeShards(db, TableName, {
-        ...(outcome
+        ...(failedOnly
           ? { indexName: 'gsi2', partitionAttribute: 'gsi2pk', sortAttribute: 'gsi2sk' }
           : { indexName: 'gsi1', partitionAttribute: 'gsi1pk', sortAttribute: 'gsi1sk' }),
         partitions: listingShards().map((shard) =>
-          outcome ? keys.tenantAttemptsByOutcomeIndex(tenantId, outcome, shard) : keys.tenantAttemptsIndex(tenantId, shard),
+          failedOnly ? keys.tenantAttemptsByOutcomeIndex(tenantId, 'failed', shard) : keys.tenantAttemptsIndex(tenantId, shard),
         ),
         order: 'asc',
         from: window.since.toISOString(),
         before: window.until.toISOString(),
         pageSize: 100,
       });
-      const entries = await take(merged, window.limit ?? Infinity);
-      const rows = await batchGetAll(db, TableName, entries.map((entry) => ({ pk: String(entry.pk), sk: String(entry.sk) })));
-      return rows.map((item) => stripStorage<DeliveryAttemptRecord>(item)).sort(byStart);
+      const limit = window.limit ?? Infinity;
+      const attempts: DeliveryAttemptRecord[] = [];
+      while (attempts.length < limit) {
+        const entries = await take(merged, Math.min(100, limit - attempts.length));
+        if (entries.length === 0) break;
+        const rows = await batchGetAll(db, TableName, entries.map((entry) => ({ pk: String(entry.pk), sk: String(entry.sk) })));
+        const records = rows.map((item) => stripStorage<DeliveryAttemptRecord>(item));
+        attempts.push(...(window.outcome === 'delivered' ? records.filter((record) => record.outcome === 'delivered') : records));
+      }
+      return attempts.sort(byStart).slice(0, limit);
     },
 
     async readJobStory(tenantId, jobId) {
