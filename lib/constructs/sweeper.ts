@@ -95,36 +95,32 @@ export class Sweeper extends Construct {
     grantSend(props.jobsQueue, fn);
     grantSend(props.deliveriesQueue, fn);
 
-    this.requeueAlarm = new Alarm(this, 'JobsRequeued', {
-      alarmDescription:
-        'The sweeper queued jobs an intake wrote but never queued (an intake died or SQS failed midway): check the intake logs',
-      metric: new Metric({
-        namespace: SWEEPER_METRIC.namespace,
-        metricName: SWEEPER_METRIC.metricName,
-        dimensionsMap: { ...SWEEPER_METRIC.dimensions },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.stalledJobsAlarm = new Alarm(this, 'StalledJobsRequeued', {
-      alarmDescription:
-        'The sweeper queued jobs that were in flight past their lease with no message left (lost or dead-lettered by count): check the extractor logs and the jobs DLQ',
-      metric: new Metric({
-        namespace: SWEEPER_STALLED_JOBS_METRIC.namespace,
-        metricName: SWEEPER_STALLED_JOBS_METRIC.metricName,
-        dimensionsMap: { ...SWEEPER_STALLED_JOBS_METRIC.dimensions },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    // Any requeue at all is worth a look: nothing is lost, but something failed midway.
+    const anyRequeue = (id: string, metric: { namespace: string; metricName: string; dimensions: Record<string, string> }, alarmDescription: string) =>
+      new Alarm(this, id, {
+        alarmDescription,
+        metric: new Metric({
+          namespace: metric.namespace,
+          metricName: metric.metricName,
+          dimensionsMap: { ...metric.dimensions },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    this.requeueAlarm = anyRequeue(
+      'JobsRequeued',
+      SWEEPER_METRIC,
+      'The sweeper queued jobs an intake wrote but never queued (an intake died or SQS failed midway): check the intake logs',
+    );
+    this.stalledJobsAlarm = anyRequeue(
+      'StalledJobsRequeued',
+      SWEEPER_STALLED_JOBS_METRIC,
+      'The sweeper queued jobs that were in flight past their lease with no message left (lost or dead-lettered by count): check the extractor logs and the jobs DLQ',
+    );
     const action = new SnsAction(props.alarmTopic);
     for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm]) {
       alarm.addAlarmAction(action);

@@ -38,26 +38,17 @@ describe('sweeper', () => {
     expect(JSON.stringify(indexQuery.Resource)).toContain('/index/gsi3');
   });
 
-  it('alarms on any requeue, to the alarm topic, on the metric the handler emits', () => {
-    expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: REQUEUED_METRIC,
-      Namespace: 'Metahook',
-      Dimensions: [{ Name: 'service', Value: 'sweeper' }],
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      AlarmActions: [{ Ref: Stack.of(stack).getLogicalId(stack.observability.alarmTopic.node.defaultChild as never) }],
+  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', SWEEPER_STALLED_METRIC]] as const) {
+    it(`alarms on ${what}, to the alarm topic, on the metric the handler emits`, () => {
+      expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Namespace: 'Metahook',
+        Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: Stack.of(stack).getLogicalId(stack.observability.alarmTopic.node.defaultChild as never) }],
+      });
     });
-  });
-
-  it('alarms on any stalled-job requeue too, on its own metric', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: SWEEPER_STALLED_METRIC,
-      Namespace: 'Metahook',
-      Dimensions: [{ Name: 'service', Value: 'sweeper' }],
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      AlarmActions: [{ Ref: Stack.of(stack).getLogicalId(stack.observability.alarmTopic.node.defaultChild as never) }],
-    });
-  });
+  }
 });

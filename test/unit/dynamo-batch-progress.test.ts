@@ -153,3 +153,30 @@ describe('recordSlots and the extractor\'s gathered progress', () => {
     expect(inputsOf(UpdateCommand)).toHaveLength(2);
   });
 });
+
+describe('markJobsNeverWritten', () => {
+  it('marks the missing jobs\' slots never written, so they leave the total, and reports the progress', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { job_ids: ['job_1', 'job_2', 'job_3'] } });
+    dynamo.on(UpdateCommand).resolves({ Attributes: { total: 3, slots: [1, 4, 4] } });
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2', 'job_3'])).toEqual({ total: 1, completed: 1, failed: 0, cancelled: 0 });
+    expect(inputsOf(UpdateCommand)).toEqual([
+      {
+        TableName: 'metahook',
+        Key: keys.batchProgress('ten_1', 'bat_1'),
+        UpdateExpression: 'SET slots[1] = :never, slots[2] = :never',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':never': 4 },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
+  });
+
+  it('changes nothing when the batch or its progress item was never written', async () => {
+    dynamo.on(GetCommand).resolves({});
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2'])).toBeUndefined();
+    expect(inputsOf(UpdateCommand)).toHaveLength(0);
+    dynamo.on(GetCommand).resolves({ Item: { job_ids: ['job_1', 'job_2'] } });
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2'])).toBeUndefined();
+  });
+});
