@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { jobEventId } from '../../lambdas/core/ids';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
 import { createDynamoJobStore } from '../../lambdas/adapters/dynamo/table-ports';
@@ -72,6 +73,15 @@ async function runPipelineSession(): Promise<void> {
   await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed'), 30_000);
 
   step('completed');
+  // Two redeliveries sent together reach one callback invocation: its job reads go out as one
+  // BatchGetItem (lambdas/adapters/dynamo/job-lifecycle.ts).
+  const received = h.receiver.received.length;
+  const redeliver = [jobId, submitted.json.jobs[1].job_id as string].map((id, i) => ({
+    Id: String(i),
+    MessageBody: JSON.stringify({ kind: 'job', tenant_id: h.stack.tenantId, job_id: id, event_id: jobEventId(id, 'completed'), redelivery: true }),
+  }));
+  await h.stack.sqs.send(new SendMessageBatchCommand({ QueueUrl: h.stack.queueUrls.deliveries, Entries: redeliver }));
+  await h.receiver.waitFor((r) => r.length >= received + 2, 30_000);
   // A receiver that is gone: the delivery is dead-lettered by the callback.
   const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
   goneJob = gone.json.jobs[0].job_id as string;

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchItems, createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { keys, LISTING_SHARDS, shardOf } from '../../lambdas/adapters/dynamo/keys';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
@@ -245,5 +245,22 @@ describe('reads', () => {
     expect((await lifecycle().getJob('ten_1', 'job_1'))!.metadata).toBeNull();
     expect(await lifecycle().getJob('ten_1', 'job_9')).toBeUndefined();
     expect(inputsOf(GetCommand)).toHaveLength(2);
+  });
+});
+
+describe('coalesced single-job reads', () => {
+  it('reads issued in the same turn go out as one consistent BatchGetItem; a lone read stays a GetItem', async () => {
+    const item = (id: string) => ({ ...keys.job('ten_1', id), ...job({ job_id: id, metadata: undefined as never }) });
+    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [item('job_1'), item('job_2')] } });
+    dynamo.on(GetCommand).resolves({ Item: item('job_3') });
+    const adapter = lifecycle();
+    const [a, b, missing] = await Promise.all([adapter.getJob('ten_1', 'job_1'), adapter.getJob('ten_1', 'job_2'), adapter.getJob('ten_1', 'job_9')]);
+    expect([a?.job_id, b?.job_id, missing]).toEqual(['job_1', 'job_2', undefined]);
+    expect(inputsOf(BatchGetCommand)).toEqual([
+      { RequestItems: { metahook: { Keys: [keys.job('ten_1', 'job_1'), keys.job('ten_1', 'job_2'), keys.job('ten_1', 'job_9')], ConsistentRead: true } } },
+    ]);
+    expect((await adapter.getJob('ten_1', 'job_3'))?.job_id).toBe('job_3');
+    expect(inputsOf(GetCommand)).toHaveLength(1);
+    expect(inputsOf(BatchGetCommand)).toHaveLength(1);
   });
 });

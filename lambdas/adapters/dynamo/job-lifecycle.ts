@@ -80,6 +80,32 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
   const metadata = createBatchMetadataReader(db, TableName);
   const record = async (item: Record<string, unknown>) => (await metadata.jobRecords([item]))[0]!;
 
+  // Single-job reads issued in the same turn of the event loop (the callback's records of one
+  // SQS batch each load their job first) go out as one BatchGetItem; a lone read stays a GetItem.
+  let pendingReads: Array<{ key: Record<string, string>; resolve(item: Record<string, unknown> | undefined): void; reject(error: unknown): void }> = [];
+  function readJobItem(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
+    return new Promise((resolve, reject) => {
+      pendingReads.push({ key, resolve, reject });
+      if (pendingReads.length > 1) return;
+      setImmediate(() => {
+        const reads = pendingReads;
+        pendingReads = [];
+        const unique = [...new Map(reads.map((read) => [String(read.key.pk), read.key])).values()];
+        const items =
+          unique.length === 1
+            ? getConsistent(db, TableName, unique[0]!).then((item) => (item ? [item] : []))
+            : batchGetAll(db, TableName, unique);
+        items.then(
+          (found) => {
+            const byPk = new Map(found.map((item) => [String(item.pk), item]));
+            for (const read of reads) read.resolve(byPk.get(String(read.key.pk)));
+          },
+          (error: unknown) => reads.forEach((read) => read.reject(error)),
+        );
+      });
+    });
+  }
+
   /**
    * A conditional state change of a job that returns the job either way: as changed, or as it
    * stands when the condition did not hold (dynalite ignores ReturnValuesOnConditionCheckFailure).
@@ -108,7 +134,7 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async getJob(tenantId, jobId) {
-      const item = await getConsistent(db, TableName, keys.job(tenantId, jobId));
+      const item = await readJobItem(keys.job(tenantId, jobId));
       return item ? record(item) : undefined;
     },
 
