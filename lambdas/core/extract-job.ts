@@ -52,6 +52,8 @@ export type DeadLetterReason = 'attempts_exhausted' | 'receive_limit';
 export interface JobReceipt {
   readonly messageId: string;
   readonly receiveCount: number;
+  /** SentTimestamp: a failed job is restarted only by a message sent after it failed (a redrive). */
+  readonly sentAt?: Date;
 }
 
 export async function extractJob(deps: ExtractJobDeps, message: JobMessage, receipt: JobReceipt): Promise<ExtractJobOutcome> {
@@ -61,7 +63,11 @@ export async function extractJob(deps: ExtractJobDeps, message: JobMessage, rece
   // The last receive SQS allows: whatever happens now, this message must not go on to the DLQ without a reason.
   const lastReceive = receipt.receiveCount >= limits.maxReceiveCount;
   const now = deps.now();
-  const lease = { until: new Date(now.getTime() + limits.leaseSeconds * 1000), owner: receipt.messageId };
+  const lease = {
+    until: new Date(now.getTime() + limits.leaseSeconds * 1000),
+    owner: receipt.messageId,
+    ...(receipt.sentAt ? { messageSentAt: receipt.sentAt } : {}),
+  };
   const claim = await deps.jobs.startProcessing(message.tenant_id, message.job_id, now, lease);
   if (!claim.started) {
     const job = claim.job;

@@ -9,7 +9,7 @@
 //     |  +----release-----+   +--start (lease ran out: its worker died;
 //     |                            or the same SQS message received again)--> processing
 //     +--cancel--> cancelled
-//   failed (retries ran out, retryable) --start (redrive: another message)--> processing
+//   failed (retries ran out, retryable) --start (redrive: a message sent after it failed)--> processing
 //
 // The lease belongs to the SQS message that took it (its message id): SQS shows a message to one
 // receiver at a time, so a new receive of that message means the earlier one is over (timed out,
@@ -27,12 +27,16 @@ export interface JobStateView {
   readonly lease_until?: string;
   /** The SQS message id that took the current (or last) lease. */
   readonly lease_owner?: string;
+  /** ISO time the job reached its terminal state. */
+  readonly finished_at?: string;
   readonly error?: { readonly retryable?: boolean };
 }
 
 /** Who is asking: the SQS message a `start` comes from (its id owns the lease it takes). */
 export interface TransitionContext {
   readonly leaseOwner?: string;
+  /** ISO time the asking SQS message was sent (SentTimestamp). */
+  readonly messageSentAt?: string;
 }
 
 export type JobStateGuard =
@@ -43,6 +47,8 @@ export type JobStateGuard =
   | { readonly kind: 'retryable_failure' }
   /** The lease was taken by the asking message (owned: true) or by any other, or none (owned: false). */
   | { readonly kind: 'lease_owner'; readonly owned: boolean }
+  /** The asking message was sent after the job finished: a redrive, not a copy from before its end. */
+  | { readonly kind: 'sent_after_finish' }
   | { readonly kind: 'all'; readonly guards: readonly JobStateGuard[] }
   | { readonly kind: 'any'; readonly guards: readonly JobStateGuard[] };
 
@@ -73,15 +79,16 @@ export interface JobTransition {
 export const JOB_TRANSITIONS = {
   /**
    * An extractor claims the job: queued; or processing under a dead lease or one its own message
-   * took; or a redrive of a retryable failure (by another message than the one that failed it, so
-   * that message's own late receive only re-announces the failure).
+   * took; or a redrive of a retryable failure: a message sent after the job failed. A copy sent
+   * before (the late receive of the message that failed it, a duplicate, a sweeper requeue) only
+   * re-announces the failure, so a job never ends twice under two webhook-ids.
    */
   start: {
     to: ['processing'],
     from: any(
       status('queued'),
       all(status('processing'), any({ kind: 'lease_expired' }, { kind: 'lease_owner', owned: true })),
-      all(status('failed'), { kind: 'retryable_failure' }, { kind: 'lease_owner', owned: false }),
+      all(status('failed'), { kind: 'retryable_failure' }, { kind: 'sent_after_finish' }),
     ),
     lease: 'take',
     countsAttempt: true,
@@ -111,6 +118,9 @@ export function allows(guard: JobStateGuard, job: JobStateView, now: Date, conte
       const mine = context.leaseOwner !== undefined && job.lease_owner === context.leaseOwner;
       return guard.owned ? mine : !mine;
     }
+    case 'sent_after_finish':
+      // Without a finish time (older items) or a send time, any message counts as a redrive.
+      return job.finished_at === undefined || context.messageSentAt === undefined || job.finished_at < context.messageSentAt;
     case 'all':
       return guard.guards.every((g) => allows(g, job, now, context));
     case 'any':

@@ -118,6 +118,8 @@ export interface JobLease {
   readonly until: Date;
   /** The SQS message id: another receive of this same message takes the lease back at once. */
   readonly owner: string;
+  /** When that message was sent: only one sent after a job failed may restart it (a redrive). */
+  readonly messageSentAt?: Date;
 }
 
 export type StartProcessingResult =

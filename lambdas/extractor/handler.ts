@@ -32,7 +32,12 @@ async function processRecord(record: SQSRecord): Promise<void> {
   }
   let outcome: ExtractJobOutcome;
   try {
-    outcome = await extractJob(deps, message, { messageId: record.messageId, receiveCount });
+    const sentAt = Number(record.attributes.SentTimestamp);
+    outcome = await extractJob(deps, message, {
+      messageId: record.messageId,
+      receiveCount,
+      ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt: new Date(sentAt) } : {}),
+    });
   } catch (error) {
     // Infrastructure failed mid-way (a DynamoDB or SQS call): nothing was decided, try the message again.
     if (receiveCount >= settings.extraction.maxReceiveCount) {

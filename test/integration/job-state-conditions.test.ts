@@ -13,7 +13,7 @@ import type { JobRecord } from '../../lambdas/core/records';
 
 const NOW = new Date('2026-01-01T00:10:00.000Z');
 /** The SQS message every start in this file comes from. */
-const ASKING = { leaseOwner: 'msg-asking' };
+const ASKING = { leaseOwner: 'msg-asking', messageSentAt: '2026-01-01T00:09:00.000Z' };
 const states: Record<string, JobStateView> = {
   queued: { status: 'queued' },
   'processing-live': { status: 'processing', lease_until: '2026-01-01T00:10:30.000Z' },
@@ -21,9 +21,10 @@ const states: Record<string, JobStateView> = {
   // A live lease this same SQS message took on an earlier receive (it may take it back), or another message did.
   'processing-live-own': { status: 'processing', lease_until: '2026-01-01T00:10:30.000Z', lease_owner: 'msg-asking' },
   'processing-live-other': { status: 'processing', lease_until: '2026-01-01T00:10:30.000Z', lease_owner: 'msg-other' },
-  // Failed for want of retries by this message (its late receive must not restart it), or by another.
-  'failed-retryable-own': { status: 'failed', error: { retryable: true }, lease_owner: 'msg-asking' },
-  'failed-retryable-other': { status: 'failed', error: { retryable: true }, lease_owner: 'msg-other' },
+  // Failed for want of retries after the asking message was sent (a late copy: must not restart it),
+  // or before it (the asking message is a redrive).
+  'failed-retryable-after-send': { status: 'failed', error: { retryable: true }, finished_at: '2026-01-01T00:09:30.000Z' },
+  'failed-retryable-before-send': { status: 'failed', error: { retryable: true }, finished_at: '2026-01-01T00:08:00.000Z' },
   completed: { status: 'completed' },
   'failed-retryable': { status: 'failed', error: { retryable: true } },
   'failed-permanent': { status: 'failed', error: { retryable: false } },
@@ -68,7 +69,7 @@ async function attempt(transition: JobTransitionName, job: JobRecord): Promise<b
   const lifecycle = createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
   switch (transition) {
     case 'start':
-      return (await lifecycle.startProcessing(job.tenant_id, job.job_id, NOW, { until: new Date(NOW.getTime() + 60_000), owner: ASKING.leaseOwner })).started;
+      return (await lifecycle.startProcessing(job.tenant_id, job.job_id, NOW, { until: new Date(NOW.getTime() + 60_000), owner: ASKING.leaseOwner, messageSentAt: new Date(ASKING.messageSentAt) })).started;
     case 'release': {
       // releaseLease reports nothing: the write happened when the job moved to queued at NOW.
       await lifecycle.releaseLease(job, NOW, new Date(NOW.getTime() + 30_000));

@@ -16,7 +16,7 @@ const conditionFailed = () => Object.assign(new Error('failed'), { name: 'Condit
 const NOW = new Date('2026-01-01T00:00:10.000Z');
 const LEASE = new Date('2026-01-01T00:15:10.000Z');
 /** The lease a start takes: until LEASE, in the name of the SQS message it comes from. */
-const START = { until: LEASE, owner: 'msg-1' };
+const START = { until: LEASE, owner: 'msg-1', messageSentAt: new Date('2026-01-01T00:14:00.000Z') };
 const lifecycle = () => createDynamoJobLifecycle(db, { tableName: 'metahook', retentionDays: 90 });
 
 const job = (overrides: Partial<JobRecord> = {}): JobRecord => ({
@@ -108,7 +108,7 @@ describe('startProcessing', () => {
         'updated_at = :at, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
       ConditionExpression:
         'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND (lease_until < :now OR lease_owner = :owner)) ' +
-        'OR (#status = :failed AND #error.retryable = :true AND (attribute_not_exists(lease_owner) OR lease_owner <> :owner)))',
+        'OR (#status = :failed AND #error.retryable = :true AND (attribute_not_exists(finished_at) OR finished_at < :sentAt)))',
       ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
       ExpressionAttributeValues: {
         ':queued': 'queued',
@@ -117,6 +117,7 @@ describe('startProcessing', () => {
         ':now': NOW.toISOString(),
         ':owner': 'msg-1',
         ':true': true,
+        ':sentAt': '2026-01-01T00:14:00.000Z',
         ':to': 'processing',
         ':lease': LEASE.toISOString(),
         ':leaseOwner': 'msg-1',

@@ -64,14 +64,15 @@ describe('job state transitions', () => {
     expect(isFinalState(states.queued!, NOW)).toBe(false);
   });
 
-  it('a live lease is taken back only by the SQS message that took it; a retryable failure is restarted only by another', () => {
+  it('a live lease is taken back only by the SQS message that took it; a retryable failure is restarted only by a message sent after it', () => {
     const leased = { status: 'processing' as const, lease_until: '2026-01-01T00:30:00.000Z', lease_owner: 'msg-1' };
     expect(canTransition('start', leased, NOW, { leaseOwner: 'msg-1' })).toBe(true);
     expect(canTransition('start', leased, NOW, { leaseOwner: 'msg-2' })).toBe(false);
     expect(canTransition('start', leased, NOW)).toBe(false);
-    const gaveUp = { status: 'failed' as const, error: { retryable: true }, lease_owner: 'msg-1' };
-    expect(canTransition('start', gaveUp, NOW, { leaseOwner: 'msg-1' })).toBe(false);
-    expect(canTransition('start', gaveUp, NOW, { leaseOwner: 'msg-redrive' })).toBe(true);
+    const gaveUp = { status: 'failed' as const, error: { retryable: true }, finished_at: '2026-01-01T00:05:00.000Z' };
+    // A copy sent before the failure (its own late receive, a duplicate, a requeue) only re-announces it.
+    expect(canTransition('start', gaveUp, NOW, { messageSentAt: '2026-01-01T00:04:00.000Z' })).toBe(false);
+    expect(canTransition('start', gaveUp, NOW, { messageSentAt: '2026-01-01T00:06:00.000Z' })).toBe(true);
   });
 
   it('keeps a started or postponed job in the lease index until a finish or cancel clears it', () => {

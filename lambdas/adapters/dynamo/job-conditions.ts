@@ -33,6 +33,11 @@ function translate(
       out.values[':owner'] = context.leaseOwner;
       return guard.owned ? 'lease_owner = :owner' : '(attribute_not_exists(lease_owner) OR lease_owner <> :owner)';
     }
+    case 'sent_after_finish': {
+      if (context.messageSentAt === undefined) return 'attribute_exists(pk)';
+      out.values[':sentAt'] = context.messageSentAt;
+      return '(attribute_not_exists(finished_at) OR finished_at < :sentAt)';
+    }
     case 'all':
     case 'any': {
       const parts = guard.guards.map((g) => translate(g, now, context, out));

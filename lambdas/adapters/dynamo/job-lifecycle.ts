@@ -144,7 +144,10 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async startProcessing(tenantId, jobId, now, lease): Promise<StartProcessingResult> {
-      const condition = transitionCondition('start', now, { leaseOwner: lease.owner });
+      const condition = transitionCondition('start', now, {
+        leaseOwner: lease.owner,
+        ...(lease.messageSentAt ? { messageSentAt: lease.messageSentAt.toISOString() } : {}),
+      });
       // JOB_TRANSITIONS.start.deadline: in the lease index, due when the lease ends.
       const deadline = keys.leaseIndex(tenantId, jobId, lease.until);
       const { changed, job, leaseUntil: heldUntil, item } = await changeJobState(tenantId, jobId, {
