@@ -125,6 +125,7 @@ export class MetahookStack extends Stack {
       settings,
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
+      deliveriesQueue: this.deliveries.queue,
       environment,
       logRetention,
       alarmTopic: this.observability.alarmTopic,

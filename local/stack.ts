@@ -29,7 +29,7 @@ import { restoreSnapshot, saveSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
 import { invokeWithTimeout } from './invocation-scope';
 import { fakeLambdaContext } from './lambda-context';
-import type { SweepOutboxResult } from '../lambdas/core/sweep-outbox';
+import type { SweepRunResult } from '../lambdas/core/sweep-leases';
 
 export interface LocalStackOptions {
   /** Port for the API; 0 picks a free one. */
@@ -91,7 +91,7 @@ export interface LocalStack extends LocalCredentials {
   readonly env: Record<string, string>;
   createTenant(name: string): Promise<CreatedTenant>;
   /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
-  sweep(): Promise<SweepOutboxResult>;
+  sweep(): Promise<SweepRunResult>;
   stop(): Promise<void>;
 }
 
@@ -226,11 +226,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     (await import('../lambdas/sweeper/handler')).handler as unknown as (
       event: unknown,
       context: ReturnType<typeof fakeLambdaContext>,
-    ) => Promise<SweepOutboxResult>,
+    ) => Promise<SweepRunResult>,
   );
   let sweepRuns = 0;
-  let sweeping: Promise<SweepOutboxResult> | undefined;
-  const sweep = (): Promise<SweepOutboxResult> => {
+  let sweeping: Promise<SweepRunResult> | undefined;
+  const sweep = (): Promise<SweepRunResult> => {
     if (sweeping) return sweeping;
     const requestId = `sweep-${++sweepRuns}`;
     const timeoutMs = settings.sweeper.functionTimeoutSeconds * 1000;

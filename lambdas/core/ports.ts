@@ -135,8 +135,18 @@ export interface DedupeReservation {
   readonly expiresAt: Date;
 }
 
+/** A started attempt's hold on a job: until the function's timeout, owned by the SQS message that took it. */
+export interface JobLease {
+  readonly until: Date;
+  /** The SQS message id: another receive of this same message takes the lease back at once. */
+  readonly owner: string;
+  /** When that message was sent: only one sent after a job failed may restart it (a redrive). */
+  readonly messageSentAt?: Date;
+}
+
 export type StartProcessingResult =
-  | { readonly started: true; readonly job: JobRecord }
+  /** attempt: the job's stored attempt counter after this start (1 for the first attempt). */
+  | { readonly started: true; readonly job: JobRecord; readonly attempt: number }
   /** leaseUntil: when a processing job's current lease ends (a retry waits exactly that long). */
   | { readonly started: false; readonly job: JobRecord | undefined; readonly leaseUntil?: string };
 
@@ -184,10 +194,17 @@ export interface JobLifecycle {
   createBatch(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   getJob(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
   getJobs(tenantId: string, jobIds: readonly string[]): Promise<JobRecord[]>;
-  /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
-  startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
-  /** processing -> queued: a transient failure hands the job back for the next retry. */
-  releaseLease(job: JobRecord, now: Date): Promise<void>;
+  /**
+   * queued -> processing, counting the attempt; also a processing job whose lease ran out or is
+   * owned by this same message, and a job failed only because its retries ran out (a redrive; not
+   * by the message that failed it). Returns the job either way.
+   */
+  startProcessing(tenantId: string, jobId: string, now: Date, lease: JobLease): Promise<StartProcessingResult>;
+  /**
+   * processing -> queued: a transient failure hands the job back for the next retry, due at
+   * `retryAt` (the sweeper's deadline for it: a job still waiting long after has lost its message).
+   */
+  releaseLease(job: JobRecord, now: Date, retryAt: Date): Promise<void>;
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
   /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
@@ -213,6 +230,11 @@ export interface BatchProgressStore {
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
+  /**
+   * Sweeper: jobs of the batch whose write failed no longer count towards its total, so the batch
+   * can still complete. Returns the progress afterwards, or undefined when the batch was never written.
+   */
+  markJobsNeverWritten(tenantId: string, batchId: string, jobIds: readonly string[]): Promise<BatchProgress | undefined>;
 }
 
 /** The delivery side of a job or batch: its summary and the attempts behind it. */
@@ -225,6 +247,26 @@ export interface DeliveryLedger {
 /** A tenant's jobs, paged (GET /v1/jobs). */
 export interface JobListings {
   listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
+}
+
+/** A job in flight (processing, or waiting for its retry) whose deadline has passed. */
+export interface OverdueJob {
+  readonly tenantId: string;
+  readonly jobId: string;
+  /** ISO: the lease end or retry time it was found with (the requeue is conditional on it). */
+  readonly deadline: string;
+}
+
+/** Sweeper: jobs in flight by deadline (a sparse, sharded index), so stalled ones are found without a scan. */
+export interface StalledJobs {
+  /** Jobs whose deadline is before `before`, oldest first, across all shards. */
+  listOverdue(before: Date, limit: number): Promise<OverdueJob[]>;
+  /**
+   * Counts a requeue and moves the job's deadline to `nextDeadline(requeues)`, only if the job is
+   * still in flight with the deadline it was found with. Returns the requeue count, or undefined
+   * when the job moved on (finished, restarted, or another sweep took it).
+   */
+  claimRequeue(job: OverdueJob, now: Date, nextDeadline: (requeues: number) => Date): Promise<number | undefined>;
 }
 
 export interface JobListQuery {
