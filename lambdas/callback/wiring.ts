@@ -19,10 +19,12 @@ export function buildCallbackDeps(env: Env): {
 } {
   // Signing secrets are sealed in the table; KMS opens each once per warm container.
   const secretSealer = cacheOpenedSecrets(createSecretSealerFromEnv(env));
-  const { settings, tableName, db, jobs, tenants } = tablePorts(env, { secretSealer });
+  const { settings, tableName, db, jobs, batches, ledger, tenants } = tablePorts(env, { secretSealer });
   return {
     deps: {
       jobs,
+      batches,
+      ledger,
       tenants,
       sender: createSafeHttpClient({ policy: readOutboundPolicy(env) }),
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
