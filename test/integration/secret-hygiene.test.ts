@@ -180,13 +180,7 @@ describe('secret hygiene over a full run', () => {
   });
 
   it('stores no secret in tenant, job, batch, attempt, dedupe or idempotency items, nor the API key anywhere', async () => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await h.stack.db.send(new ScanCommand({ TableName: h.stack.names.table, ExclusiveStartKey: start }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await h.scanTable();
     const tenantKey = keys.tenant(h.stack.tenantId);
     const isTenantItem = (item: Record<string, unknown>) => item.pk === tenantKey.pk && item.sk === tenantKey.sk;
     // The tenant item holds the signing secret sealed (KMS envelope encryption, opened by the
