@@ -1,7 +1,7 @@
 // CLI: argument parsing and dispatch for `npm run metahook -- <group> <command> [options]`.
 // Each command parses strictly (a misspelt option is an error, not silently ignored).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TenantNotFoundError } from '../lambdas/core/manage-tenants';
+import { MediaSourceRefusedError, TenantNotFoundError } from '../lambdas/core/manage-tenants';
 import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
 import { formatDoctorReport, runDoctor } from './commands/doctor';
@@ -22,6 +22,10 @@ Tenants
   tenants rotate-secret --tenant ID     new signing secret; the previous one keeps signing for 24 h
   tenants seal-secrets [--check]        seal signing secrets stored in plaintext (before sealing existed);
                                         idempotent; --check only counts and exits 1 if any are left
+  tenants allow-source --tenant ID --source s3://BUCKET/PREFIX/
+                                        let the tenant submit objects under PREFIX of BUCKET (its own
+                                        uploads prefix needs no grant; BUCKET must be in allowedSourceBuckets)
+  tenants revoke-source --tenant ID --source s3://BUCKET/PREFIX/   undo allow-source
 
 Audit (DynamoDB Queries on documented indexes only)
   audit deliveries --tenant ID --since ISO --until ISO [--outcome delivered|failed]
@@ -52,7 +56,7 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const COMMAND_OPTIONS = {
-  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' } },
+  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' }, source: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
@@ -101,7 +105,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
 
     if (group === 'tenants') {
-      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean };
+      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean; source?: string };
       if (!(TENANT_COMMANDS as readonly string[]).includes(command ?? '')) {
         throw new UsageError(`tenants needs one of: ${TENANT_COMMANDS.join(', ')}`);
       }
@@ -115,6 +119,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ...(options.name !== undefined ? { name: options.name } : {}),
           ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
           ...(options.check ? { check: true } : {}),
+          ...(options.source !== undefined ? { source: options.source } : {}),
         },
         io,
       );
@@ -193,7 +198,7 @@ function reportFailure(error: unknown, io: CliIo): number {
     io.stderr(`metahook: ${error.message}\nRun "npm run metahook -- --help" for usage.`);
     return 2;
   }
-  if (error instanceof TenantNotFoundError || error instanceof TargetUnavailableError || error instanceof MissingSdkPackageError) {
+  if (error instanceof TenantNotFoundError || error instanceof MediaSourceRefusedError || error instanceof TargetUnavailableError || error instanceof MissingSdkPackageError) {
     io.stderr(`metahook: ${error.message}`);
     return 1;
   }

@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { KMSClient } from '@aws-sdk/client-kms';
+import type { MediaSourceLimits } from '../lambdas/core/manage-tenants';
 import type { ApiKeyRegistry, SecretSealer } from '../lambdas/core/ports';
 import { createKmsSecretSealer } from '../lambdas/adapters/kms-secret-sealer';
 import { ENV } from '../lambdas/runtime-config';
@@ -44,6 +45,8 @@ export interface Target {
   apiKeys(): Promise<ApiKeyRegistry>;
   /** The stack's secrets key (KMS, or the local key service): tenant commands seal with it. */
   sealer(): SecretSealer;
+  /** The media bucket and the buckets the deployment may read (tenants allow-source checks against them). */
+  mediaSourceLimits(): Promise<MediaSourceLimits>;
   close(): void;
 }
 
@@ -113,6 +116,10 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
       kms ??= new KMSClient({ ...common, endpoint: need('AWS_ENDPOINT_URL_KMS') });
       return createKmsSecretSealer(kms, { keyId });
     },
+    mediaSourceLimits: async () => ({
+      mediaBucket: need(ENV.mediaBucket),
+      allowedSourceBuckets: listOf(env[ENV.allowedSourceBuckets]),
+    }),
     close() {
       dynamo.destroy();
       sqs.destroy();
@@ -134,7 +141,16 @@ export const STACK_OUTPUTS = {
   deliveriesQueueUrl: 'DeliveriesQueueUrl',
   /** The KMS key that seals signing secrets (lib/constructs/storage.ts). */
   secretsKeyArn: 'SecretsKeyArn',
+  mediaBucketName: 'MediaBucketName',
+  /** Comma-separated; `-` when the deployment reads no other bucket (an output cannot be empty). */
+  allowedSourceBuckets: 'AllowedSourceBuckets',
 } as const;
+
+const listOf = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0 && item !== '-');
 
 export type StackOutputs = Record<string, string>;
 
@@ -207,6 +223,10 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
       })();
       return queues;
     },
+    mediaSourceLimits: async () => ({
+      mediaBucket: need(STACK_OUTPUTS.mediaBucketName),
+      allowedSourceBuckets: listOf(need(STACK_OUTPUTS.allowedSourceBuckets)),
+    }),
     apiKeys:
       options.apiKeys ??
       (async () =>

@@ -168,10 +168,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const extractor = wrap('extractor', (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler);
   const callback = wrap('callback', (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler);
 
+  const uploads = wrap('uploads', (await import('../lambdas/uploads/handler')).handler as unknown as ProxyHandler);
   const jobsApi = wrap('jobsApi', (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler);
   const jobsApiRoutes = JOBS_API_ROUTES.map((route) => ({ ...splitRoute(route), functionName: 'metahook-jobs-api', handler: jobsApi }));
   const routes: Route[] = [
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
+    { method: 'POST', resource: '/uploads', functionName: 'metahook-uploads', handler: uploads },
     ...jobsApiRoutes,
     // Local only, no key: the published contract (docs/openapi.json is the same document).
     {

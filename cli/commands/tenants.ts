@@ -1,22 +1,26 @@
-// CLI: `metahook tenants create|list|disable|enable|rotate-secret|seal-secrets` -> manage-tenants
+// CLI: `metahook tenants create|list|disable|enable|rotate-secret|seal-secrets|allow-source|revoke-source` -> manage-tenants
 // use cases -> (tenant table, API Gateway keys or the local key store, the stack's secrets key).
 // Secrets are printed once, at create and rotate-secret, never by list, and stored only sealed.
 import { newTenantId } from '../../lambdas/core/ids';
 import {
+  allowMediaSource,
   createTenant,
   disableTenant,
   enableTenant,
   listTenants,
+  revokeMediaSource,
   rotateTenantSecret,
   sealTenantSecrets,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
+import { formatGrant, tenantMediaPrefix } from '../../lambdas/core/media-scope';
+import type { TenantRecord } from '../../lambdas/core/records';
 import { formatRows, type OutputFormat } from '../format';
 import { UsageError, type CliIo } from '../io';
 import type { Target } from '../target';
 
-export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'seal-secrets'] as const;
+export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'seal-secrets', 'allow-source', 'revoke-source'] as const;
 export type TenantCommand = (typeof TENANT_COMMANDS)[number];
 
 export interface TenantCommandInput {
@@ -25,6 +29,8 @@ export interface TenantCommandInput {
   readonly tenant?: string;
   /** seal-secrets: count plaintext secrets, write nothing; exit 1 if any. */
   readonly check?: boolean;
+  /** allow-source / revoke-source: s3://bucket/prefix/ */
+  readonly source?: string;
   readonly format: OutputFormat;
 }
 
@@ -34,7 +40,20 @@ const TENANT_COLUMNS = [
   { key: 'status' },
   { key: 'api_key_id' },
   { key: 'created_at' },
+  { key: 'media_sources', maxWidth: 60 },
 ];
+
+/** Table cell: the grants, space-separated; the upload prefix is implicit and not listed. */
+const sourcesCell = (tenant: TenantRecord): string => (tenant.media_sources ?? []).map(formatGrant).join(' ') || '-';
+
+function describeScope(tenant: TenantRecord, mediaBucket: string): string {
+  const grants = (tenant.media_sources ?? []).map((grant) => `  ${formatGrant(grant)}`);
+  return [
+    `Tenant ${tenant.tenant_id} (${tenant.name}) may reference:`,
+    `  s3://${mediaBucket}/${tenantMediaPrefix(tenant.tenant_id)}  (its own uploads, always)`,
+    ...grants,
+  ].join('\n');
+}
 
 function requireOption(value: string | undefined, flag: string): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`${flag} is required`);
@@ -77,7 +96,13 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
     }
     case 'list': {
       const all = await listTenants({ tenants });
-      io.stdout(formatRows(all.map((tenant) => ({ ...tenant })), TENANT_COLUMNS, input.format));
+      io.stdout(
+        formatRows(
+          all.map((tenant) => (input.format === 'json' ? { ...tenant, media_sources: tenant.media_sources ?? [] } : { ...tenant, media_sources: sourcesCell(tenant) })),
+          TENANT_COLUMNS,
+          input.format,
+        ),
+      );
       return 0;
     }
     case 'disable': {
@@ -92,6 +117,22 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
     case 'enable': {
       const tenant = await enableTenant(await deps(), requireOption(input.tenant, '--tenant'));
       io.stdout(`Enabled tenant ${tenant.tenant_id} (${tenant.name}): its API key works again.`);
+      return 0;
+    }
+    case 'allow-source':
+    case 'revoke-source': {
+      const tenantId = requireOption(input.tenant, '--tenant');
+      const source = requireOption(input.source, '--source');
+      const limits = await target.mediaSourceLimits();
+      const tenant =
+        input.command === 'allow-source'
+          ? await allowMediaSource({ tenants }, tenantId, source, limits)
+          : await revokeMediaSource({ tenants }, tenantId, source);
+      if (input.format === 'json') {
+        io.stdout(JSON.stringify({ tenant_id: tenant.tenant_id, media_sources: tenant.media_sources ?? [] }, null, 2));
+        return 0;
+      }
+      io.stdout(describeScope(tenant, limits.mediaBucket));
       return 0;
     }
     case 'rotate-secret': {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Settings } from '../../lib/settings';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from './errors';
 import { batchEventId, jobEventId } from './ids';
+import type { MediaScope } from './media-scope';
 import type { SniffResult } from './media-type';
 import type {
   BatchProgressStore,
@@ -70,7 +71,7 @@ export async function extractJob(
   const job = claim.job;
   let outcome: JobOutcomeUpdate;
   try {
-    outcome = await extract(deps, job);
+    outcome = await extract(deps, job, { tenantId: job.tenant_id, grants: tenant.media_sources ?? [] });
   } catch (error) {
     const lastAttempt = attempt.receiveCount >= deps.settings.extraction.maxReceiveCount;
     if (error instanceof PermanentJobError) {
@@ -98,7 +99,7 @@ export async function extractJob(
   return { outcome: 'failed', jobId: job.job_id, exhausted: outcome.error.retryable === true, code: outcome.error.code };
 }
 
-async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcomeUpdate> {
+async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope): Promise<JobOutcomeUpdate> {
   const limits = deps.settings.extraction;
   const maxBytes =
     job.declared_media_type === 'image'
@@ -106,7 +107,8 @@ async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcome
       : job.declared_media_type === 'audio'
         ? limits.maxAudioBytes
         : Math.max(limits.maxImageBytes, limits.maxAudioBytes);
-  const fetched = await deps.media.fetch(job.url, { maxBytes });
+  // The tenant's scope as it is now: a reference accepted earlier, or forged, is checked again.
+  const fetched = await deps.media.fetch(job.url, { maxBytes, scope });
   const bytes = fetched.bytes;
   const source = {
     sha256: createHash('sha256').update(bytes).digest('hex'),

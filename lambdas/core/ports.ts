@@ -1,11 +1,29 @@
 // Ports: what the use cases need from the outside world. Adapters in ../adapters
 // implement them; tests pass fakes. Ports never import adapters.
 import type { MediaKind } from './api-schemas';
+import type { MediaScope, MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, SealedSigningSecret, StoredSigningSecret } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
+
+/** What an integrator needs to PUT one object: a URL signed for exactly this key, type and size. */
+export interface PresignedUpload {
+  readonly url: string;
+  /** Headers the PUT must carry as they are: the signature covers them. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Signs uploads into the media bucket (POST /v1/uploads); on AWS a SigV4 presigned PutObject. */
+export interface UploadSigner {
+  presignPut(input: {
+    readonly key: string;
+    readonly contentType: string;
+    readonly contentLength: number;
+    readonly expiresInSeconds: number;
+  }): Promise<PresignedUpload>;
+}
 
 export interface FetchedMedia {
   readonly bytes: Uint8Array;
@@ -17,7 +35,11 @@ export interface FetchedMedia {
 
 /** Reads a file by URL (s3:// or https://) with a byte cap. Throws PermanentJobError / TransientJobError. */
 export interface MediaSource {
-  fetch(url: string, options: { maxBytes: number }): Promise<FetchedMedia>;
+  /**
+   * `scope`: whose job this is. The S3 reader refuses (file_url_forbidden) a key outside it, and
+   * any s3:// read without one (fail closed); HTTP sources ignore it.
+   */
+  fetch(url: string, options: { maxBytes: number; scope?: MediaScope }): Promise<FetchedMedia>;
 }
 
 export interface SniffedMedia {
@@ -292,6 +314,8 @@ export interface TenantWriter {
    */
   replaceSecrets(tenantId: string, secrets: SealedSigningSecret[], expectedVersion: number): Promise<boolean>;
   listTenants(): Promise<TenantRecord[]>;
+  /** Replaces the tenant's allowed media sources (issue 16); fails for an unknown tenant. */
+  setMediaSources(tenantId: string, sources: readonly MediaSourceGrant[]): Promise<void>;
 }
 
 /**

@@ -12,7 +12,7 @@ import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
-import { startHarness, type Harness } from '../support/local-harness';
+import { FIXTURES, startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
 import {
@@ -56,7 +56,19 @@ async function runPipelineSession(): Promise<void> {
     if (request.path.startsWith('/gone')) return { status: 410 };
     return { status: 200 };
   };
-  const photo = await h.upload('photo-iptc.jpg', 'iam/photo.jpg');
+  // A tenant stages a file with POST /v1/uploads and PUTs it with the presigned URL: S3 authorises
+  // that PUT as the uploads role that signed it, so it is recorded for that role.
+  const bytes = await readFile(join(FIXTURES, 'photo-iptc.jpg'));
+  const staged = await fetch(`${h.stack.endpoint}/v1/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': h.stack.apiKey },
+    body: JSON.stringify({ filename: 'staged.jpg', content_type: 'image/jpeg', size_bytes: bytes.byteLength }),
+  }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+  expect(staged.status).toBe(201);
+  expect((await fetch(staged.json.upload.url, { method: 'PUT', headers: staged.json.upload.headers, body: bytes })).status).toBe(200);
+  const stagedKey = new URL(staged.json.file_url).pathname.slice(1);
+  recorder.recordOnBehalfOf({ principal: 'uploads', service: 'S3', operation: 'PutObject', input: { Bucket: h.stack.names.mediaBucket, Key: stagedKey } });
+  const photo = staged.json.file_url as string;
   const song = await h.upload('tagged.mp3', 'iam/song.mp3');
   const step = (what: string) => process.env.IAM_SIM_DEBUG && console.error(new Date().toISOString(), what);
   step('submit');

@@ -53,8 +53,9 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string }>
   return { code, stdout };
 }
 
-async function deliverTo(apiKey: string, receiver: WebhookReceiver, fixture = 'graphic.png') {
-  const url = await h.upload(fixture, `custody/${Math.random().toString(36).slice(2)}.png`);
+async function deliverTo(tenantId: string, apiKey: string, receiver: WebhookReceiver, fixture = 'graphic.png') {
+  // Under the submitting tenant's own media prefix (tenant-scoped media).
+  const url = await h.upload(fixture, `custody/${Math.random().toString(36).slice(2)}.png`, tenantId);
   const response = await fetch(`${h.stack.endpoint}/v1/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
@@ -82,7 +83,7 @@ describe('what a reader of the table sees', () => {
 
   it('nothing in the table signs a webhook the receiver accepts; the callback still signs correctly', async () => {
     // The real secret is delivered through KMS: the receiver (official standardwebhooks) accepts it.
-    const delivered = await deliverTo(h.stack.apiKey, h.receiver);
+    const delivered = await deliverTo(h.stack.tenantId, h.stack.apiKey, h.receiver);
     expect(delivered.signatureValid).toBe(true);
 
     const receiver = new Webhook(h.stack.signingSecret);
@@ -162,7 +163,7 @@ describe('migration of tenants from before sealing (tenants seal-secrets)', () =
     // Migration window: the callback signs with the plaintext entries as they are.
     const onCurrent = await startWebhookReceiver(current);
     extraReceivers.push(onCurrent);
-    expect((await deliverTo(legacy.apiKey, onCurrent)).signatureValid).toBe(true);
+    expect((await deliverTo(legacy.tenant.tenant_id, legacy.apiKey, onCurrent)).signatureValid).toBe(true);
 
     const check = await cli('tenants', 'seal-secrets', '--check', '--format', 'json');
     expect(check.code).toBe(1);
