@@ -20,6 +20,8 @@ Tenants
   tenants disable --tenant ID           refuse its API key; hold its queued jobs
   tenants enable --tenant ID            undo disable
   tenants rotate-secret --tenant ID     new signing secret; the previous one keeps signing for 24 h
+  tenants seal-secrets [--check]        seal signing secrets stored in plaintext (before sealing existed);
+                                        idempotent; --check only counts and exits 1 if any are left
   tenants allow-source --tenant ID --source s3://BUCKET/PREFIX/
                                         let the tenant submit objects under PREFIX of BUCKET (its own
                                         uploads prefix needs no grant; BUCKET must be in allowedSourceBuckets)
@@ -54,7 +56,7 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const COMMAND_OPTIONS = {
-  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, source: { type: 'string' } },
+  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' }, source: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
@@ -103,23 +105,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
 
     if (group === 'tenants') {
-      const options = values as typeof values & { name?: string; tenant?: string; source?: string };
+      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean; source?: string };
       if (!(TENANT_COMMANDS as readonly string[]).includes(command ?? '')) {
         throw new UsageError(`tenants needs one of: ${TENANT_COMMANDS.join(', ')}`);
       }
       noMoreOperands(0);
-      await runTenantCommand(
+      if (options.check && command !== 'seal-secrets') throw new UsageError('--check goes with tenants seal-secrets only');
+      return await runTenantCommand(
         await connect(),
         {
           command: command as TenantCommand,
           format,
           ...(options.name !== undefined ? { name: options.name } : {}),
           ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+          ...(options.check ? { check: true } : {}),
           ...(options.source !== undefined ? { source: options.source } : {}),
         },
         io,
       );
-      return 0;
     }
 
     if (group === 'doctor') {

@@ -1,7 +1,9 @@
 // Wiring: builds the callback use case's ports from the environment, once per cold start.
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../adapters/aws-clients';
+import { cacheOpenedSecrets } from '../adapters/cached-secret-sealer';
 import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
+import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
 import type { DeliverEventDeps } from '../core/deliver-event';
@@ -15,7 +17,9 @@ export function buildCallbackDeps(env: Env): {
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
 } {
-  const { settings, tableName, db, jobs, batches, ledger, tenants } = tablePorts(env);
+  // Signing secrets are sealed in the table; KMS opens each once per warm container.
+  const secretSealer = cacheOpenedSecrets(createSecretSealerFromEnv(env));
+  const { settings, tableName, db, jobs, batches, ledger, tenants } = tablePorts(env, { secretSealer });
   return {
     deps: {
       jobs,

@@ -49,6 +49,8 @@ const SUBSET: readonly Pick[] = [
   ['metahook-callback', 'DynamoDB', 'PutItem', 1, 'after'],
   ['metahook-callback', 'DynamoDB', 'UpdateItem', 1, 'hang'],
   ['metahook-callback', 'DynamoDB', 'UpdateItem', 2, 'after'],
+  // Opening the sealed signing secret: a KMS that never answers must not lose the delivery.
+  ['metahook-callback', 'KMS', 'Decrypt', 1, 'hang'],
 ];
 
 describe('fault injection (subset)', () => {

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { startWebhookReceiver, type WebhookReceiver } from '../../local/webhook-receiver';
@@ -20,6 +20,8 @@ export interface Harness {
   upload(fixture: string, key?: string, tenantId?: string): Promise<string>;
   job(jobId: string, tenantId?: string): Promise<Record<string, any> | undefined>;
   attempts(jobId: string, tenantId?: string): Promise<Record<string, any>[]>;
+  /** Every item of the table, as a reader of the whole table (auditor, backup) sees it. */
+  scanTable(): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,16 @@ export async function startHarness(options: LocalStackOptions = {}): Promise<Har
         }),
       );
       return Items ?? [];
+    },
+    async scanTable() {
+      const items: Record<string, unknown>[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await stack.db.send(new ScanCommand({ TableName: stack.names.table, ExclusiveStartKey }));
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
     },
     async stop() {
       await receiver.stop();

@@ -9,6 +9,7 @@ import type {
   EnqueueOutbox,
   JobLifecycle,
   JobListings,
+  SecretSealer,
   TenantDirectory,
 } from '../../core/ports';
 import { ENV, readSettings, requireEnv } from '../../runtime-config';
@@ -53,7 +54,14 @@ export function createDynamoJobStore(db: DynamoDBDocumentClient, options: { read
   };
 }
 
-export function tablePorts(env: Record<string, string | undefined>): TablePorts {
+/**
+ * secretSealer: lets the tenant directory open signing secrets. Only the callback passes one; the
+ * other handlers' directories refuse getSigningSecrets (and their roles may not decrypt anyway).
+ */
+export function tablePorts(
+  env: Record<string, string | undefined>,
+  options: { readonly secretSealer?: Pick<SecretSealer, 'open'> } = {},
+): TablePorts {
   const settings = readSettings(env);
   const tableName = requireEnv(env, ENV.tableName);
   const db = createDocumentClient(env);
@@ -62,6 +70,9 @@ export function tablePorts(env: Record<string, string | undefined>): TablePorts 
     tableName,
     db,
     ...createDynamoJobStore(db, { tableName, retentionDays: settings.retention.jobDays }),
-    tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), TENANT_CACHE_MS),
+    tenants: cacheTenantDirectory(
+      createDynamoTenantDirectory(db, { tableName, ...(options.secretSealer ? { sealer: options.secretSealer } : {}) }),
+      TENANT_CACHE_MS,
+    ),
   };
 }
