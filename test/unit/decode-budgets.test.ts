@@ -144,7 +144,7 @@ describe('metadata parser worker: time and memory budgets', () => {
     expect(longestGapMs).toBeLessThan(1_000);
     // A new worker takes over: the next file parses.
     const next = await describeImage(pngWithXmp(nestedXmp(1)), { format: 'png', parser });
-    expect(next.properties.width).toBe(1);
+    expect(next.properties?.width).toBe(1);
   }, 60_000);
 
   it('a parse over its heap budget stops the worker, not the process: file_unreadable naming the budget', async () => {
@@ -162,10 +162,10 @@ describe('tag and segment byte budgets: the block over budget is left out, the f
     const mp3 = mp3WithId3Frames(2000);
     expect(boundAudioTags(mp3, 'mp3', defaults.maxAudioTagBytes).skipped).toEqual(['ID3v2 tag with more than 1024 frames']);
     const result = (await analyse(mp3)).result as AudioResult;
-    expect(result.properties.duration_seconds).toBeGreaterThan(1.9);
-    expect(result.properties.title).toBeNull();
+    expect(result.properties?.duration_seconds).toBeGreaterThan(1.9);
+    expect(result.properties?.title).toBeNull();
     // A tag within budget is read as before.
-    expect(((await analyse(mp3WithId3Frames(20))).result as AudioResult).properties.title).toBe('Buried Title');
+    expect(((await analyse(mp3WithId3Frames(20))).result as AudioResult).properties?.title).toBe('Buried Title');
   });
 
   it('a FLAC with a 1.2 MB Vorbis comment block: that block is dropped, the small one before it kept', async () => {
