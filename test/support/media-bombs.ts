@@ -183,21 +183,19 @@ function vorbisCommentBlock(comments: readonly string[] | { readonly count: numb
   return block;
 }
 
-/** Vorbis comments one FLAC block (24-bit length, 16 MiB) holds at most, of the short filler comment. */
-const FILLER_COMMENT = 'ARTIST=x';
-const COMMENTS_PER_BLOCK = Math.floor((0xffffff - 64) / (4 + FILLER_COMMENT.length));
-
 /**
- * A FLAC with a small comment block (TITLE) and then `comments` filler comments (ARTIST=x) split
- * over as many full blocks as they need: 6.9 million make the red team's 48 MB. Real audio follows.
+ * A FLAC with a small comment block (TITLE) and then `comments` copies of `filler` split over as
+ * many full blocks (24-bit length, 16 MiB) as they need: 6.9 million of "A=x" make the red team's
+ * 48 MB. Real audio follows.
  */
-export function flacWithComments(comments: number, title = 'Kept Title'): Uint8Array {
+export function flacWithComments(comments: number, options: { readonly title?: string; readonly filler?: string } = {}): Uint8Array {
+  const filler = options.filler ?? 'A=x';
+  const perBlock = Math.floor((0xffffff - 64) / (4 + Buffer.byteLength(filler)));
   const { streamInfo, audio } = fixtureFlacParts();
-  const blocks: Buffer[] = [Buffer.from(streamInfo), vorbisCommentBlock([`TITLE=${title}`], false)];
+  const blocks: Buffer[] = [Buffer.from(streamInfo), vorbisCommentBlock([`TITLE=${options.title ?? 'Kept Title'}`], comments === 0)];
   blocks[0]![0] = 0;
-  for (let left = comments; left > 0; left -= COMMENTS_PER_BLOCK) {
-    blocks.push(vorbisCommentBlock({ count: Math.min(left, COMMENTS_PER_BLOCK), comment: FILLER_COMMENT }, left <= COMMENTS_PER_BLOCK));
+  for (let left = comments; left > 0; left -= perBlock) {
+    blocks.push(vorbisCommentBlock({ count: Math.min(left, perBlock), comment: filler }, left <= perBlock));
   }
-  if (comments === 0) blocks[1]![0] = 0x84;
   return new Uint8Array(Buffer.concat([Buffer.from('fLaC', 'latin1'), ...blocks, audio]));
 }

@@ -69,13 +69,13 @@ export class MetadataParser {
     if (current) await current.worker.terminate();
   }
 
-  private run(what: string, request: { readonly kind: 'image' | 'audio'; readonly [key: string]: unknown }): Promise<unknown> {
+  private run(what: string, request: { readonly kind: 'image' | 'audio'; readonly bytes: Uint8Array; readonly [key: string]: unknown }): Promise<unknown> {
     const result = this.queue.then(() => this.parseNow(what, request));
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async parseNow(what: string, request: Record<string, unknown>): Promise<unknown> {
+  private async parseNow(what: string, request: { readonly bytes: Uint8Array; readonly [key: string]: unknown }): Promise<unknown> {
     const worker = await this.ensureWorker();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -101,8 +101,10 @@ export class MetadataParser {
         resolve: (value) => settle(() => resolve(value)),
         reject: (error) => settle(() => reject(error)),
       };
-      // The bytes are copied into the worker (structured clone): the caller keeps its own.
-      worker.postMessage({ ...request, id });
+      // A view's own bytes only: cloning a subarray would copy its whole underlying buffer (the
+      // 42 MB of a skipped tag). The copy is moved, not cloned again; the caller keeps its bytes.
+      const bytes = request.bytes.slice();
+      worker.postMessage({ ...request, bytes, id }, [bytes.buffer]);
     });
   }
 
