@@ -76,14 +76,24 @@ async function downscale(
 ): Promise<FittedImage> {
   const sharp = await loadSharp();
   try {
-    let longestSide = Math.min(limits.maxSidePx, Math.max(size.width, size.height));
+    const longest = Math.max(size.width, size.height);
+    let longestSide = Math.min(limits.maxSidePx, longest);
+    // A JPEG re-encoded as JPEG keeps about its bytes per pixel: start near the size that fits,
+    // so a large photo costs one or two full decodes, not six.
+    if (format === 'jpeg' && bytes.byteLength > limits.maxBytes) {
+      longestSide = Math.min(longestSide, Math.max(1, Math.floor(longest * Math.sqrt(limits.maxBytes / bytes.byteLength) * 0.95)));
+    }
     // GIF output is large and palette-limited; PNG keeps its look at a fraction of the bytes.
     let outputFormat: ImageFormat = format === 'gif' ? 'png' : format;
+    // One time budget for all rounds together, not per round.
+    const deadline = Date.now() + budget.imageDecodeTimeoutSeconds * 1000;
 
     for (let round = 0; round < MAX_ENCODING_ROUNDS; round += 1) {
+      const secondsLeft = Math.ceil((deadline - Date.now()) / 1000);
+      if (secondsLeft <= 0) throw new Error('timeout: the rounds of re-encoding used up the decode budget');
       // rotate() applies EXIF orientation first, since re-encoding drops the EXIF tag.
       const pipeline = sharp(bytes, { pages: 1, ...budgetedSharpOptions(budget) })
-        .timeout({ seconds: budget.imageDecodeTimeoutSeconds })
+        .timeout({ seconds: secondsLeft })
         .rotate()
         .resize({ width: longestSide, height: longestSide, fit: 'inside', withoutEnlargement: true });
       const { data, info } = await encode(pipeline, outputFormat).toBuffer({ resolveWithObject: true });

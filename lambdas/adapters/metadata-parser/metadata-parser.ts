@@ -6,6 +6,7 @@
 // One worker per process, one parse at a time; a new worker replaces a terminated one.
 import { Worker } from 'node:worker_threads';
 import type { IAudioMetadata } from 'music-metadata';
+import { PARSE_WORKER_BUNDLE_FILE } from '../../../lib/handler-bundling';
 import { resolveSettings, type Settings } from '../../../lib/settings';
 import { PermanentJobError } from '../../core/errors';
 
@@ -22,8 +23,7 @@ export class MetadataParseError extends Error {
   override readonly name = 'MetadataParseError';
 }
 
-/** Source runs the .ts (Node strips the types); the extractor bundle has the built worker beside it. */
-export const PARSE_WORKER_BUNDLE_FILE = 'metadata-parse-worker.mjs';
+/** Source runs the .ts (Node strips the types); the extractor bundle has the built worker beside it (lib/handler-bundling.ts). */
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('./parse-worker.ts', import.meta.url)
   : new URL(`./${PARSE_WORKER_BUNDLE_FILE}`, import.meta.url);
