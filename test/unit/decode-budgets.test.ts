@@ -7,6 +7,7 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../lib/settings';
+import { FfmpegAudioNormaliser } from '../../lambdas/adapters/audio-normaliser';
 import { createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
 import { fitImageWithinLimits } from '../../lambdas/adapters/image-downscaler';
 import { createLocalAnalyzer } from '../../lambdas/adapters/local-analyzer';
@@ -17,6 +18,7 @@ import { MetadataParser } from '../../lambdas/adapters/metadata-parser/metadata-
 import { PermanentJobError } from '../../lambdas/core/errors';
 import { sniffMedia } from '../../lambdas/core/media-type';
 import type { AudioResult, ImageResult } from '../../lambdas/core/metadata-result';
+import { FFMPEG_PATH } from '../support/audio-files';
 import {
   flacWithComments,
   losslessWebpHeader,
@@ -176,6 +178,14 @@ describe('tag and segment byte budgets: the block over budget is left out, the f
     const result = (await analyse(flac)).result as AudioResult;
     expect(result.properties).toMatchObject({ title: 'Kept Title', artist: null, duration_seconds: 1.5 });
   });
+
+  it('Bedrock path: the normaliser hands the bounded FLAC to music-metadata and ffmpeg; the big block is gone, the audio kept', async () => {
+    const normaliser = new FfmpegAudioNormaliser({ ffmpegPath: FFMPEG_PATH, parser: parserWith({}), maxTagBytes: defaults.maxAudioTagBytes });
+    const audio = await normaliser.normalise({ bytes: flacWithComments(100_000, { filler: 'ARTIST=x' }), format: 'flac' }, { segmentSeconds: 600, maxDurationSeconds: 600 });
+    expect(audio.original.tags).toEqual({ title: 'Kept Title' });
+    expect(audio.original.duration_seconds).toBe(1.5);
+    expect(audio.segments.length).toBe(1);
+  }, 60_000);
 
   it('PNG XMP over the metadata byte budget is not handed to the parser; the image is described', async () => {
     const png = pngWithXmp(nestedXmp(30_000));
