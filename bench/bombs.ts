@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -77,6 +77,8 @@ interface ChildReport {
   readonly code?: string;
   readonly message?: string;
   readonly wallMs: number;
+  /** User + system CPU of the Node process (all its threads: libvips, the parser worker) for the file; ffmpeg not included. */
+  readonly cpuMs: number;
   readonly nodePeakRssMb: number;
 }
 
@@ -100,7 +102,8 @@ async function child(spec: string): Promise<void> {
   const kind = (await sniffMedia(bytes)).kind;
   await runPath(new Uint8Array(await readFile(join(FIXTURES, kind === 'audio' ? 'short.flac' : 'photo-iptc.jpg'))));
   const started = performance.now();
-  let report: Omit<ChildReport, 'wallMs' | 'nodePeakRssMb'>;
+  const cpuBefore = process.cpuUsage();
+  let report: Omit<ChildReport, 'wallMs' | 'cpuMs' | 'nodePeakRssMb'>;
   try {
     await runPath(bytes);
     report = { outcome: 'described' };
@@ -111,8 +114,10 @@ async function child(spec: string): Promise<void> {
         : { outcome: 'crashed', message: error instanceof Error ? error.message : String(error) };
   }
   const wallMs = Math.round(performance.now() - started);
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
   await parser.close();
-  process.stdout.write(JSON.stringify({ ...report, wallMs, nodePeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  process.stdout.write(JSON.stringify({ ...report, wallMs, cpuMs, nodePeakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 }
 
 interface Row extends ChildReport {
@@ -141,6 +146,7 @@ function runChild(file: string, path: Path): Promise<ChildReport & { peakRssMb: 
           outcome: 'crashed',
           message: error ? `${error.message.split('\n')[0]} (killed after ${CHILD_KILL_MS} ms or crashed)` : 'no report',
           wallMs: CHILD_KILL_MS,
+          cpuMs: 0,
           nodePeakRssMb: 0,
           peakRssMb: Number.isFinite(peakKb) ? Math.round(peakKb / 1024) : 0,
         });
@@ -158,15 +164,15 @@ async function corpusFile(entry: CorpusFile): Promise<string> {
 
 export function render(rows: readonly Row[], command: string): string {
   const lines = [
-    `Bomb corpus (${command}); target: every file under ${TARGET_MB} MB peak RSS and ${TARGET_MS / 1000} s`,
+    `Bomb corpus (${command}; load average at the end ${loadavg().map((n) => n.toFixed(1)).join(' ')} on ${cpus().length} cores); target: every file under ${TARGET_MB} MB peak RSS and ${TARGET_MS / 1000} s`,
     '',
-    '| File | Size | Path | Outcome | Wall time | Peak RSS | Target |',
-    '|---|---:|---|---|---:|---:|---|',
+    '| File | Size | Path | Outcome | Wall time | CPU time | Peak RSS | Target |',
+    '|---|---:|---|---|---:|---:|---:|---|',
   ];
   for (const row of rows) {
     const outcome = row.outcome === 'refused' ? `refused \`${row.code}\`` : row.outcome;
     lines.push(
-      `| ${row.what} | ${formatBytes(row.bytes)} | ${row.path} | ${outcome} | ${(row.wallMs / 1000).toFixed(2)} s | ${row.peakRssMb} MB | ${row.withinTarget ? 'met' : '**missed**'} |`,
+      `| ${row.what} | ${formatBytes(row.bytes)} | ${row.path} | ${outcome} | ${(row.wallMs / 1000).toFixed(2)} s | ${(row.cpuMs / 1000).toFixed(2)} s | ${row.peakRssMb} MB | ${row.withinTarget ? 'met' : '**missed**'} |`,
     );
   }
   return lines.join('\n');
@@ -193,11 +199,11 @@ async function main(): Promise<void> {
         withinTarget: report.outcome !== 'crashed' && report.peakRssMb < TARGET_MB && report.wallMs < TARGET_MS,
       };
       rows.push(row);
-      console.error(`${entry.name} ${path}: ${row.outcome}${row.code ? ` ${row.code}` : ''} in ${row.wallMs} ms, ${row.peakRssMb} MB${row.message ? ` (${row.message})` : ''}`);
+      console.error(`${entry.name} ${path}: ${row.outcome}${row.code ? ` ${row.code}` : ''} in ${row.wallMs} ms (cpu ${row.cpuMs} ms), ${row.peakRssMb} MB${row.message ? ` (${row.message})` : ''}`);
     }
   }
   const command = `npm run bench:bombs${only ? ` -- --only ${only.join(',')}` : ''}`;
-  if (args.out) writeFileSync(args.out, JSON.stringify({ command, date: new Date().toISOString(), targetMb: TARGET_MB, targetMs: TARGET_MS, rows }, null, 2));
+  if (args.out) writeFileSync(args.out, JSON.stringify({ command, date: new Date().toISOString(), loadAverage: loadavg(), targetMb: TARGET_MB, targetMs: TARGET_MS, rows }, null, 2));
   console.log(render(rows, command));
   if (rows.some((row) => !row.withinTarget)) process.exitCode = 1;
 }
