@@ -187,6 +187,14 @@ describe('tag and segment byte budgets: the block over budget is left out, the f
     expect(audio.segments.length).toBe(1);
   }, 60_000);
 
+  it('the caller keeps its bytes: a Buffer (as S3 and HTTP sources give) is copied into the worker, not moved', async () => {
+    const mp3 = Buffer.from(mp3WithId3Frames(3));
+    const before = mp3.byteLength;
+    await parserWith({}).parseAudio(mp3, { duration: false });
+    expect(mp3.byteLength).toBe(before);
+    expect(mp3.subarray(0, 3).toString('latin1')).toBe('ID3');
+  });
+
   it('PNG XMP over the metadata byte budget is not handed to the parser; the image is described', async () => {
     const png = pngWithXmp(nestedXmp(30_000));
     expect(imageMetadataContainer(png, 'png', defaults.maxImageMetadataBytes).skipped).toEqual([

@@ -101,9 +101,10 @@ export class MetadataParser {
         resolve: (value) => settle(() => resolve(value)),
         reject: (error) => settle(() => reject(error)),
       };
-      // A view's own bytes only: cloning a subarray would copy its whole underlying buffer (the
-      // 42 MB of a skipped tag). The copy is moved, not cloned again; the caller keeps its bytes.
-      const bytes = request.bytes.slice();
+      // A copy of the view's own bytes: cloning a subarray would copy its whole underlying buffer
+      // (the 42 MB of a skipped tag), and moving the caller's buffer would detach it. Not
+      // .slice(): on a Buffer that is a view, and the caller's bytes (read by ffmpeg next) would go.
+      const bytes = new Uint8Array(request.bytes);
       worker.postMessage({ ...request, bytes, id }, [bytes.buffer]);
     });
   }
