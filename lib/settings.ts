@@ -69,6 +69,12 @@ export interface Settings {
     /** Nesting levels of `metadata` (the object itself is 1); DynamoDB stores at most 32 per item. */
     readonly maxMetadataDepth: number;
     readonly maxExternalIdLength: number;
+    /**
+     * How long a POST /v1/uploads URL stays valid. Short: it is a bearer credential for one key.
+     * A presigned URL also stops working when the signer's session credentials expire, whichever
+     * comes first (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html).
+     */
+    readonly uploadUrlExpirySeconds: number;
   };
   readonly idempotency: {
     /** Same file URL + callback URL from the same tenant inside this window returns the existing job. */
@@ -286,6 +292,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxMetadataBytes: 16 * 1024,
       maxMetadataDepth: 16,
       maxExternalIdLength: 128,
+      uploadUrlExpirySeconds: 15 * 60,
     },
     idempotency: {
       dedupeWindowSeconds: positiveInt(env, 'METAHOOK_DEDUPE_WINDOW_SECONDS', 24 * 3600),

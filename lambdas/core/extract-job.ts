@@ -1,16 +1,18 @@
-// Use case: extractor handler -> extractJob -> (JobRepository, MediaSource, MetadataProvider, DeliveryQueue).
+// Use case: extractor handler -> extractJob -> (JobLifecycle, BatchProgressStore, MediaSource, MetadataProvider, DeliveryQueue).
 // Moves one job from queued to a terminal state and queues its webhook. Safe to run twice
 // for the same message: a finished job only has its delivery (same webhook-id) queued again.
 import { createHash } from 'node:crypto';
 import type { Settings } from '../../lib/settings';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from './errors';
 import { batchEventId, jobEventId } from './ids';
+import type { MediaScope } from './media-scope';
 import type { SniffResult } from './media-type';
 import type {
+  BatchProgressStore,
   DeliveryQueue,
+  JobLifecycle,
   JobMessage,
   JobOutcomeUpdate,
-  JobRepository,
   MediaSource,
   MetadataProvider,
   TenantDirectory,
@@ -18,7 +20,8 @@ import type {
 import type { JobRecord } from './records';
 
 export interface ExtractJobDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'startProcessing' | 'releaseLease' | 'finish'>;
+  readonly batches: Pick<BatchProgressStore, 'recordBatchProgress' | 'claimBatchCompletion'>;
   readonly tenants: Pick<TenantDirectory, 'getTenant'>;
   readonly media: MediaSource;
   readonly sniff: (bytes: Uint8Array) => Promise<SniffResult>;
@@ -68,7 +71,7 @@ export async function extractJob(
   const job = claim.job;
   let outcome: JobOutcomeUpdate;
   try {
-    outcome = await extract(deps, job);
+    outcome = await extract(deps, job, { tenantId: job.tenant_id, grants: tenant.media_sources ?? [] });
   } catch (error) {
     const lastAttempt = attempt.receiveCount >= deps.settings.extraction.maxReceiveCount;
     if (error instanceof PermanentJobError) {
@@ -96,7 +99,7 @@ export async function extractJob(
   return { outcome: 'failed', jobId: job.job_id, exhausted: outcome.error.retryable === true, code: outcome.error.code };
 }
 
-async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcomeUpdate> {
+async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope): Promise<JobOutcomeUpdate> {
   const limits = deps.settings.extraction;
   const maxBytes =
     job.declared_media_type === 'image'
@@ -104,7 +107,8 @@ async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcome
       : job.declared_media_type === 'audio'
         ? limits.maxAudioBytes
         : Math.max(limits.maxImageBytes, limits.maxAudioBytes);
-  const fetched = await deps.media.fetch(job.url, { maxBytes });
+  // The tenant's scope as it is now: a reference accepted earlier, or forged, is checked again.
+  const fetched = await deps.media.fetch(job.url, { maxBytes, scope });
   const bytes = fetched.bytes;
   const source = {
     sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -146,21 +150,22 @@ async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed
   await deps.deliveries.enqueueDeliveries([
     { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
   ]);
-  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status);
+  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status, job.batch_slot);
 }
 
 export async function completeBatchIfDone(
-  deps: Pick<ExtractJobDeps, 'jobs' | 'deliveries' | 'now'>,
+  deps: Pick<ExtractJobDeps, 'batches' | 'deliveries' | 'now'>,
   tenantId: string,
   batchId: string,
   jobId: string,
   status: 'completed' | 'failed' | 'cancelled',
+  slot?: number,
 ): Promise<void> {
-  const progress = await deps.jobs.recordBatchProgress(tenantId, batchId, jobId, status);
+  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status, slot);
   const finished = progress.completed + progress.failed + progress.cancelled;
   if (progress.total === 0 || finished < progress.total) return;
   // One job wins the claim however many extractors finish at once; its own retries win again.
-  if (await deps.jobs.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
+  if (await deps.batches.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
     await deps.deliveries.enqueueDeliveries([
       { kind: 'batch', tenant_id: tenantId, batch_id: batchId, event_id: batchEventId(batchId) },
     ]);

@@ -1,11 +1,29 @@
 // Ports: what the use cases need from the outside world. Adapters in ../adapters
 // implement them; tests pass fakes. Ports never import adapters.
 import type { MediaKind } from './api-schemas';
+import type { MediaScope, MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
+
+/** What an integrator needs to PUT one object: a URL signed for exactly this key, type and size. */
+export interface PresignedUpload {
+  readonly url: string;
+  /** Headers the PUT must carry as they are: the signature covers them. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Signs uploads into the media bucket (POST /v1/uploads); on AWS a SigV4 presigned PutObject. */
+export interface UploadSigner {
+  presignPut(input: {
+    readonly key: string;
+    readonly contentType: string;
+    readonly contentLength: number;
+    readonly expiresInSeconds: number;
+  }): Promise<PresignedUpload>;
+}
 
 export interface FetchedMedia {
   readonly bytes: Uint8Array;
@@ -17,7 +35,11 @@ export interface FetchedMedia {
 
 /** Reads a file by URL (s3:// or https://) with a byte cap. Throws PermanentJobError / TransientJobError. */
 export interface MediaSource {
-  fetch(url: string, options: { maxBytes: number }): Promise<FetchedMedia>;
+  /**
+   * `scope`: whose job this is. The S3 reader refuses (file_url_forbidden) a key outside it, and
+   * any s3:// read without one (fail closed); HTTP sources ignore it.
+   */
+  fetch(url: string, options: { maxBytes: number; scope?: MediaScope }): Promise<FetchedMedia>;
 }
 
 export interface SniffedMedia {
@@ -131,7 +153,11 @@ export interface EnqueueOutboxEntry {
   readonly createdAt: string;
 }
 
-export interface JobRepository {
+// The job store, split by concern: each use case asks only for the ports it uses, and each
+// port has its own adapter (lambdas/adapters/dynamo/*) whose writes are unit-tested alone.
+
+/** Intake: one claim per dedupe key, so two requests for one file create one job. */
+export interface DedupeClaims {
   /**
    * Conditionally claims each dedupe key for a new job; an unexpired claim wins and is returned.
    * All or nothing: when any claim fails with an error, the claims this call made are released
@@ -142,32 +168,63 @@ export interface JobRepository {
   takeOverReservation(reservation: DedupeReservation, staleJobId: string): Promise<boolean>;
   /** Best-effort undo of claims made by a request that then failed. */
   releaseReservations(reservations: readonly DedupeReservation[]): Promise<void>;
+}
+
+/** Intake and sweeper: the promise to queue a batch's jobs, kept until their messages are sent. */
+export interface EnqueueOutbox {
+  openEnqueueOutbox(entry: EnqueueOutboxEntry): Promise<void>;
+  closeEnqueueOutbox(entry: Pick<EnqueueOutboxEntry, 'batchId' | 'createdAt'>): Promise<void>;
+  /** Outbox entries created before `before`, oldest first, across all shards. */
+  listStaleEnqueueOutbox(before: Date, limit: number): Promise<EnqueueOutboxEntry[]>;
+}
+
+/** A job from creation to a terminal state (transitions: core/job-state.ts). */
+export interface JobLifecycle {
+  /** Writes a new batch and its jobs (intake). */
   createBatch(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   getJob(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
   getJobs(tenantId: string, jobIds: readonly string[]): Promise<JobRecord[]>;
-  getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
   /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
   startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
   /** processing -> queued: a transient failure hands the job back for the next retry. */
   releaseLease(job: JobRecord, now: Date): Promise<void>;
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
-  /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
-  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<BatchProgress>;
+  /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
+  cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
+}
+
+/** A batch's record and how many of its jobs have finished; batch.completed exactly once. */
+export interface BatchProgressStore {
+  getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
+  /**
+   * Records the job as finished in its batch; returns the counts afterwards (idempotent per job).
+   * `slot`: the job's `batch_slot`, when the caller has it (saves a lookup).
+   */
+  recordBatchProgress(
+    tenantId: string,
+    batchId: string,
+    jobId: string,
+    status: 'completed' | 'failed' | 'cancelled',
+    slot?: number,
+  ): Promise<BatchProgress>;
   /**
    * True for exactly one job of the batch (and again for that same job's retries, so a crash
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
+}
+
+/** The delivery side of a job or batch: its summary and the attempts behind it. */
+export interface DeliveryLedger {
   recordDeliveryOutcome(update: DeliverySummaryUpdate): Promise<void>;
-  /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
-  cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
-  listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
+  /** A job's delivery attempts, oldest first. */
   listAttempts(tenantId: string, jobId: string): Promise<DeliveryAttemptRecord[]>;
-  openEnqueueOutbox(entry: EnqueueOutboxEntry): Promise<void>;
-  closeEnqueueOutbox(entry: Pick<EnqueueOutboxEntry, 'batchId' | 'createdAt'>): Promise<void>;
-  /** Outbox entries created before `before`, oldest first, across all shards. */
-  listStaleEnqueueOutbox(before: Date, limit: number): Promise<EnqueueOutboxEntry[]>;
+}
+
+/** A tenant's jobs, paged (GET /v1/jobs). */
+export interface JobListings {
+  listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
 }
 
 export interface JobListQuery {
@@ -239,6 +296,8 @@ export interface TenantWriter {
   setStatus(tenantId: string, status: TenantRecord['status']): Promise<void>;
   replaceSecrets(tenantId: string, secrets: SigningSecret[]): Promise<void>;
   listTenants(): Promise<TenantRecord[]>;
+  /** Replaces the tenant's allowed media sources (issue 16); fails for an unknown tenant. */
+  setMediaSources(tenantId: string, sources: readonly MediaSourceGrant[]): Promise<void>;
 }
 
 /**

@@ -1,4 +1,4 @@
-// Use case: intake handler -> submitJobs -> (JobRepository, JobQueue, IdempotencyStore).
+// Use case: intake handler -> submitJobs -> (DedupeClaims, EnqueueOutbox, JobLifecycle, JobQueue, IdempotencyStore).
 // Validates a batch submission, applies Idempotency-Key and per-file de-duplication,
 // records the new jobs and queues one message per new file.
 import { createHash } from 'node:crypto';
@@ -11,13 +11,16 @@ import {
   type SubmittedJob,
 } from './api-schemas';
 import { ApiError, type ErrorDetail } from './errors';
+import { checkMediaScope, type MediaScope, type MediaSourceGrant } from './media-scope';
 import { inferKindFromUrl } from './media-type';
-import type { DedupeReservation, IdempotencyStore, JobQueue, JobRepository } from './ports';
+import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue } from './ports';
 import type { BatchRecord, JobRecord } from './records';
 import { checkCallbackUrl, checkFileUrl } from './url-policy';
 
 export interface SubmitJobsDeps {
-  readonly jobs: JobRepository;
+  readonly claims: DedupeClaims;
+  readonly outbox: Pick<EnqueueOutbox, 'openEnqueueOutbox' | 'closeEnqueueOutbox'>;
+  readonly jobs: Pick<JobLifecycle, 'createBatch' | 'getJobs'>;
   readonly queue: JobQueue;
   readonly idempotency: IdempotencyStore;
   readonly outbound: OutboundPolicy;
@@ -33,6 +36,8 @@ export interface SubmitJobsCommand {
   /** The parsed JSON body, not yet validated. */
   readonly body: unknown;
   readonly idempotencyKey?: string;
+  /** The tenant's allowed source buckets/prefixes besides its own upload prefix (issue 16). @default none */
+  readonly mediaSources?: readonly MediaSourceGrant[];
 }
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -67,8 +72,15 @@ export function parseSubmission(body: unknown, settings: Settings): SubmitJobsRe
   return request;
 }
 
-/** URL and media-type rules that need no network: refused requests never create jobs. */
-export function checkSubmissionUrls(request: SubmitJobsRequest, deps: Pick<SubmitJobsDeps, 'outbound' | 'sources'>): void {
+/**
+ * URL, tenant-scope and media-type rules that need no network: refused requests never create jobs.
+ * No S3 call either, so an out-of-scope key is refused the same way whether or not it exists.
+ */
+export function checkSubmissionUrls(
+  request: SubmitJobsRequest,
+  deps: Pick<SubmitJobsDeps, 'outbound' | 'sources'>,
+  scope: MediaScope,
+): void {
   const callback = checkCallbackUrl(request.callback_url, deps.outbound);
   if (!callback.ok) {
     throw new ApiError('callback_url_forbidden', `callback_url is not allowed: ${callback.reason}`, [
@@ -82,6 +94,13 @@ export function checkSubmissionUrls(request: SubmitJobsRequest, deps: Pick<Submi
     if (!check.ok) {
       forbidden.push({ path: `files[${index}].url`, message: check.reason });
       return;
+    }
+    if (check.kind === 's3') {
+      const inScope = checkMediaScope({ bucket: check.bucket!, key: check.key! }, scope, deps.sources);
+      if (!inScope.ok) {
+        forbidden.push({ path: `files[${index}].url`, message: inScope.reason });
+        return;
+      }
     }
     if (inferKindFromUrl(file.url) === 'unsupported') {
       unsupported.push({
@@ -131,8 +150,8 @@ interface PlannedFile {
 
 export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsCommand): Promise<SubmitJobsResponse> {
   const request = parseSubmission(command.body, deps.settings);
-  checkSubmissionUrls(request, deps);
   const { idempotencyKey, tenantId } = command;
+  checkSubmissionUrls(request, deps, { tenantId, grants: command.mediaSources ?? [] });
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new ApiError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', [
       { path: 'headers.Idempotency-Key', message: 'invalid format' },
@@ -188,7 +207,7 @@ async function createJobs(
     now,
     expiresAt,
   }));
-  const results = await deps.jobs.reserve(reservations);
+  const results = await deps.claims.reserve(reservations);
 
   const jobIdByKey = new Map<string, string>();
   const duplicateByKey = new Map<string, boolean>();
@@ -219,7 +238,7 @@ async function createJobs(
       for (const claim of existing) {
         if (statusById.has(claim.jobId)) continue;
         const tookOver =
-          Date.parse(claim.reservedAt) <= staleBefore && (await deps.jobs.takeOverReservation(claim.reservation, claim.jobId));
+          Date.parse(claim.reservedAt) <= staleBefore && (await deps.claims.takeOverReservation(claim.reservation, claim.jobId));
         if (tookOver) {
           ownReservations.push(claim.reservation);
           jobIdByKey.set(claim.reservation.dedupeKey, claim.reservation.jobId);
@@ -239,7 +258,7 @@ async function createJobs(
       }
     }
   } catch (error) {
-    await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
+    await deps.claims.releaseReservations(ownReservations).catch(() => undefined);
     throw error;
   }
 
@@ -322,9 +341,9 @@ async function persistAndEnqueue(
   const outbox = { tenantId: batch.tenant_id, batchId: batch.batch_id, jobIds: batch.job_ids, createdAt: batch.created_at };
   if (jobs.length > 0) {
     try {
-      await deps.jobs.openEnqueueOutbox(outbox);
+      await deps.outbox.openEnqueueOutbox(outbox);
     } catch (error) {
-      await deps.jobs.releaseReservations(claims).catch(() => undefined);
+      await deps.claims.releaseReservations(claims).catch(() => undefined);
       throw error;
     }
   }
@@ -336,12 +355,12 @@ async function persistAndEnqueue(
       .getJobs(batch.tenant_id, batch.job_ids)
       .then((written) => {
         const writtenIds = new Set(written.map((job) => job.job_id));
-        return deps.jobs.releaseReservations(claims.filter((claim) => !writtenIds.has(claim.jobId)));
+        return deps.claims.releaseReservations(claims.filter((claim) => !writtenIds.has(claim.jobId)));
       })
       .catch(() => undefined);
     throw error;
   }
   if (jobs.length === 0) return;
   await deps.queue.enqueueJobs(jobs.map((job) => ({ tenant_id: job.tenant_id, job_id: job.job_id })));
-  await deps.jobs.closeEnqueueOutbox(outbox).catch(() => undefined);
+  await deps.outbox.closeEnqueueOutbox(outbox).catch(() => undefined);
 }

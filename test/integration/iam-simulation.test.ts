@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamoJobRepository } from '../../lambdas/adapters/dynamo/job-repository';
-import { startHarness, type Harness } from '../support/local-harness';
+import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
+import { FIXTURES, startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
 import {
@@ -53,7 +53,19 @@ async function runPipelineSession(): Promise<void> {
     if (request.path.startsWith('/gone')) return { status: 410 };
     return { status: 200 };
   };
-  const photo = await h.upload('photo-iptc.jpg', 'iam/photo.jpg');
+  // A tenant stages a file with POST /v1/uploads and PUTs it with the presigned URL: S3 authorises
+  // that PUT as the uploads role that signed it, so it is recorded for that role.
+  const bytes = await readFile(join(FIXTURES, 'photo-iptc.jpg'));
+  const staged = await fetch(`${h.stack.endpoint}/v1/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': h.stack.apiKey },
+    body: JSON.stringify({ filename: 'staged.jpg', content_type: 'image/jpeg', size_bytes: bytes.byteLength }),
+  }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+  expect(staged.status).toBe(201);
+  expect((await fetch(staged.json.upload.url, { method: 'PUT', headers: staged.json.upload.headers, body: bytes })).status).toBe(200);
+  const stagedKey = new URL(staged.json.file_url).pathname.slice(1);
+  recorder.recordOnBehalfOf({ principal: 'uploads', service: 'S3', operation: 'PutObject', input: { Bucket: h.stack.names.mediaBucket, Key: stagedKey } });
+  const photo = staged.json.file_url as string;
   const song = await h.upload('tagged.mp3', 'iam/song.mp3');
   const step = (what: string) => process.env.IAM_SIM_DEBUG && console.error(new Date().toISOString(), what);
   step('submit');
@@ -89,8 +101,8 @@ async function runPipelineSession(): Promise<void> {
       Item: { ...queuedCopy, pk: `TENANT#${h.stack.tenantId}#JOB#${orphan}`, job_id: orphan, status: 'queued', gsi1sk: orphan },
     }),
   );
-  const repository = createDynamoJobRepository(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
-  await repository.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
+  const outbox = createDynamoEnqueueOutbox(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
+  await outbox.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
   expect(await h.stack.sweep()).toMatchObject({ entries: 1, requeued: 1 });
   await expect.poll(async () => (await h.job(orphan))?.status, { timeout: 20_000 }).toBe('completed');
 

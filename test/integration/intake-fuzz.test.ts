@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { API_ERROR_STATUS } from '../../lambdas/core/errors';
 import { parseSubmission } from '../../lambdas/core/submit-jobs';
-import { keys } from '../../lambdas/adapters/dynamo/keys';
+import { keys, listingShards } from '../../lambdas/adapters/dynamo/keys';
 import { SECURITY_HEADERS } from '../../lambdas/adapters/api-gateway';
 import { INDEXES } from '../../lib/table-design';
 import { connect } from 'node:net';
@@ -30,10 +30,11 @@ const runs = (numRuns: number): fc.Parameters<unknown> => ({
 beforeAll(async () => {
   h = await startHarness();
   const bucket = h.stack.names.mediaBucket;
+  const own = `tenants/${h.stack.tenantId}/`;
   ctx = {
     callbackUrl: `${h.receiver.url}/fuzz`,
     // Absent objects: the few jobs created fail fast in the extractor instead of doing work.
-    fileUrls: [`s3://${bucket}/fuzz/a.png`, `s3://${bucket}/fuzz/b.mp3`, `s3://${bucket}/fuzz/c.jpg`],
+    fileUrls: [`s3://${bucket}/${own}fuzz/a.png`, `s3://${bucket}/${own}fuzz/b.mp3`, `s3://${bucket}/${own}fuzz/c.jpg`],
     limits: h.stack.settings.api,
   };
 });
@@ -42,24 +43,26 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** Jobs of the tenant, counted on gsi2 (TENANT#<id>#JOBS), as the jobs list route reads them. */
+/** Jobs of the tenant, counted on every gsi2 shard (TENANT#<id>#JOBS#<n>), as the jobs list route reads them. */
 async function countJobs(): Promise<number> {
   let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await h.stack.db.send(
-      new QueryCommand({
-        TableName: h.stack.names.table,
-        IndexName: INDEXES.byTenantTime.indexName,
-        KeyConditionExpression: `${INDEXES.byTenantTime.partitionKey} = :pk`,
-        ExpressionAttributeValues: { ':pk': keys.tenantJobsIndex(h.stack.tenantId) },
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for (const shard of listingShards()) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await h.stack.db.send(
+        new QueryCommand({
+          TableName: h.stack.names.table,
+          IndexName: INDEXES.byTenantTime.indexName,
+          KeyConditionExpression: `${INDEXES.byTenantTime.partitionKey} = :pk`,
+          ExpressionAttributeValues: { ':pk': keys.tenantJobsIndex(h.stack.tenantId, shard) },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
   return count;
 }
 
@@ -197,7 +200,7 @@ describe('metadata with Object.prototype key names', () => {
     it(`"${key}" never gives a 5xx and is either refused clearly or stored as sent`, async () => {
       for (const [, metadata] of shapes(key)) {
         // A fresh URL each time: a duplicate would report the earlier job (and its metadata).
-        const url = `s3://${h.stack.names.mediaBucket}/fuzz/proto-${Math.random().toString(36).slice(2)}.jpg`;
+        const url = `s3://${h.stack.names.mediaBucket}/tenants/${h.stack.tenantId}/fuzz/proto-${Math.random().toString(36).slice(2)}.jpg`;
         const raw = `{"callback_url":${JSON.stringify(ctx.callbackUrl)},"files":[{"url":${JSON.stringify(url)}}],"metadata":${metadata}}`;
         const reply = await h.submitRaw(raw, { 'idempotency-key': `proto-${Math.random()}` });
         checkReply(reply, raw);

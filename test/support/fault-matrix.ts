@@ -196,7 +196,7 @@ export async function runScenario(
   const tenantId = t.tenant_id;
   const files = await Promise.all(
     FILES.map(async (fixture, i) => {
-      const key = `faults/${tenantId}/${i}-${fixture}`;
+      const key = `tenants/${tenantId}/faults/${i}-${fixture}`;
       await h.stack.s3.send(new PutObjectCommand({ Bucket: h.stack.names.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }));
       return { url: `s3://${h.stack.names.mediaBucket}/${key}`, external_id: `f${i}` };
     }),
