@@ -97,7 +97,7 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
       throw new PermanentJobError('unsupported_media_type', `Audio format "${input.format}" cannot be normalised; accepted: ${NORMALISABLE_FORMATS.join(', ')}`);
     }
 
-    // ffmpeg reads every tag too (a FLAC with millions of comments stalls its demuxer): both get the bounded bytes.
+    // ffmpeg parses the tags too (into its metadata dictionary): both get the bounded bytes.
     const bytes = boundAudioTags(input.bytes, input.format, this.maxTagBytes).bytes;
     const header = await readHeader(bytes, this.parser);
     if (header?.durationSeconds !== undefined) assertWithinLimit(header.durationSeconds, maxDurationSeconds);
