@@ -30,3 +30,40 @@ export const HANDLER_BUNDLING = {
   banner: ESM_REQUIRE_BANNER,
   external: EXTERNAL_MODULES,
 } as const;
+
+/** The extractor's metadata parser worker, as the bundle ships it beside index.mjs. */
+export const PARSE_WORKER_BUNDLE_FILE = 'metadata-parse-worker.mjs';
+
+export interface CompanionBundle {
+  /** File name beside the handler's index.mjs. */
+  readonly file: string;
+  /** Entry point, relative to the repository root. */
+  readonly entry: string;
+}
+
+/**
+ * Files bundled from their own entry beside a handler's index.mjs: a worker thread needs a file of
+ * its own to run. Built with the same options as the handler (companionBundleCommand).
+ */
+export const COMPANION_BUNDLES: Readonly<Record<string, readonly CompanionBundle[]>> = {
+  extractor: [{ file: PARSE_WORKER_BUNDLE_FILE, entry: 'lambdas/adapters/metadata-parser/parse-worker.ts' }],
+};
+
+/** The esbuild command (the project's own binary) that writes one companion into `outputDir`, HANDLER_BUNDLING's options as flags. */
+export function companionBundleCommand(repoRoot: string, companion: CompanionBundle, outputDir: string): string {
+  const root = repoRoot.endsWith('/') ? repoRoot : `${repoRoot}/`;
+  const flags = [
+    '--bundle',
+    '--platform=node',
+    `--format=${HANDLER_BUNDLING.format}`,
+    `--target=${HANDLER_BUNDLING.target}`,
+    ...(HANDLER_BUNDLING.minify ? ['--minify'] : []),
+    ...(HANDLER_BUNDLING.sourcemap ? ['--sourcemap'] : []),
+    `--sources-content=${HANDLER_BUNDLING.sourcesContent}`,
+    `--main-fields=${HANDLER_BUNDLING.mainFields.join(',')}`,
+    `"--banner:js=${HANDLER_BUNDLING.banner}"`,
+    ...HANDLER_BUNDLING.external.map((pattern) => `"--external:${pattern}"`),
+    '--log-level=error',
+  ];
+  return [`"${root}node_modules/.bin/esbuild"`, `"${root}${companion.entry}"`, ...flags, `"--outfile=${outputDir}/${companion.file}"`].join(' ');
+}

@@ -173,6 +173,30 @@ export interface Settings {
     readonly functionTimeoutSeconds: number;
     readonly memoryMb: number;
   };
+  /**
+   * What one hostile file may cost the extractor before it is refused (docs/security.md,
+   * "Decode budgets"). Checked from headers before anything decodes; breaches fail the job
+   * with `file_too_large` or `file_unreadable` and a message naming the budget.
+   */
+  readonly decode: {
+    /** width x height from the header (METAHOOK_MAX_IMAGE_PIXELS); sharp's own default is 268 MP. */
+    readonly maxImagePixels: number;
+    /** Longest side from the header (METAHOOK_MAX_IMAGE_SIDE_PX): a 1 x 40,000,000 strip costs time per row. */
+    readonly maxImageSidePx: number;
+    /** Wall clock for one sharp pipeline (METAHOOK_IMAGE_DECODE_TIMEOUT_SECONDS). */
+    readonly imageDecodeTimeoutSeconds: number;
+    /** Wall clock for one EXIF/XMP/IPTC or audio-tag parse in the parser worker (METAHOOK_METADATA_PARSE_TIMEOUT_MS). */
+    readonly metadataParseTimeoutMs: number;
+    /** V8 heap of the parser worker (METAHOOK_METADATA_PARSE_MEMORY_MB); past it the worker is stopped. */
+    readonly metadataParseMemoryMb: number;
+    /** Bytes of embedded metadata segments (EXIF, XMP, IPTC) handed to the parser; bigger segments are skipped. */
+    readonly maxImageMetadataBytes: number;
+    /**
+     * Bytes of text tags handed to the parser: ID3v2 frames other than pictures, one FLAC Vorbis
+     * comment block. A tag over it (or over 1024 ID3 frames) is skipped and the audio still described.
+     */
+    readonly maxAudioTagBytes: number;
+  };
 }
 
 /** SQS's cap on a message's total visibility from one receipt, and on one ChangeMessageVisibility. */
@@ -352,6 +376,16 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     intake: {
       functionTimeoutSeconds: INTAKE_TIMEOUT_SECONDS,
       memoryMb: 512,
+    },
+    decode: {
+      // 50 MP: an 8160x6120 phone photo fits; BENCHMARKS.md ("Decode budgets") has the peak RSS at this size.
+      maxImagePixels: positiveInt(env, 'METAHOOK_MAX_IMAGE_PIXELS', 50_000_000),
+      maxImageSidePx: positiveInt(env, 'METAHOOK_MAX_IMAGE_SIDE_PX', 32_768),
+      imageDecodeTimeoutSeconds: positiveInt(env, 'METAHOOK_IMAGE_DECODE_TIMEOUT_SECONDS', 30),
+      metadataParseTimeoutMs: positiveInt(env, 'METAHOOK_METADATA_PARSE_TIMEOUT_MS', 5_000),
+      metadataParseMemoryMb: positiveInt(env, 'METAHOOK_METADATA_PARSE_MEMORY_MB', 128),
+      maxImageMetadataBytes: 1024 * 1024,
+      maxAudioTagBytes: 1024 * 1024,
     },
   };
 }

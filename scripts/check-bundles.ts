@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { CDK_BUNDLING } from '../bench/cold-start';
 import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
+import { COMPANION_BUNDLES } from '../lib/handler-bundling';
 
 export const ALLOWLIST_FILE = join(REPO_ROOT, 'scripts', 'bundle-allowlist.json');
 
@@ -115,7 +116,9 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
     metafile: true,
   });
   const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
-  const packages = packagesInBundle(output, lock);
+  const packages = [...packagesInBundle(output, lock), ...(await companionPackages(handler, lock))]
+    .filter((pkg, index, all) => all.findIndex((other) => other.installPath === pkg.installPath) === index)
+    .sort((a, b) => a.name.localeCompare(b.name));
   const allowed = new Set(allowlist.handlers[handler]);
   const devOnlyAcknowledged = allowlist.devOnlyExceptions[handler] ?? {};
   const problems: string[] = [];
@@ -140,6 +143,26 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
     problems,
     unused: [...allowed, ...Object.keys(devOnlyAcknowledged)].filter((name) => !bundled.has(name)),
   };
+}
+
+/** Packages in the files bundled beside the handler (a worker's own entry): the same allowlist applies. */
+async function companionPackages(handler: HandlerName, lock: Record<string, LockEntry>): Promise<BundledPackage[]> {
+  const packages: BundledPackage[] = [];
+  for (const companion of COMPANION_BUNDLES[handler] ?? []) {
+    const result = await build({
+      ...CDK_BUNDLING,
+      mainFields: [...CDK_BUNDLING.mainFields],
+      external: [...CDK_BUNDLING.external],
+      entryPoints: [join(REPO_ROOT, companion.entry)],
+      outfile: join(REPO_ROOT, 'cdk.out', 'check-bundles', handler, companion.file),
+      absWorkingDir: REPO_ROOT,
+      write: false,
+      metafile: true,
+    });
+    const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
+    packages.push(...packagesInBundle(output, lock));
+  }
+  return packages;
 }
 
 /** Bundles every handler (in parallel) and checks each against the allowlist and the lockfile. */

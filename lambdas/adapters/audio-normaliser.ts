@@ -8,11 +8,12 @@
 // forced demuxer, pipe-only I/O, a time budget and an output cap, decodes and encodes in one
 // pass; its own header report can still stop it early; the MP3 frames it wrote are then checked
 // and split at frame boundaries (encoded without bit reservoir, so each segment stands alone).
-import type { IAudioMetadata } from 'music-metadata';
 import { PermanentJobError } from '../core/errors';
 import type { AudioNormaliseOptions, AudioNormaliser, NormalisedAudio, NormalisedAudioSegment, OriginalAudioFacts } from '../core/ports';
 import { runFfmpeg, type FfmpegOutcome } from './audio/ffmpeg-process';
 import { parseMp3Frames, type Mp3Frame } from './audio/mp3-frames';
+import { boundAudioTags } from './metadata-parser/audio-tag-budget';
+import { defaultMetadataParser, MetadataParseError, type AudioTagFacts, type MetadataParser } from './metadata-parser/metadata-parser';
 
 export const NORMALISED_SAMPLE_RATE = 16_000;
 /** Speech at 16 kHz mono stays intelligible at 32 kbps (AWS's Voxtral sample uses the same). */
@@ -43,6 +44,10 @@ export interface AudioNormaliserOptions {
   readonly timeBudgetMs?: number;
   /** @default 32 */
   readonly bitrateKbps?: 24 | 32 | 40 | 48 | 64;
+  /** Reads the header (music-metadata) off the main thread within its budgets. @default defaultMetadataParser() */
+  readonly parser?: MetadataParser;
+  /** Tag blocks over this are left out before parsing and decoding (audio-tag-budget.ts). @default 1 MiB */
+  readonly maxTagBytes?: number;
 }
 
 /**
@@ -67,19 +72,19 @@ export async function createAudioNormaliser(options: AudioNormaliserOptions = {}
   return ffmpegPath ? new FfmpegAudioNormaliser({ ...options, ffmpegPath }) : undefined;
 }
 
-type MusicMetadata = typeof import('music-metadata');
-let musicMetadataModule: Promise<MusicMetadata> | undefined;
-const loadMusicMetadata = (): Promise<MusicMetadata> => (musicMetadataModule ??= import('music-metadata'));
-
 export class FfmpegAudioNormaliser implements AudioNormaliser {
   private readonly ffmpegPath: string;
   private readonly timeBudgetMs: number;
   private readonly bitrateKbps: number;
+  private readonly parser: MetadataParser;
+  private readonly maxTagBytes: number;
 
   constructor(options: AudioNormaliserOptions & { readonly ffmpegPath: string }) {
     this.ffmpegPath = options.ffmpegPath;
     this.timeBudgetMs = options.timeBudgetMs ?? 60_000;
     this.bitrateKbps = options.bitrateKbps ?? DEFAULT_NORMALISED_BITRATE_KBPS;
+    this.parser = options.parser ?? defaultMetadataParser();
+    this.maxTagBytes = options.maxTagBytes ?? 1024 * 1024;
   }
 
   async normalise(input: { readonly bytes: Uint8Array; readonly format: string }, options: AudioNormaliseOptions): Promise<NormalisedAudio> {
@@ -92,14 +97,16 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
       throw new PermanentJobError('unsupported_media_type', `Audio format "${input.format}" cannot be normalised; accepted: ${NORMALISABLE_FORMATS.join(', ')}`);
     }
 
-    const header = await readHeader(input.bytes);
+    // ffmpeg parses the tags too (into its metadata dictionary): both get the bounded bytes.
+    const bytes = boundAudioTags(input.bytes, input.format, this.maxTagBytes).bytes;
+    const header = await readHeader(bytes, this.parser);
     if (header?.durationSeconds !== undefined) assertWithinLimit(header.durationSeconds, maxDurationSeconds);
 
     const stream: StreamReport = {};
     const outcome = await runFfmpeg({
       ffmpegPath: this.ffmpegPath,
       args: this.ffmpegArgs(demuxer, maxDurationSeconds),
-      input: input.bytes,
+      input: bytes,
       timeoutMs: this.timeBudgetMs,
       // The -t cap bounds the output; the margin covers the encoder's frame rounding.
       maxOutputBytes: Math.ceil(((maxDurationSeconds + 2) * this.bitrateKbps * 1000) / 8) + 64 * 1024,
@@ -200,14 +207,17 @@ interface HeaderFacts {
   readonly tags: Record<string, string>;
 }
 
-/** What the container header says, without decoding; undefined when music-metadata cannot read it (ffmpeg may still). */
-async function readHeader(bytes: Uint8Array): Promise<HeaderFacts | undefined> {
-  const { parseBuffer } = await loadMusicMetadata();
-  let parsed: IAudioMetadata;
+/**
+ * What the container header says, without decoding; undefined when music-metadata cannot read it
+ * (ffmpeg may still). A parse over the worker's time or memory budget refuses the file.
+ */
+async function readHeader(bytes: Uint8Array, parser: MetadataParser): Promise<HeaderFacts | undefined> {
+  let parsed: AudioTagFacts;
   try {
-    parsed = await parseBuffer(bytes, { size: bytes.byteLength }, { duration: false, skipCovers: true });
-  } catch {
-    return undefined;
+    parsed = await parser.parseAudio(bytes, { duration: false });
+  } catch (error) {
+    if (error instanceof MetadataParseError) return undefined;
+    throw error;
   }
   const format = parsed.format;
   const duration = format.duration;
@@ -220,7 +230,7 @@ async function readHeader(bytes: Uint8Array): Promise<HeaderFacts | undefined> {
   };
 }
 
-function boundedTags(common: IAudioMetadata['common']): Record<string, string> {
+function boundedTags(common: AudioTagFacts['common']): Record<string, string> {
   const candidates: [string, unknown][] = [
     ['title', common.title],
     ['artist', common.artist],

@@ -25,6 +25,7 @@ import {
   type MetadataRequestSpec,
   type MistralChatReply,
 } from './bedrock-request';
+import type { ImageDecodeBudget } from './image-decode-budget';
 import { CONVERSE_IMAGE_LIMITS, fitImageWithinLimits, type ImageLimits } from './image-downscaler';
 
 export { bedrockModelTraits } from './bedrock-model-traits';
@@ -35,6 +36,8 @@ export interface BedrockProviderOptions {
   readonly modelIds: { readonly image: string; readonly audio: string };
   /** @default CONVERSE_IMAGE_LIMITS (3.75 MB, 8000 px per side), capped by the model's traits */
   readonly imageLimits?: ImageLimits;
+  /** Pixels, side and time an image may cost before it is refused (settings.decode). @default DEFAULT_IMAGE_DECODE_BUDGET */
+  readonly imageDecodeBudget?: ImageDecodeBudget;
   /**
    * Largest audio payload sent inline as bytes. Bigger files go by s3Location when the model
    * reads S3, and fail with file_too_large otherwise.
@@ -72,7 +75,7 @@ export function createBedrockProvider(client: BedrockRuntimeClient, options: Bed
         askForMetadata(client, { modelId, kind: input.kind, media, maxTokens, ...extra }, traits, usage);
 
       if (input.kind === 'image') {
-        const { media, properties } = await imagePart(input, traits, options.imageLimits ?? CONVERSE_IMAGE_LIMITS);
+        const { media, properties } = await imagePart(input, traits, options.imageLimits ?? CONVERSE_IMAGE_LIMITS, options.imageDecodeBudget);
         const output = await ask(media);
         return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties }, modelId, usage);
       }
@@ -150,11 +153,16 @@ const summarise = (problems: readonly string[]) =>
 
 // ---------- request content ----------
 
-async function imagePart(input: ExtractionInput, traits: BedrockModelTraits, limits: ImageLimits): Promise<{ media: MediaPart; properties: Properties }> {
+async function imagePart(
+  input: ExtractionInput,
+  traits: BedrockModelTraits,
+  limits: ImageLimits,
+  budget: ImageDecodeBudget | undefined,
+): Promise<{ media: MediaPart; properties: Properties }> {
   if (traits.imageFormats.length === 0) {
     throw new PermanentJobError('unsupported_media_type', 'the configured image model takes no images; choose a vision model (METAHOOK_IMAGE_MODEL_ID)');
   }
-  const fitted = await fitImageWithinLimits(input.bytes, input.format, { ...limits, maxBytes: Math.min(limits.maxBytes, traits.maxInlineImageBytes) });
+  const fitted = await fitImageWithinLimits(input.bytes, input.format, { ...limits, maxBytes: Math.min(limits.maxBytes, traits.maxInlineImageBytes) }, budget);
   const properties: Properties = { format: input.format };
   if (fitted.originalSize) {
     properties.width = fitted.originalSize.width;

@@ -1,11 +1,24 @@
 // Adapter (sharp): bedrock-provider -> fitImageWithinLimits. Shrinks an image only when it is
 // over the model's byte or pixel limits, so small files reach the model byte-identical.
-// Dimensions come from a header read here, so sharp (a native module, slow to load) is only
-// imported for the rare image that actually needs resizing.
+// Dimensions come from a header read (image-decode-budget.ts), so sharp (a native module, slow to
+// load) is only imported for the rare image that actually needs resizing, and an image over the
+// decode budget is refused before anything decodes it.
 import type { SharpConstructor } from 'sharp';
 import { PermanentJobError } from '../core/errors';
+import {
+  budgetedSharpOptions,
+  budgetFailure,
+  checkImageHeader,
+  DEFAULT_IMAGE_DECODE_BUDGET,
+  isImageFormat,
+  withDecodeSlot,
+  withoutOperationCache,
+  type ImageDecodeBudget,
+  type ImageFormat,
+  type ImageSize,
+} from './image-decode-budget';
 
-export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp';
+export { readImageSize, type ImageFormat, type ImageSize } from './image-decode-budget';
 
 export interface ImageLimits {
   /** Largest encoded image the model accepts, in bytes. */
@@ -20,11 +33,6 @@ export interface ImageLimits {
  */
 export const CONVERSE_IMAGE_LIMITS: ImageLimits = { maxBytes: 3.75 * 1024 * 1024, maxSidePx: 8000 };
 
-export interface ImageSize {
-  readonly width: number;
-  readonly height: number;
-}
-
 export interface FittedImage {
   readonly bytes: Uint8Array;
   readonly format: ImageFormat;
@@ -35,28 +43,26 @@ export interface FittedImage {
   readonly downscaled: boolean;
 }
 
-const isImageFormat = (format: string): format is ImageFormat =>
-  format === 'jpeg' || format === 'png' || format === 'gif' || format === 'webp';
-
-/** Returns the image unchanged when it fits; otherwise a smaller re-encoding that does. */
+/**
+ * Returns the image unchanged when it fits; otherwise a smaller re-encoding that does. Either way
+ * an image whose header is over the decode budget is refused first (`file_too_large`), so the
+ * same file fails the same way whether or not this deployment would have decoded it.
+ */
 export async function fitImageWithinLimits(
   bytes: Uint8Array,
   format: string,
   limits: ImageLimits = CONVERSE_IMAGE_LIMITS,
+  budget: ImageDecodeBudget = DEFAULT_IMAGE_DECODE_BUDGET,
 ): Promise<FittedImage> {
   if (!isImageFormat(format)) {
     throw new PermanentJobError('unsupported_media_type', `image format "${format}" cannot be sent to the model`);
   }
-  // An unusual header (rare) costs a sharp metadata read, not a re-encode.
-  const size = readImageSize(bytes, format) ?? (await sizeFromSharp(bytes));
-  const fitsPixels = size !== undefined && Math.max(size.width, size.height) <= limits.maxSidePx;
-  if (fitsPixels && bytes.byteLength <= limits.maxBytes) {
+  // An unusual header (rare) costs a sharp header read, not a decode.
+  const size = await checkImageHeader(bytes, format, budget, loadSharp);
+  if (Math.max(size.width, size.height) <= limits.maxSidePx && bytes.byteLength <= limits.maxBytes) {
     return { bytes, format, originalSize: size, sentSize: size, downscaled: false };
   }
-  if (size === undefined) {
-    throw new PermanentJobError('extraction_failed', 'the image could not be decoded for downscaling');
-  }
-  return downscale(bytes, format, size, limits);
+  return withDecodeSlot(() => downscale(bytes, format, size, limits, budget));
 }
 
 const MAX_ENCODING_ROUNDS = 6;
@@ -66,16 +72,28 @@ async function downscale(
   format: ImageFormat,
   size: ImageSize,
   limits: ImageLimits,
+  budget: ImageDecodeBudget,
 ): Promise<FittedImage> {
   const sharp = await loadSharp();
   try {
-    let longestSide = Math.min(limits.maxSidePx, Math.max(size.width, size.height));
+    const longest = Math.max(size.width, size.height);
+    let longestSide = Math.min(limits.maxSidePx, longest);
+    // A JPEG re-encoded as JPEG keeps about its bytes per pixel: start near the size that fits,
+    // so a large photo costs one or two full decodes, not six.
+    if (format === 'jpeg' && bytes.byteLength > limits.maxBytes) {
+      longestSide = Math.min(longestSide, Math.max(1, Math.floor(longest * Math.sqrt(limits.maxBytes / bytes.byteLength) * 0.95)));
+    }
     // GIF output is large and palette-limited; PNG keeps its look at a fraction of the bytes.
     let outputFormat: ImageFormat = format === 'gif' ? 'png' : format;
+    // One time budget for all rounds together, not per round.
+    const deadline = Date.now() + budget.imageDecodeTimeoutSeconds * 1000;
 
     for (let round = 0; round < MAX_ENCODING_ROUNDS; round += 1) {
+      const secondsLeft = Math.ceil((deadline - Date.now()) / 1000);
+      if (secondsLeft <= 0) throw new Error('timeout: the rounds of re-encoding used up the decode budget');
       // rotate() applies EXIF orientation first, since re-encoding drops the EXIF tag.
-      const pipeline = sharp(bytes, { pages: 1 })
+      const pipeline = sharp(bytes, { pages: 1, ...budgetedSharpOptions(budget) })
+        .timeout({ seconds: secondsLeft })
         .rotate()
         .resize({ width: longestSide, height: longestSide, fit: 'inside', withoutEnlargement: true });
       const { data, info } = await encode(pipeline, outputFormat).toBuffer({ resolveWithObject: true });
@@ -95,10 +113,8 @@ async function downscale(
     }
   } catch (error) {
     if (error instanceof PermanentJobError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    if (/pixel limit/i.test(message)) {
-      throw new PermanentJobError('file_too_large', 'the image has more pixels than can be decoded', { cause: error });
-    }
+    const overBudget = budgetFailure(error, budget);
+    if (overBudget) throw overBudget;
     throw new PermanentJobError('extraction_failed', 'the image could not be decoded for downscaling', {
       cause: error,
     });
@@ -129,7 +145,7 @@ function encode(pipeline: SharpPipeline, format: ImageFormat): SharpPipeline {
  */
 async function loadSharp(): Promise<Sharp> {
   try {
-    return (await import('sharp')).default;
+    return withoutOperationCache((await import('sharp')).default);
   } catch (error) {
     throw new PermanentJobError(
       'file_too_large',
@@ -137,94 +153,4 @@ async function loadSharp(): Promise<Sharp> {
       { cause: error },
     );
   }
-}
-
-async function sizeFromSharp(bytes: Uint8Array): Promise<ImageSize | undefined> {
-  const sharp = await loadSharp();
-  try {
-    const metadata = await sharp(bytes, { pages: 1 }).metadata();
-    return metadata.width && metadata.height ? { width: metadata.width, height: metadata.height } : undefined;
-  } catch {
-    return undefined; // undecodable: the caller reports it
-  }
-}
-
-/**
- * Width and height from the file header, without decoding pixels. Undefined when the header
- * is not what the format promises (the caller then asks sharp). EXIF rotation may swap the two,
- * which does not matter for a limit on the longest side.
- */
-export function readImageSize(bytes: Uint8Array, format: ImageFormat): ImageSize | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const ascii = (offset: number, length: number) =>
-    offset + length <= bytes.length ? String.fromCharCode(...bytes.subarray(offset, offset + length)) : '';
-  const valid = (width: number, height: number) => (width > 0 && height > 0 ? { width, height } : undefined);
-
-  switch (format) {
-    case 'png':
-      if (bytes.length < 24 || ascii(12, 4) !== 'IHDR') return undefined;
-      return valid(view.getUint32(16), view.getUint32(20));
-    case 'gif':
-      if (bytes.length < 10 || !ascii(0, 4).startsWith('GIF8')) return undefined;
-      return valid(view.getUint16(6, true), view.getUint16(8, true));
-    case 'webp':
-      return readWebpSize(bytes, view, ascii);
-    case 'jpeg':
-      return readJpegSize(bytes, view);
-  }
-}
-
-function readWebpSize(
-  bytes: Uint8Array,
-  view: DataView,
-  ascii: (offset: number, length: number) => string,
-): ImageSize | undefined {
-  if (bytes.length < 30 || ascii(0, 4) !== 'RIFF' || ascii(8, 4) !== 'WEBP') return undefined;
-  const chunk = ascii(12, 4);
-  const uint24 = (offset: number) => view.getUint16(offset, true) | (view.getUint8(offset + 2) << 16);
-  if (chunk === 'VP8X') return { width: 1 + uint24(24), height: 1 + uint24(27) };
-  if (chunk === 'VP8L') {
-    const b0 = view.getUint8(21);
-    const b1 = view.getUint8(22);
-    const b2 = view.getUint8(23);
-    const b3 = view.getUint8(24);
-    return { width: 1 + (((b1 & 0x3f) << 8) | b0), height: 1 + (((b3 & 0x0f) << 10) | (b2 << 2) | ((b1 & 0xc0) >> 6)) };
-  }
-  if (chunk === 'VP8 ') {
-    const width = view.getUint16(26, true) & 0x3fff;
-    const height = view.getUint16(28, true) & 0x3fff;
-    return width > 0 && height > 0 ? { width, height } : undefined;
-  }
-  return undefined;
-}
-
-// Start-of-frame markers carry the dimensions; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
-const isStartOfFrame = (marker: number) =>
-  marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-
-function readJpegSize(bytes: Uint8Array, view: DataView): ImageSize | undefined {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
-  let offset = 2;
-  while (offset + 4 <= bytes.length) {
-    if (bytes[offset] !== 0xff) return undefined;
-    const marker = bytes[offset + 1]!;
-    if (marker === 0xff) {
-      offset += 1; // fill byte
-      continue;
-    }
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      offset += 2; // markers without a length
-      continue;
-    }
-    if (marker === 0xd9 || marker === 0xda) return undefined; // end of image / scan data before any frame
-    const length = view.getUint16(offset + 2);
-    if (isStartOfFrame(marker)) {
-      if (offset + 9 > bytes.length) return undefined;
-      const height = view.getUint16(offset + 5);
-      const width = view.getUint16(offset + 7);
-      return width > 0 && height > 0 ? { width, height } : undefined;
-    }
-    offset += 2 + length;
-  }
-  return undefined;
 }

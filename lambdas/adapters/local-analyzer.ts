@@ -5,16 +5,30 @@
 import { PermanentJobError } from '../core/errors';
 import { audioResultSchema, imageResultSchema } from '../core/metadata-result';
 import type { ExtractionInput, ExtractionOutput, MetadataProvider } from '../core/ports';
+import { resolveSettings, type Settings } from '../../lib/settings';
 import { describeAudio } from './local-analyzer/audio-facts';
 import { describeImage } from './local-analyzer/image-facts';
+import { defaultMetadataParser, MetadataParser } from './metadata-parser/metadata-parser';
 
 export const LOCAL_ANALYZER_MODEL = { provider: 'local', id: 'metahook-local-analyzer/1' } as const;
 
-export function createLocalAnalyzer(): MetadataProvider {
+export interface LocalAnalyzerOptions {
+  /** @default resolveSettings().decode */
+  readonly decode?: Settings['decode'];
+  /** @default one for `decode`'s parse budgets (the process-wide one when `decode` is not given) */
+  readonly parser?: MetadataParser;
+}
+
+export function createLocalAnalyzer(options: LocalAnalyzerOptions = {}): MetadataProvider {
+  const decode = options.decode ?? resolveSettings().decode;
+  const parser = options.parser ?? (options.decode ? new MetadataParser(decode) : defaultMetadataParser());
   return {
     name: 'local',
     async extract(input: ExtractionInput): Promise<ExtractionOutput> {
-      const draft = input.kind === 'image' ? await describeImage(input.bytes) : await describeAudio(input.bytes, input.format);
+      const draft =
+        input.kind === 'image'
+          ? await describeImage(input.bytes, { format: input.format, budget: decode, parser, maxMetadataBytes: decode.maxImageMetadataBytes })
+          : await describeAudio(input.bytes, input.format, { parser, maxTagBytes: decode.maxAudioTagBytes });
       // Our own wording must fit the same contract a model's output is held to.
       const checked = (input.kind === 'image' ? imageResultSchema : audioResultSchema).safeParse(draft);
       if (!checked.success) {

@@ -11,6 +11,7 @@ import type { AudioNormaliser, MetadataProvider } from '../core/ports';
 import { ConfigurationError, ENV } from '../runtime-config';
 import { createAudioNormaliser, findFfmpeg } from './audio-normaliser';
 import { createBedrockProvider } from './bedrock-provider';
+import { MetadataParser } from './metadata-parser/metadata-parser';
 
 type Env = Record<string, string | undefined>;
 
@@ -83,22 +84,30 @@ export async function createMetadataProvider(
   deps: { readonly bedrockClient?: BedrockRuntimeClient; readonly audioNormaliser?: AudioNormaliser } = {},
 ): Promise<MetadataProvider> {
   const config = readModelConfig(env);
+  const { extraction, decode } = resolveSettings(env);
   if (config.provider === 'local') {
     // Loaded only when chosen, so a Bedrock deployment never loads the local analyzer.
     const { createLocalAnalyzer } = await import('./local-analyzer');
-    return createLocalAnalyzer();
+    return createLocalAnalyzer({ decode });
   }
-  const extraction = resolveSettings(env).extraction;
   // ffmpeg ships with the extractor (lib/constructs/extraction.ts, `audioNormalisation`); where it
   // is absent the provider sends audio as uploaded. Half the function timeout for one decode.
   // METAHOOK_AUDIO_NORMALISATION=false sends audio as uploaded even where ffmpeg is installed.
   const ffmpegPath = env.METAHOOK_AUDIO_NORMALISATION === 'false' ? undefined : await findFfmpeg(env);
   const audioNormaliser =
     deps.audioNormaliser ??
-    (ffmpegPath ? await createAudioNormaliser({ ffmpegPath, timeBudgetMs: (extraction.functionTimeoutSeconds * 1000) / 2 }) : undefined);
+    (ffmpegPath
+      ? await createAudioNormaliser({
+        ffmpegPath,
+        timeBudgetMs: (extraction.functionTimeoutSeconds * 1000) / 2,
+        parser: new MetadataParser(decode),
+        maxTagBytes: decode.maxAudioTagBytes,
+      })
+      : undefined);
   return createBedrockProvider(deps.bedrockClient ?? createBedrockRuntimeClient(env), {
     modelIds: { image: config.imageModelId, audio: config.audioModelId },
     ...(audioNormaliser ? { audioNormaliser } : {}),
     maxAudioDurationSeconds: extraction.maxAudioDurationSeconds,
+    imageDecodeBudget: decode,
   });
 }

@@ -7,7 +7,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLER_BUNDLING } from '../handler-bundling';
+import { COMPANION_BUNDLES, HANDLER_BUNDLING, companionBundleCommand } from '../handler-bundling';
 
 /** Repository root, from this file's place in lib/constructs/. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,20 +94,30 @@ export class PipelineFunction extends Construct {
         mainFields: [...HANDLER_BUNDLING.mainFields],
         banner: HANDLER_BUNDLING.banner,
         externalModules: [...HANDLER_BUNDLING.external],
-        ...(props.nativeModules && props.nativeModules.length > 0
-          ? {
-              nodeModules: [...props.nativeModules],
-              commandHooks: {
-                // npm picks optional platform packages by these: the Lambda's, not the build machine's.
-                beforeInstall: (_input: string, output: string) => [
-                  `printf 'os=linux\\ncpu=arm64\\nlibc=glibc\\n' > "${output}/.npmrc"`,
-                ],
-                beforeBundling: () => [],
-                afterBundling: (_input: string, output: string) => [`rm -f "${output}/.npmrc"`],
-              },
-            }
-          : {}),
+        ...bundlingHooks(props),
       },
     });
   }
+}
+
+/**
+ * Native modules installed for linux-arm64 beside the bundle, and companion bundles (a worker's
+ * own file, lib/handler-bundling.ts) built after it; neither: no hooks.
+ */
+function bundlingHooks(props: PipelineFunctionProps) {
+  const native = props.nativeModules && props.nativeModules.length > 0 ? [...props.nativeModules] : [];
+  const companions = COMPANION_BUNDLES[props.handlerName] ?? [];
+  if (native.length === 0 && companions.length === 0) return {};
+  return {
+    ...(native.length > 0 ? { nodeModules: native } : {}),
+    commandHooks: {
+      // npm picks optional platform packages by these: the Lambda's, not the build machine's.
+      beforeInstall: (_input: string, output: string) => (native.length > 0 ? [`printf 'os=linux\\ncpu=arm64\\nlibc=glibc\\n' > "${output}/.npmrc"`] : []),
+      beforeBundling: () => [],
+      afterBundling: (input: string, output: string) => [
+        ...(native.length > 0 ? [`rm -f "${output}/.npmrc"`] : []),
+        ...companions.map((companion) => companionBundleCommand(input, companion, output)),
+      ],
+    },
+  };
 }

@@ -1,8 +1,9 @@
 // Local analyzer, audio part: extractor -> local analyzer -> here. Reads the stream facts and
-// tags of an audio file with music-metadata and words them as an AudioResult.
-// music-metadata loads on first use so bundles that never analyse locally do not pay for it.
-import type { IAudioMetadata } from 'music-metadata';
+// tags of an audio file with music-metadata and words them as an AudioResult. music-metadata
+// runs in the parser worker (metadata-parser/), on bytes whose tag blocks are within budget.
 import { PermanentJobError } from '../../core/errors';
+import { boundAudioTags } from '../metadata-parser/audio-tag-budget';
+import { defaultMetadataParser, MetadataParseError, type AudioTagFacts, type MetadataParser } from '../metadata-parser/metadata-parser';
 import { normalizeKeywords, type AudioResult } from '../../core/metadata-result';
 import { article, capitalise, cleanText, errorSummary, truncate } from './text';
 
@@ -17,18 +18,25 @@ const AUDIO_FORMAT_LABELS: Readonly<Record<string, string>> = {
   webm: 'WebM',
 };
 
-type MusicMetadata = typeof import('music-metadata');
-let musicMetadataModule: Promise<MusicMetadata> | undefined;
-const loadMusicMetadata = (): Promise<MusicMetadata> => (musicMetadataModule ??= import('music-metadata'));
+export interface AudioAnalysisOptions {
+  /** @default defaultMetadataParser() */
+  readonly parser?: MetadataParser;
+  /** @default settings.decode.maxAudioTagBytes (1 MiB) */
+  readonly maxTagBytes?: number;
+}
 
-/** `format` is the sniffed short name (mp3, wav...), used for wording only: the bytes are parsed as they are. */
-export async function describeAudio(bytes: Uint8Array, format: string): Promise<AudioResult> {
-  const { parseBuffer } = await loadMusicMetadata();
-  let parsed: IAudioMetadata;
+/**
+ * `format` is the sniffed short name (mp3, wav...), used for wording and to find tag blocks; the
+ * bytes are parsed as they are, less any tag block over budget.
+ */
+export async function describeAudio(bytes: Uint8Array, format: string, options: AudioAnalysisOptions = {}): Promise<AudioResult> {
+  const bounded = boundAudioTags(bytes, format, options.maxTagBytes ?? 1024 * 1024);
+  let parsed: AudioTagFacts;
   try {
     // No mime hint: music-metadata given a wrong one returns an empty result instead of failing.
-    parsed = await parseBuffer(bytes, { size: bytes.byteLength }, { duration: true, skipCovers: true });
+    parsed = await (options.parser ?? defaultMetadataParser()).parseAudio(bounded.bytes, { duration: true });
   } catch (error) {
+    if (!(error instanceof MetadataParseError)) throw error;
     throw new PermanentJobError('unsupported_media_type', `The audio could not be parsed: ${errorSummary(error)}`, { cause: error });
   }
 

@@ -1,8 +1,21 @@
 // Local analyzer, image part: extractor -> local analyzer -> here. Reads the facts an image
 // carries (size, format, alpha, colours, EXIF/IPTC/XMP) and words them as an ImageResult.
-// sharp and exifr load on first use so bundles that never analyse locally stay light.
+// sharp loads on first use so bundles that never analyse locally stay light. Decode budgets
+// first (image-decode-budget.ts: header size, then sharp with the same limits); EXIF/IPTC/XMP are
+// parsed off the main thread from a bounded copy of their segments (metadata-parser/).
 import type { Metadata, SharpConstructor } from 'sharp';
 import { PermanentJobError } from '../../core/errors';
+import {
+  budgetedSharpOptions,
+  budgetFailure,
+  checkImageHeader,
+  DEFAULT_IMAGE_DECODE_BUDGET,
+  withDecodeSlot,
+  withoutOperationCache,
+  type ImageDecodeBudget,
+} from '../image-decode-budget';
+import { imageMetadataContainer } from '../metadata-parser/image-metadata-segments';
+import { defaultMetadataParser, MetadataParseError, type ImageMetadataSegments, type MetadataParser } from '../metadata-parser/metadata-parser';
 import { normalizeKeywords, type ImageResult } from '../../core/metadata-result';
 import { summariseColours, type DominantColour } from './colour-names';
 import { article, capitalise, cleanText, errorSummary, listPhrase, repairUtf8ReadAsLatin1, truncate } from './text';
@@ -16,11 +29,21 @@ const SQUARE_TOLERANCE = 0.02;
 
 let sharpModule: Promise<SharpConstructor> | undefined;
 // sharp's ESM entry default-exports the constructor; the cast narrows TypeScript's CJS-interop union.
-const loadSharp = (): Promise<SharpConstructor> => (sharpModule ??= import('sharp').then((m) => m.default as SharpConstructor));
+const loadSharp = (): Promise<SharpConstructor> =>
+  (sharpModule ??= import('sharp').then((m) => withoutOperationCache(m.default as SharpConstructor)));
 
-type Exifr = typeof import('exifr').default;
-let exifrModule: Promise<Exifr> | undefined;
-const loadExifr = (): Promise<Exifr> => (exifrModule ??= import('exifr').then((m) => m.default));
+export interface ImageAnalysisOptions {
+  /** The sniffed format (jpeg, png, ...), for the header read; sharp's header read otherwise. */
+  readonly format?: string;
+  /** @default DEFAULT_IMAGE_DECODE_BUDGET (settings.decode) */
+  readonly budget?: ImageDecodeBudget;
+  /** @default defaultMetadataParser() */
+  readonly parser?: MetadataParser;
+  /** Bytes of EXIF/XMP/IPTC segments handed to the parser. @default settings.decode.maxImageMetadataBytes */
+  readonly maxMetadataBytes?: number;
+}
+
+const DEFAULT_MAX_METADATA_BYTES = 1024 * 1024;
 
 interface EmbeddedFacts {
   readonly title?: string;
@@ -31,23 +54,30 @@ interface EmbeddedFacts {
   readonly takenAt?: string;
 }
 
-export async function describeImage(bytes: Uint8Array): Promise<ImageResult> {
-  const sharp = await loadSharp();
+export async function describeImage(bytes: Uint8Array, options: ImageAnalysisOptions = {}): Promise<ImageResult> {
+  const budget = options.budget ?? DEFAULT_IMAGE_DECODE_BUDGET;
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Before any pixel is decoded: a header over the budget is refused here.
+  await checkImageHeader(input, options.format ?? '', budget, loadSharp);
+  const sharp = await loadSharp();
 
   let metadata: Metadata;
   let thumbnail: Buffer;
   try {
     // failOn 'error' still decodes a file with a minor warning; a truncated or garbled one fails.
-    metadata = await sharp(input, { failOn: 'error' }).metadata();
-    thumbnail = await sharp(input, { failOn: 'error', animated: false })
-      .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .ensureAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer();
+    const decodeOptions = { failOn: 'error', ...budgetedSharpOptions(budget) } as const;
+    [metadata, thumbnail] = await withDecodeSlot(async () => [
+      await sharp(input, decodeOptions).metadata(),
+      await sharp(input, { ...decodeOptions, animated: false })
+        .timeout({ seconds: budget.imageDecodeTimeoutSeconds })
+        .resize(THUMBNAIL_EDGE, THUMBNAIL_EDGE, { fit: 'inside', withoutEnlargement: true })
+        .toColourspace('srgb')
+        .ensureAlpha()
+        .raw({ depth: 'uchar' })
+        .toBuffer(),
+    ] as const);
   } catch (error) {
-    throw new PermanentJobError('unsupported_media_type', `The image could not be decoded: ${errorSummary(error)}`, { cause: error });
+    throw budgetFailure(error, budget) ?? new PermanentJobError('unsupported_media_type', `The image could not be decoded: ${errorSummary(error)}`, { cause: error });
   }
 
   const formatLabel = IMAGE_FORMAT_LABELS[metadata.format];
@@ -63,7 +93,7 @@ export async function describeImage(bytes: Uint8Array): Promise<ImageResult> {
   const animated = frameCount > 1;
   const colours = summariseColours(thumbnail);
   const transparent = metadata.hasAlpha && hasTransparentPixels(thumbnail);
-  const embedded = await readEmbeddedFacts(input, format);
+  const embedded = await readEmbeddedFacts(input, format, options.parser ?? defaultMetadataParser(), options.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
   const camera = cameraName(embedded.cameraMake, embedded.cameraModel);
 
   const appearance = colours.monochrome
@@ -148,35 +178,21 @@ function humanDate(isoLocal: string): string {
 
 // ---------- EXIF / IPTC / XMP ----------
 
-type Segments = Record<string, Record<string, unknown> | undefined>;
-
-async function readEmbeddedFacts(input: Buffer, format: string): Promise<EmbeddedFacts> {
+/**
+ * A segment over the byte budget is skipped (the image is still described); a parse over the
+ * worker's time or memory budget refuses the file (`file_unreadable`, from MetadataParser).
+ */
+async function readEmbeddedFacts(input: Buffer, format: string, parser: MetadataParser, maxBytes: number): Promise<EmbeddedFacts> {
   // exifr reads JPEG and PNG containers; GIF carries none of these, WebP rarely.
-  if (format !== 'jpeg' && format !== 'png') return { keywords: [] };
-  let segments: Segments;
+  const container = imageMetadataContainer(input, format, maxBytes).bytes;
+  if (!container) return { keywords: [] };
+  let segments: ImageMetadataSegments;
   try {
-    const exifr = await loadExifr();
-    segments =
-      ((await exifr.parse(input, {
-        tiff: true,
-        exif: true,
-        gps: false,
-        interop: false,
-        ifd1: false,
-        iptc: true,
-        xmp: true,
-        icc: false,
-        jfif: false,
-        ihdr: false,
-        makerNote: false,
-        userComment: false,
-        mergeOutput: false,
-        // Raw strings: revived dates would be read in the machine's time zone.
-        reviveValues: false,
-      })) as Segments | undefined) ?? {};
-  } catch {
-    // The pixels decoded; unreadable metadata is a missing extra, not a failed job.
-    return { keywords: [] };
+    segments = await parser.parseImage(container);
+  } catch (error) {
+    // The pixels decoded; metadata the parser rejects is a missing extra, not a failed job.
+    if (error instanceof MetadataParseError) return { keywords: [] };
+    throw error;
   }
 
   const { ifd0 = {}, exif = {}, dc = {} } = segments;
