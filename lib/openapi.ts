@@ -21,7 +21,11 @@ import {
   submitJobsRequestSchema,
   submitJobsResponseSchema,
   submittedJobSchema,
+  webhookTestEventSchema,
+  webhookTestRequestSchema,
+  webhookTestResponseSchema,
 } from '../lambdas/core/api-schemas';
+import { BATCH_EVENT_MAX_BYTES } from '../lambdas/core/batch-results';
 import { API_ERROR_STATUS, type ApiErrorCode } from '../lambdas/core/errors';
 import { JOBS_API_ROUTES, splitRoute, type JobsApiRoute } from '../lambdas/jobs-api/routes';
 import { resolveSettings } from './settings';
@@ -48,6 +52,9 @@ export const COMPONENT_SCHEMAS = {
   JobCompletedEvent: jobCompletedEventSchema,
   JobFailedEvent: jobFailedEventSchema,
   BatchCompletedEvent: batchCompletedEventSchema,
+  WebhookTestRequest: webhookTestRequestSchema,
+  WebhookTestResult: webhookTestResponseSchema,
+  WebhookTestEvent: webhookTestEventSchema,
 } as const satisfies Record<string, $ZodType>;
 
 export type ComponentName = keyof typeof COMPONENT_SCHEMAS;
@@ -119,6 +126,8 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
       'idempotency_key_reused',
       'callback_url_forbidden',
       'file_url_forbidden',
+      'unsupported_language',
+      'callback_header_forbidden',
     ],
   },
   'GET /jobs': {
@@ -181,6 +190,17 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
     ],
     success: { status: 200, schema: 'BatchView', description: 'The batch.' },
     errors: ['not_found'],
+  },
+  'POST /webhooks/test': {
+    operationId: 'sendTestWebhook',
+    summary: 'Send one signed webhook.test event to a receiver and see the attempt',
+    description:
+      'Signs a `webhook.test` event with your signing secret and POSTs it to `callback_url` (with `callback_headers`, if given) ' +
+      'through the same URL policy and SSRF-safe client as deliveries. Answers 200 with the attempt: `delivered`, ' +
+      '`http_status`, `latency_ms`, the first 1 KB of the body and `error_class`. Nothing is retried or stored.',
+    requestBody: 'WebhookTestRequest',
+    success: { status: 200, schema: 'WebhookTestResult', description: 'The attempt, whatever the receiver answered.' },
+    errors: ['invalid_request', 'payload_too_large', 'unsupported_content_type', 'callback_url_forbidden', 'callback_header_forbidden'],
   },
 };
 
@@ -318,7 +338,11 @@ export function buildOpenApiDocument(): JsonObject {
     webhooks: {
       'job.completed': webhook('A job finished with a result', 'JobCompletedEvent'),
       'job.failed': webhook('A job failed for good', 'JobFailedEvent'),
-      'batch.completed': webhook('Every new job of a batch has finished', 'BatchCompletedEvent'),
+      'batch.completed': webhook(
+        `Every new job of a batch has finished. With \`events: ["batch.completed"]\` alone it carries the jobs' results inline while the body stays within ${BATCH_EVENT_MAX_BYTES} bytes, else a first part and \`results_next\`.`,
+        'BatchCompletedEvent',
+      ),
+      'webhook.test': webhook('Sent only by POST /v1/webhooks/test', 'WebhookTestEvent'),
     },
     components: {
       schemas: componentSchemas(),

@@ -9,6 +9,8 @@ import { describeAudio } from './local-analyzer/audio-facts';
 import { describeImage } from './local-analyzer/image-facts';
 
 export const LOCAL_ANALYZER_MODEL = { provider: 'local', id: 'metahook-local-analyzer/1' } as const;
+/** The analyzer has rules, not a prompt: its "prompt version" names the rule set. */
+export const LOCAL_ANALYZER_PROMPT_VERSION = 'local-rules/1';
 
 export function createLocalAnalyzer(): MetadataProvider {
   return {
@@ -22,7 +24,13 @@ export function createLocalAnalyzer(): MetadataProvider {
           cause: checked.error,
         });
       }
-      return { result: checked.data, model: { ...LOCAL_ANALYZER_MODEL } };
+      return {
+        result: checked.data,
+        model: { ...LOCAL_ANALYZER_MODEL },
+        promptVersion: LOCAL_ANALYZER_PROMPT_VERSION,
+        // It writes English only; the requested language is not honoured (docs/local-analyzer.md).
+        language: 'en',
+      };
     },
   };
 }

@@ -3,6 +3,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
 import { tablePorts } from '../adapters/dynamo/table-ports';
+import { cacheOpenedSecrets } from '../adapters/cached-secret-sealer';
+import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { createSafeHttpClient } from '../adapters/safe-http';
 import type { DeliverEventDeps } from '../core/deliver-event';
 import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
@@ -24,6 +26,8 @@ export function buildCallbackDeps(env: Env): {
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,
       now: () => new Date(),
+      // Opens callback_headers; cached per warm container so a burst of one batch costs one Decrypt.
+      ...(env[ENV.secretsKeyId] ? { sealer: cacheOpenedSecrets(createSecretSealerFromEnv(env)) } : {}),
       random: () => Math.random(), // read at call time, so a test can pin the jitter
     },
     sqs: createSqsClient(env),

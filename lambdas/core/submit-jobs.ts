@@ -12,7 +12,9 @@ import {
 } from './api-schemas';
 import { ApiError, type ErrorDetail } from './errors';
 import { inferKindFromUrl } from './media-type';
-import type { DedupeReservation, IdempotencyStore, JobQueue, JobRepository } from './ports';
+import type { DedupeReservation, IdempotencyStore, JobQueue, JobRepository, SecretSealer } from './ports';
+import { checkCallbackHeaders, sealCallbackHeaders } from './callback-headers';
+import { canonicalOptions, checkExtractionOptions, type StoredExtractionOptions } from './extraction-options';
 import type { BatchRecord, JobRecord } from './records';
 import { checkCallbackUrl, checkFileUrl } from './url-policy';
 
@@ -26,6 +28,8 @@ export interface SubmitJobsDeps {
   readonly now: () => Date;
   readonly newJobId: () => string;
   readonly newBatchId: () => string;
+  /** Seals callback_headers (core/callback-headers); a request with headers fails without one. */
+  readonly sealer?: SecretSealer;
 }
 
 export interface SubmitJobsCommand {
@@ -112,8 +116,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The de-duplication identity of a file: same tenant, same file URL, same callback URL. */
-export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string): string {
+/**
+ * The de-duplication identity of a file: same tenant, same file URL, same callback URL, same
+ * extraction options (`options`, canonical; requests without options keep their old keys).
+ */
+export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string, options: StoredExtractionOptions | null = null): string {
   const normalise = (raw: string) => {
     try {
       return new URL(raw).href;
@@ -121,7 +128,9 @@ export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string
       return raw;
     }
   };
-  return sha256(`${tenantId}\n${normalise(fileUrl)}\n${normalise(callbackUrl)}`);
+  const identity = `${tenantId}\n${normalise(fileUrl)}\n${normalise(callbackUrl)}`;
+  const chosen = canonicalOptions(options);
+  return sha256(chosen === '' ? identity : `${identity}\n${chosen}`);
 }
 
 interface PlannedFile {
@@ -129,9 +138,22 @@ interface PlannedFile {
   readonly key: string;
 }
 
+/** What a request asks of its jobs besides the files (issue 14), checked and canonical. */
+interface JobControls {
+  readonly options: StoredExtractionOptions | null;
+  /** null = every event type. */
+  readonly events: SubmitJobsRequest['events'] | null;
+  readonly callbackHeaders: Record<string, string> | null;
+}
+
 export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsCommand): Promise<SubmitJobsResponse> {
   const request = parseSubmission(command.body, deps.settings);
   checkSubmissionUrls(request, deps);
+  const controls: JobControls = {
+    options: checkExtractionOptions(request.options),
+    events: request.events ? [...new Set(request.events)] : null,
+    callbackHeaders: checkCallbackHeaders(request.callback_headers),
+  };
   const { idempotencyKey, tenantId } = command;
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new ApiError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', [
@@ -158,7 +180,7 @@ export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsComman
   }
 
   try {
-    const response = await createJobs(deps, tenantId, request, startedAt);
+    const response = await createJobs(deps, tenantId, request, controls, startedAt);
     if (idempotencyKey !== undefined) await deps.idempotency.complete(tenantId, idempotencyKey, response, deps.now());
     return response;
   } catch (error) {
@@ -171,6 +193,7 @@ async function createJobs(
   deps: SubmitJobsDeps,
   tenantId: string,
   request: SubmitJobsRequest,
+  controls: JobControls,
   now: Date,
 ): Promise<SubmitJobsResponse> {
   const expiresAt = new Date(now.getTime() + deps.settings.idempotency.dedupeWindowSeconds * 1000);
@@ -178,7 +201,7 @@ async function createJobs(
   // The same file twice in one request is one job.
   const planned: PlannedFile[] = request.files.map((file, index) => ({
     index,
-    key: dedupeKey(tenantId, file.url, request.callback_url),
+    key: dedupeKey(tenantId, file.url, request.callback_url, controls.options),
   }));
   const uniqueKeys = [...new Set(planned.map((file) => file.key))];
   const reservations = uniqueKeys.map<DedupeReservation>((key) => ({
@@ -245,6 +268,21 @@ async function createJobs(
 
   const batchId = deps.newBatchId();
   const createdAt = now.toISOString();
+  let sealedHeaders: string | null = null;
+  if (controls.callbackHeaders) {
+    try {
+      if (!deps.sealer) throw new Error('the intake has no SecretSealer configured (METAHOOK_SECRETS_KEY_ID)');
+      sealedHeaders = await sealCallbackHeaders(deps.sealer, tenantId, batchId, controls.callbackHeaders);
+    } catch (error) {
+      await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
+      throw error;
+    }
+  }
+  const jobControls = {
+    ...(controls.options ? { options: controls.options } : {}),
+    ...(controls.events ? { events: controls.events } : {}),
+    ...(sealedHeaders ? { callback_headers_sealed: sealedHeaders } : {}),
+  };
   const ownKeys = new Set(ownReservations.map((r) => r.dedupeKey));
   const newJobs: JobRecord[] = [];
   for (const file of planned) {
@@ -260,6 +298,7 @@ async function createJobs(
       declared_media_type: source.media_type ?? null,
       callback_url: request.callback_url,
       metadata: request.metadata ?? null,
+      ...jobControls,
       status: 'queued',
       created_at: createdAt,
       updated_at: createdAt,
@@ -278,6 +317,8 @@ async function createJobs(
     total: newJobs.length,
     counts: { completed: 0, failed: 0, cancelled: 0 },
     created_at: createdAt,
+    ...(controls.events ? { events: controls.events } : {}),
+    ...(sealedHeaders ? { callback_headers_sealed: sealedHeaders } : {}),
   };
 
   await persistAndEnqueue(deps, batch, newJobs, ownReservations);

@@ -2,6 +2,7 @@
 import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoIdempotencyStore } from '../adapters/dynamo/idempotency-store';
 import { tablePorts } from '../adapters/dynamo/table-ports';
+import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { createSqsJobQueue } from '../adapters/sqs-queues';
 import type { TenantDirectory } from '../core/ports';
 import type { SubmitJobsDeps } from '../core/submit-jobs';
@@ -27,6 +28,9 @@ export function buildIntakeDeps(
       sources: readSourcePolicy(env),
       settings,
       now: () => new Date(),
+      // Seals callback_headers. Optional until every deploy sets the secrets key: a request with
+      // callback_headers on a stack without one fails (500), all others are unaffected.
+      ...(env[ENV.secretsKeyId] ? { sealer: createSecretSealerFromEnv(env) } : {}),
       ...ids,
     },
     tenants,

@@ -7,6 +7,7 @@ export const JOBS_API_ROUTES = [
   'GET /jobs/{job_id}/deliveries',
   'POST /jobs/{job_id}/redeliver',
   'GET /batches/{batch_id}',
+  'POST /webhooks/test',
 ] as const;
 
 export type JobsApiRoute = (typeof JOBS_API_ROUTES)[number];

@@ -35,9 +35,14 @@ import { REQUEST_MODELS } from '../api-request-models';
 import type { Settings } from '../settings';
 import { grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
-import { JOBS_API_ROUTES, splitRoute } from '../../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, type JobsApiRoute } from '../../lambdas/jobs-api/routes';
 
 export const API_STAGE_NAME = 'v1';
+
+/** Jobs API routes with a JSON body, validated by the gateway like POST /jobs. */
+const JOBS_API_REQUEST_MODELS: Partial<Record<JobsApiRoute, RequestModelName>> = {
+  'POST /webhooks/test': 'WebhookTestRequest',
+};
 
 export type RequestModelName = keyof typeof REQUEST_MODELS;
 
@@ -187,7 +192,8 @@ export class IntakeApi extends Construct {
     const submit = this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
     for (const route of JOBS_API_ROUTES) {
       const { method, resource } = splitRoute(route);
-      this.addRoute(method, resource, { handler: this.jobsApi.function });
+      const requestModel = JOBS_API_REQUEST_MODELS[route];
+      this.addRoute(method, resource, { handler: this.jobsApi.function, ...(requestModel ? { requestModel } : {}) });
     }
 
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {

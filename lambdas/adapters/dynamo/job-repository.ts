@@ -326,6 +326,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         assign('model', outcome.model);
         assign('source', outcome.source);
         assign('usage', outcome.usage);
+        assign('provenance', outcome.provenance);
         removes.push('#error');
       } else {
         assign('error', outcome.error);
@@ -333,7 +334,7 @@ export function createDynamoJobRepository(db: DynamoDBDocumentClient, options: J
         assign('source', outcome.source);
       }
       const names: Record<string, string> = { '#status': 'status', '#error': 'error' };
-      for (const attribute of ['media_type', 'result', 'model', 'source', 'usage']) names[`#${attribute}`] = attribute;
+      for (const attribute of ['media_type', 'result', 'model', 'source', 'usage', 'provenance']) names[`#${attribute}`] = attribute;
       const usedNames = Object.fromEntries(
         Object.entries(names).filter(([name]) => sets.some((s) => s.includes(name)) || removes.includes(name)),
       );
