@@ -13,17 +13,24 @@ export type StoredExtractionOptions = ExtractionOptions;
 /** The language the analyzers write in when the request names none. */
 export const DEFAULT_LANGUAGE = 'en';
 
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' });
+
 /**
- * The canonical BCP 47 form (`en-us` -> `en-US`) by the platform's own tag parser
- * (ECMA-402 Intl.getCanonicalLocales, which implements UTS 35 / RFC 5646 well-formedness);
- * undefined for a tag that is not well-formed.
+ * The canonical BCP 47 form (`en-us` -> `en-US`), or undefined. Well-formedness by the platform's
+ * tag parser (ECMA-402 Intl.getCanonicalLocales: RFC 5646 / UTS 35 syntax); the primary language
+ * must also be a 2-3 letter ISO 639 code that the platform's CLDR data names (Intl.DisplayNames),
+ * since a prompt in an unknown language cannot be honoured.
  */
 export function canonicalLanguageTag(tag: string): string | undefined {
+  let canonical: string | undefined;
   try {
-    return Intl.getCanonicalLocales(tag)[0];
+    canonical = Intl.getCanonicalLocales(tag)[0];
   } catch {
     return undefined;
   }
+  const primary = canonical?.split('-')[0] ?? '';
+  if (!/^[a-z]{2,3}$/.test(primary) || languageNames.of(primary) === undefined) return undefined;
+  return canonical;
 }
 
 const normalizeTerm = (term: string): string => term.normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
