@@ -20,6 +20,8 @@ Tenants
   tenants disable --tenant ID           refuse its API key; hold its queued jobs
   tenants enable --tenant ID            undo disable
   tenants rotate-secret --tenant ID     new signing secret; the previous one keeps signing for 24 h
+  tenants seal-secrets [--check]        seal signing secrets stored in plaintext (before sealing existed);
+                                        idempotent; --check only counts and exits 1 if any are left
 
 Audit (DynamoDB Queries on documented indexes only)
   audit deliveries --tenant ID --since ISO --until ISO [--outcome delivered|failed]
@@ -50,7 +52,7 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const COMMAND_OPTIONS = {
-  tenants: { name: { type: 'string' }, tenant: { type: 'string' } },
+  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
@@ -99,22 +101,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
 
     if (group === 'tenants') {
-      const options = values as typeof values & { name?: string; tenant?: string };
+      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean };
       if (!(TENANT_COMMANDS as readonly string[]).includes(command ?? '')) {
         throw new UsageError(`tenants needs one of: ${TENANT_COMMANDS.join(', ')}`);
       }
       noMoreOperands(0);
-      await runTenantCommand(
+      if (options.check && command !== 'seal-secrets') throw new UsageError('--check goes with tenants seal-secrets only');
+      return await runTenantCommand(
         await connect(),
         {
           command: command as TenantCommand,
           format,
           ...(options.name !== undefined ? { name: options.name } : {}),
           ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+          ...(options.check ? { check: true } : {}),
         },
         io,
       );
-      return 0;
     }
 
     if (group === 'doctor') {

@@ -7,7 +7,9 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { ApiKeyRegistry } from '../lambdas/core/ports';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { ApiKeyRegistry, SecretSealer } from '../lambdas/core/ports';
+import { createKmsSecretSealer } from '../lambdas/adapters/kms-secret-sealer';
 import { ENV } from '../lambdas/runtime-config';
 import { DEFAULT_STAGE, metahookStackName } from '../lib/deploy-config';
 import { createApiGatewayKeys, importOptionalSdk, loadApiGatewayClient } from '../lambdas/adapters/apigateway-keys';
@@ -40,6 +42,8 @@ export interface Target {
   queueUrls(): Promise<QueueUrls>;
   /** Lazy: only tenant commands need the gateway's keys (and, on AWS, its SDK package). */
   apiKeys(): Promise<ApiKeyRegistry>;
+  /** The stack's secrets key (KMS, or the local key service): tenant commands seal with it. */
+  sealer(): SecretSealer;
   close(): void;
 }
 
@@ -90,6 +94,7 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
   const dynamo = new DynamoDBClient({ ...common, endpoint: state.dynamoEndpoint });
   const db = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const sqs = new SQSClient({ ...common, endpoint: state.sqsEndpoint, useQueueUrlAsEndpoint: false });
+  let kms: KMSClient | undefined;
   const queues: QueueUrls = {
     jobs: need(ENV.jobsQueueUrl),
     jobsDeadLetter: need(ENV.jobsDlqUrl),
@@ -103,9 +108,15 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
     sqs,
     queueUrls: async () => queues,
     apiKeys: async () => createLocalApiKeys(db),
+    sealer() {
+      const keyId = need(ENV.secretsKeyId);
+      kms ??= new KMSClient({ ...common, endpoint: need('AWS_ENDPOINT_URL_KMS') });
+      return createKmsSecretSealer(kms, { keyId });
+    },
     close() {
       dynamo.destroy();
       sqs.destroy();
+      kms?.destroy();
     },
   };
 }
@@ -121,6 +132,8 @@ export const STACK_OUTPUTS = {
   /** Optional: found from the dead-letter queue (ListDeadLetterSourceQueues) when the stack lacks them. */
   jobsQueueUrl: 'JobsQueueUrl',
   deliveriesQueueUrl: 'DeliveriesQueueUrl',
+  /** The KMS key that seals signing secrets (lib/constructs/storage.ts). */
+  secretsKeyArn: 'SecretsKeyArn',
 } as const;
 
 export type StackOutputs = Record<string, string>;
@@ -147,6 +160,7 @@ export interface AwsTargetOptions {
   readonly sqs?: SQSClient;
   readonly db?: DynamoDBDocumentClient;
   readonly apiKeys?: () => Promise<ApiKeyRegistry>;
+  readonly kms?: KMSClient;
 }
 
 export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Target> {
@@ -161,6 +175,7 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
   const dynamo = options.db ? undefined : new DynamoDBClient(config);
   const db = options.db ?? DynamoDBDocumentClient.from(dynamo!, { marshallOptions: { removeUndefinedValues: true } });
   const sqs = options.sqs ?? new SQSClient(config);
+  let kms = options.kms;
 
   async function sourceOf(deadLetterQueueUrl: string, outputKey: string): Promise<string> {
     if (outputs[outputKey]) return outputs[outputKey];
@@ -198,9 +213,15 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
         createApiGatewayKeys(await loadApiGatewayClient(options.region ? { region: options.region } : {}), {
           usagePlanId: need(STACK_OUTPUTS.usagePlanId),
         })),
+    sealer() {
+      const keyId = need(STACK_OUTPUTS.secretsKeyArn);
+      kms ??= new KMSClient(config);
+      return createKmsSecretSealer(kms, { keyId });
+    },
     close() {
       dynamo?.destroy();
       if (!options.sqs) sqs.destroy();
+      if (!options.kms) kms?.destroy();
     },
   };
 }

@@ -68,6 +68,7 @@ export class MetahookStack extends Stack {
       deliveriesQueue: this.deliveries.queue,
       deliveriesDeadLetterQueue: this.deliveries.deadLetterQueue,
       mediaBucket: this.storage.mediaBucket,
+      secretsKey: this.storage.secretsKey,
       allowedSourceBuckets: config.allowedSourceBuckets,
       imageModelId: config.imageModelId,
       audioModelId: config.audioModelId,
@@ -94,6 +95,7 @@ export class MetahookStack extends Stack {
       settings,
       deliveries: this.deliveries,
       table: this.storage.table,
+      secretsKey: this.storage.secretsKey,
       environment,
       logRetention,
     });
@@ -102,6 +104,8 @@ export class MetahookStack extends Stack {
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
       deliveriesQueue: this.deliveries.queue,
+      webhookTestHandler: this.delivery.callback.function,
+      secretsKey: this.storage.secretsKey,
       environment,
       usagePlan: config.usagePlan,
       logRetention,
@@ -136,6 +140,8 @@ export class MetahookStack extends Stack {
     new CfnOutput(this, 'DeliveriesQueueUrl', { value: this.deliveries.queue.queueUrl });
     new CfnOutput(this, 'JobsDeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeliveriesDeadLetterQueueUrl', { value: this.deliveries.deadLetterQueue.queueUrl });
+    // The tenant commands seal new signing secrets with it (cli/target.ts).
+    new CfnOutput(this, 'SecretsKeyArn', { value: this.storage.secretsKey.keyArn });
 
     acknowledgeNagFindings(this, {
       allowedSourceBuckets: config.allowedSourceBuckets,

@@ -27,12 +27,12 @@ import {
 } from '../lambdas/core/api-schemas';
 import { BATCH_EVENT_MAX_BYTES } from '../lambdas/core/batch-results';
 import { API_ERROR_STATUS, type ApiErrorCode } from '../lambdas/core/errors';
-import { JOBS_API_ROUTES, splitRoute, type JobsApiRoute } from '../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, WEBHOOK_TEST_ROUTE, type JobsApiRoute } from '../lambdas/jobs-api/routes';
 import { resolveSettings } from './settings';
 
-/** Every route of the API: the intake's POST /jobs and the jobs API's routes. */
-export type ApiRoute = 'POST /jobs' | JobsApiRoute;
-export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', ...JOBS_API_ROUTES];
+/** Every route of the API: the intake's POST /jobs, the jobs API's routes and the callback's webhook test. */
+export type ApiRoute = 'POST /jobs' | JobsApiRoute | typeof WEBHOOK_TEST_ROUTE;
+export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', ...JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE];
 
 /** Named component schemas; a schema used by several responses is one $ref. */
 export const COMPONENT_SCHEMAS = {

@@ -15,9 +15,11 @@ import type { QueueName } from '../lib/queue-design';
 import { ENV } from '../lambdas/runtime-config';
 import { createDocumentClient, createS3Client, createSqsClient } from '../lambdas/adapters/aws-clients';
 import { createDynamoTenantDirectory } from '../lambdas/adapters/dynamo/tenant-directory';
+import { createSecretSealerFromEnv } from '../lambdas/adapters/kms-secret-sealer';
+import type { SecretSealer } from '../lambdas/core/ports';
 import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
 import { newTenantId } from '../lambdas/core/ids';
-import { JOBS_API_ROUTES, splitRoute } from '../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, WEBHOOK_TEST_ROUTE } from '../lambdas/jobs-api/routes';
 import { jsonResponse } from '../lambdas/adapters/api-gateway';
 import { buildOpenApiDocument } from '../lib/openapi';
 import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
@@ -87,6 +89,8 @@ export interface LocalStack extends LocalCredentials {
   readonly sqs: SQSClient;
   readonly s3: S3Client;
   readonly apiKeys: LocalApiKeys;
+  /** Seals and opens with the local key service, as the handlers and CLI do. */
+  readonly sealer: SecretSealer;
   /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
   readonly env: Record<string, string>;
   createTenant(name: string): Promise<CreatedTenant>;
@@ -156,7 +160,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const apiKeys = createLocalApiKeys(db);
   const tenantWriter = createDynamoTenantDirectory(db, { tableName: LOCAL_NAMES.table });
-  const tenantDeps = { apiKeys, tenants: tenantWriter, now: () => new Date(), newTenantId };
+  const sealer = createSecretSealerFromEnv(process.env);
+  const tenantDeps = { apiKeys, tenants: tenantWriter, sealer, now: () => new Date(), newTenantId };
 
   const wrap = options.wrapHandler ?? (<H>(_name: string, handler: H) => handler);
   const intake = wrap('intake', (await import('../lambdas/intake/handler')).handler as unknown as ProxyHandler);
@@ -168,6 +173,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const routes: Route[] = [
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
     ...jobsApiRoutes,
+    // As on AWS: the callback function answers the webhook test (it alone opens signing secrets).
+    { ...splitRoute(WEBHOOK_TEST_ROUTE), functionName: 'metahook-callback', handler: callback as unknown as ProxyHandler },
     // Local only, no key: the published contract (docs/openapi.json is the same document).
     {
       method: 'GET',
@@ -266,6 +273,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sqs,
     s3,
     apiKeys,
+    sealer,
     env: handlerEnv,
     createTenant: (name) => createTenant(tenantDeps, { name }),
     sweep,

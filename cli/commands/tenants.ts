@@ -1,6 +1,6 @@
-// CLI: `metahook tenants create|list|disable|enable|rotate-secret` -> manage-tenants use cases
-// -> (tenant table, API Gateway keys or the local key store). Secrets are printed once, at
-// create and rotate-secret, and never by list.
+// CLI: `metahook tenants create|list|disable|enable|rotate-secret|seal-secrets` -> manage-tenants
+// use cases -> (tenant table, API Gateway keys or the local key store, the stack's secrets key).
+// Secrets are printed once, at create and rotate-secret, never by list, and stored only sealed.
 import { newTenantId } from '../../lambdas/core/ids';
 import {
   createTenant,
@@ -8,6 +8,7 @@ import {
   enableTenant,
   listTenants,
   rotateTenantSecret,
+  sealTenantSecrets,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
@@ -15,13 +16,15 @@ import { formatRows, type OutputFormat } from '../format';
 import { UsageError, type CliIo } from '../io';
 import type { Target } from '../target';
 
-export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret'] as const;
+export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'seal-secrets'] as const;
 export type TenantCommand = (typeof TENANT_COMMANDS)[number];
 
 export interface TenantCommandInput {
   readonly command: TenantCommand;
   readonly name?: string;
   readonly tenant?: string;
+  /** seal-secrets: count plaintext secrets, write nothing; exit 1 if any. */
+  readonly check?: boolean;
   readonly format: OutputFormat;
 }
 
@@ -38,9 +41,15 @@ function requireOption(value: string | undefined, flag: string): string {
   return value;
 }
 
-export async function runTenantCommand(target: Target, input: TenantCommandInput, io: CliIo): Promise<void> {
+/** Returns the exit code: 0, or 1 when `seal-secrets --check` finds plaintext secrets. */
+export async function runTenantCommand(target: Target, input: TenantCommandInput, io: CliIo): Promise<number> {
   const tenants = createDynamoTenantDirectory(target.db, { tableName: target.tableName });
-  const deps = async (): Promise<TenantAdminDeps> => ({ apiKeys: await target.apiKeys(), tenants, now: () => new Date() });
+  const deps = async (): Promise<TenantAdminDeps> => ({
+    apiKeys: await target.apiKeys(),
+    tenants,
+    sealer: target.sealer(),
+    now: () => new Date(),
+  });
 
   switch (input.command) {
     case 'create': {
@@ -54,7 +63,7 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
             2,
           ),
         );
-        return;
+        return 0;
       }
       io.stdout(
         [
@@ -64,12 +73,12 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
           'Hand both to the integrator now over a secure channel: they are not shown again.',
         ].join('\n'),
       );
-      return;
+      return 0;
     }
     case 'list': {
       const all = await listTenants({ tenants });
       io.stdout(formatRows(all.map((tenant) => ({ ...tenant })), TENANT_COLUMNS, input.format));
-      return;
+      return 0;
     }
     case 'disable': {
       const tenant = await disableTenant(await deps(), requireOption(input.tenant, '--tenant'));
@@ -78,12 +87,12 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
           'queued jobs are held in the jobs dead-letter queue. After enabling it again, move them back with ' +
           `"metahook redrive jobs --tenant ${tenant.tenant_id}".`,
       );
-      return;
+      return 0;
     }
     case 'enable': {
       const tenant = await enableTenant(await deps(), requireOption(input.tenant, '--tenant'));
       io.stdout(`Enabled tenant ${tenant.tenant_id} (${tenant.name}): its API key works again.`);
-      return;
+      return 0;
     }
     case 'rotate-secret': {
       const rotated = await rotateTenantSecret(await deps(), requireOption(input.tenant, '--tenant'));
@@ -99,7 +108,7 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
             2,
           ),
         );
-        return;
+        return 0;
       }
       io.stdout(
         [
@@ -112,7 +121,28 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
           'Hand it to the integrator now: it is not shown again.',
         ].join('\n'),
       );
-      return;
+      return 0;
+    }
+    case 'seal-secrets': {
+      const checkOnly = input.check === true;
+      const report = await sealTenantSecrets({ tenants, sealer: target.sealer() }, { checkOnly });
+      if (input.format === 'json') {
+        io.stdout(JSON.stringify({ check: checkOnly, ...report }, null, 2));
+      } else {
+        const verb = checkOnly ? 'hold plaintext secrets (nothing written)' : 'sealed';
+        io.stdout(
+          [
+            `${report.tenants} tenant(s) on ${target.description}:`,
+            `  ${report.tenantsSealed} ${verb}: ${report.secretsSealed} secret(s)`,
+            `  ${report.tenantsAlreadySealed} already sealed`,
+            ...(report.tenantsSkipped.length
+              ? [`  ${report.tenantsSkipped.length} changed by another command meanwhile, run again: ${report.tenantsSkipped.join(', ')}`]
+              : []),
+          ].join('\n'),
+        );
+      }
+      const plaintextLeft = checkOnly ? report.tenantsSealed > 0 : report.tenantsSkipped.length > 0;
+      return plaintextLeft ? 1 : 0;
     }
   }
 }

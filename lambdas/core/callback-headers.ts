@@ -6,8 +6,9 @@
 import { CALLBACK_HEADER_NAMES } from './api-schemas';
 import { ApiError, type ErrorDetail } from './errors';
 import type { SecretSealer } from './ports';
+import { SEALING_PURPOSES } from './secret-custody';
 
-export const CALLBACK_HEADERS_PURPOSE = 'callback_headers';
+export const CALLBACK_HEADERS_PURPOSE = SEALING_PURPOSES.callbackHeaders;
 
 /** Lower-cased names (HTTP header names are case-insensitive); throws callback_header_forbidden. */
 export function checkCallbackHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> | null {

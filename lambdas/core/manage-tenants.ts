@@ -1,12 +1,16 @@
-// Use case: tenant commands (cli/ and the local stack's dev tenant) -> (ApiKeyRegistry, TenantWriter, TenantDirectory).
-// The API key and the signing secret are shown once, at creation; only the key's id is stored.
-import type { ApiKeyRegistry, TenantDirectory, TenantWriter } from './ports';
-import type { SigningSecret, TenantRecord } from './records';
+// Use case: tenant commands (cli/ and the local stack's dev tenant) -> (ApiKeyRegistry, TenantWriter,
+// TenantDirectory, SecretSealer). The API key and the signing secret are shown once, at creation;
+// only the key's id is stored, and the secret only sealed. No command here opens a sealed secret:
+// rotation keeps the previous one as it is stored, so operators need to seal, never to decrypt.
+import type { ApiKeyRegistry, SecretSealer, TenantDirectory, TenantWriter } from './ports';
+import { isSealedSecret, type SealedSigningSecret, type StoredSigningSecret, type TenantRecord } from './records';
+import { isValidAt, sealSigningSecret, sealStoredSecrets } from './secret-custody';
 import { generateSigningSecret } from './webhook-signature';
 
 export interface TenantCommandDeps {
   readonly apiKeys: ApiKeyRegistry;
   readonly tenants: TenantWriter;
+  readonly sealer: Pick<SecretSealer, 'seal'>;
   readonly now: () => Date;
   readonly newTenantId: () => string;
 }
@@ -34,22 +38,24 @@ export async function createTenant(deps: TenantCommandDeps, input: { readonly na
     api_key_id: key.id,
     created_at: deps.now().toISOString(),
   };
-  await deps.tenants.putTenant(tenant, [{ secret: signingSecret, expires_at: null }]);
+  const sealed = await sealSigningSecret(deps.sealer, tenantId, { secret: signingSecret, expires_at: null });
+  await deps.tenants.putTenant(tenant, [sealed]);
   return { tenant, apiKey: key.value, signingSecret };
 }
 
-/** New secret signs from now on; the previous one keeps signing (both sent) until the overlap ends. */
-export function rotateSecrets(current: readonly SigningSecret[], now: Date, overlapHours = 24): {
-  secrets: SigningSecret[];
-  newSecret: string;
-} {
-  const newSecret = generateSigningSecret();
+/**
+ * New secret signs from now on; the previous one keeps signing (both sent) until the overlap ends.
+ * Works on sealed entries: the previous secret is carried over without being opened.
+ */
+export function rotateSecrets(
+  current: readonly SealedSigningSecret[],
+  fresh: SealedSigningSecret,
+  now: Date,
+  overlapHours = 24,
+): SealedSigningSecret[] {
   const overlapEnds = new Date(now.getTime() + overlapHours * 3600 * 1000).toISOString();
-  const previous = current.find((secret) => secret.expires_at === null);
-  return {
-    newSecret,
-    secrets: [{ secret: newSecret, expires_at: null }, ...(previous ? [{ secret: previous.secret, expires_at: overlapEnds }] : [])],
-  };
+  const previous = current.find((secret) => secret.expires_at === null && isValidAt(secret, now));
+  return [fresh, ...(previous ? [{ sealed: previous.sealed, expires_at: overlapEnds }] : [])];
 }
 
 // ---------- operator commands on an existing tenant (cli/ tenants ...) ----------
@@ -58,7 +64,16 @@ export function rotateSecrets(current: readonly SigningSecret[], now: Date, over
 export interface TenantAdminDeps {
   readonly apiKeys: ApiKeyRegistry;
   readonly tenants: TenantWriter & TenantDirectory;
+  readonly sealer: Pick<SecretSealer, 'seal'>;
   readonly now: () => Date;
+}
+
+/** Another command changed the tenant's secrets between our read and our write. */
+export class ConcurrentSecretChangeError extends Error {
+  override readonly name = 'ConcurrentSecretChangeError';
+  constructor(readonly tenantId: string) {
+    super(`the signing secrets of tenant ${tenantId} changed while this command ran; run it again`);
+  }
 }
 
 export class TenantNotFoundError extends Error {
@@ -68,7 +83,7 @@ export class TenantNotFoundError extends Error {
   }
 }
 
-async function requireTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+async function requireTenant(deps: Pick<TenantAdminDeps, 'tenants'>, tenantId: string): Promise<TenantRecord> {
   const tenant = await deps.tenants.getTenant(tenantId);
   if (!tenant) throw new TenantNotFoundError(tenantId);
   return tenant;
@@ -84,7 +99,7 @@ export async function listTenants(deps: Pick<TenantAdminDeps, 'tenants'>): Promi
  * Refuses the tenant's key at the gateway and marks the tenant disabled, which the handlers
  * check too (its queued jobs are held, not processed). Idempotent.
  */
-export async function disableTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+export async function disableTenant(deps: Pick<TenantAdminDeps, 'apiKeys' | 'tenants' | 'now'>, tenantId: string): Promise<TenantRecord> {
   const tenant = await requireTenant(deps, tenantId);
   // Status first: even if the gateway call fails, the handlers already refuse the tenant.
   await deps.tenants.setStatus(tenantId, 'disabled');
@@ -93,7 +108,7 @@ export async function disableTenant(deps: TenantAdminDeps, tenantId: string): Pr
 }
 
 /** Undoes disableTenant: same key, same secrets. Idempotent. */
-export async function enableTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+export async function enableTenant(deps: Pick<TenantAdminDeps, 'apiKeys' | 'tenants' | 'now'>, tenantId: string): Promise<TenantRecord> {
   const tenant = await requireTenant(deps, tenantId);
   await deps.apiKeys.setEnabled(tenant.api_key_id, true);
   await deps.tenants.setStatus(tenantId, 'active');
@@ -116,12 +131,66 @@ export interface RotatedSecret {
 export async function rotateTenantSecret(deps: TenantAdminDeps, tenantId: string, overlapHours = 24): Promise<RotatedSecret> {
   const tenant = await requireTenant(deps, tenantId);
   const now = deps.now();
-  const current = await deps.tenants.getSigningSecrets(tenantId, now);
-  const { secrets, newSecret } = rotateSecrets(current, now, overlapHours);
-  await deps.tenants.replaceSecrets(tenantId, secrets);
+  const stored = (await deps.tenants.getStoredSigningSecrets(tenantId)) ?? { secrets: [], version: 0 };
+  // A tenant not yet migrated is sealed on the way (the previous secret included).
+  const current = await sealStoredSecrets(deps.sealer, tenantId, stored.secrets);
+  const newSecret = generateSigningSecret();
+  const fresh = await sealSigningSecret(deps.sealer, tenantId, { secret: newSecret, expires_at: null });
+  const secrets = rotateSecrets(current, fresh, now, overlapHours);
+  if (!(await deps.tenants.replaceSecrets(tenantId, secrets, stored.version))) throw new ConcurrentSecretChangeError(tenantId);
   return {
     tenant,
     signingSecret: newSecret,
-    previousSecretExpiresAt: secrets.find((secret) => secret.secret !== newSecret)?.expires_at ?? null,
+    previousSecretExpiresAt: secrets[1]?.expires_at ?? null,
   };
+}
+
+// ---------- migration: plaintext secrets from before sealing (cli/ tenants seal-secrets) ----------
+
+export interface SealSecretsReport {
+  readonly tenants: number;
+  /** Tenants whose item held plaintext and now holds only sealed secrets (or would, with checkOnly). */
+  readonly tenantsSealed: number;
+  /** Plaintext secrets sealed (or found, with checkOnly). */
+  readonly secretsSealed: number;
+  readonly tenantsAlreadySealed: number;
+  /** Tenants changed by another command meanwhile: run again. */
+  readonly tenantsSkipped: readonly string[];
+}
+
+const plaintextCount = (stored: readonly StoredSigningSecret[]) => stored.filter((entry) => !isSealedSecret(entry)).length;
+
+/**
+ * Rewrites every tenant's plaintext signing secrets sealed, keeping their expiry. Idempotent: a
+ * tenant with sealed secrets only is left alone, and a second run reports 0 sealed. checkOnly
+ * counts without writing (or sealing).
+ */
+export async function sealTenantSecrets(
+  deps: Pick<TenantAdminDeps, 'tenants' | 'sealer'>,
+  options: { readonly checkOnly?: boolean } = {},
+): Promise<SealSecretsReport> {
+  const tenants = await deps.tenants.listTenants();
+  let tenantsSealed = 0;
+  let secretsSealed = 0;
+  let tenantsAlreadySealed = 0;
+  const tenantsSkipped: string[] = [];
+  for (const { tenant_id: tenantId } of tenants) {
+    const stored = await deps.tenants.getStoredSigningSecrets(tenantId);
+    if (!stored) continue; // deleted since the listing
+    const plaintext = plaintextCount(stored.secrets);
+    if (plaintext === 0) {
+      tenantsAlreadySealed += 1;
+      continue;
+    }
+    if (!options.checkOnly) {
+      const sealed = await sealStoredSecrets(deps.sealer, tenantId, stored.secrets);
+      if (!(await deps.tenants.replaceSecrets(tenantId, sealed, stored.version))) {
+        tenantsSkipped.push(tenantId);
+        continue;
+      }
+    }
+    tenantsSealed += 1;
+    secretsSealed += plaintext;
+  }
+  return { tenants: tenants.length, tenantsSealed, secretsSealed, tenantsAlreadySealed, tenantsSkipped };
 }

@@ -2,7 +2,7 @@
 // implement them; tests pass fakes. Ports never import adapters.
 import type { ExtractionOptions, MediaKind } from './api-schemas';
 import type { MetadataResult } from './metadata-result';
-import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, Provenance } from './records';
+import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, Provenance, SealedSigningSecret, StoredSigningSecret } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
@@ -238,15 +238,33 @@ export interface DeliveryAttemptLog {
 export interface TenantDirectory {
   findByApiKeyId(apiKeyId: string): Promise<TenantRecord | undefined>;
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
-  /** Secrets valid now, newest first: more than one during a rotation's overlap window. */
+  /**
+   * Secrets valid now, newest first, opened (plaintext): more than one during a rotation's
+   * overlap window. Needs a SecretSealer allowed to open signing secrets (only the callback's).
+   */
   getSigningSecrets(tenantId: string, now: Date): Promise<SigningSecret[]>;
 }
 
-/** Tenant writes for the operator commands (create, disable, rotate). */
+export interface StoredSigningSecrets {
+  readonly secrets: StoredSigningSecret[];
+  /** Bumped by every replaceSecrets; 0 before the first. */
+  readonly version: number;
+}
+
+/** Tenant writes for the operator commands (create, disable, rotate, seal-secrets). */
 export interface TenantWriter {
-  putTenant(tenant: TenantRecord, secrets: SigningSecret[]): Promise<void>;
+  putTenant(tenant: TenantRecord, secrets: SealedSigningSecret[]): Promise<void>;
   setStatus(tenantId: string, status: TenantRecord['status']): Promise<void>;
-  replaceSecrets(tenantId: string, secrets: SigningSecret[]): Promise<void>;
+  /**
+   * The secrets as stored (sealed, or plaintext from before sealing), expired ones too, with the
+   * version replaceSecrets compares against; undefined: no tenant.
+   */
+  getStoredSigningSecrets(tenantId: string): Promise<StoredSigningSecrets | undefined>;
+  /**
+   * Replaces the secrets if their version is still `expectedVersion` (from getStoredSigningSecrets);
+   * false, writing nothing, when someone changed them first.
+   */
+  replaceSecrets(tenantId: string, secrets: SealedSigningSecret[], expectedVersion: number): Promise<boolean>;
   listTenants(): Promise<TenantRecord[]>;
 }
 

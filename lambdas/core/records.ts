@@ -145,5 +145,23 @@ export interface SigningSecret {
   readonly expires_at: string | null;
 }
 
+/**
+ * A signing secret as the tenant item holds it: sealed with the SecretSealer under
+ * signingSecretContext(tenant) (lambdas/core/secret-custody.ts), so a table reader sees ciphertext.
+ */
+export interface SealedSigningSecret {
+  /** `metahook:sealed:v1:...` (lambdas/adapters/kms-secret-sealer.ts) */
+  readonly sealed: string;
+  readonly expires_at: string | null;
+}
+
+/**
+ * What a tenant item may hold during the migration to sealed secrets: items written before it
+ * carry the plaintext SigningSecret until `metahook tenants seal-secrets` rewrites them.
+ */
+export type StoredSigningSecret = SealedSigningSecret | SigningSecret;
+
+export const isSealedSecret = (stored: StoredSigningSecret): stored is SealedSigningSecret => 'sealed' in stored;
+
 export const isTerminal = (status: JobStatus): boolean =>
   status === 'completed' || status === 'failed' || status === 'cancelled';

@@ -28,9 +28,8 @@ export function buildIntakeDeps(
       sources: readSourcePolicy(env),
       settings,
       now: () => new Date(),
-      // Seals callback_headers. Optional until every deploy sets the secrets key: a request with
-      // callback_headers on a stack without one fails (500), all others are unaffected.
-      ...(env[ENV.secretsKeyId] ? { sealer: createSecretSealerFromEnv(env) } : {}),
+      // Seals callback_headers (GenerateDataKey only: the intake cannot open what it sealed).
+      sealer: createSecretSealerFromEnv(env),
       ...ids,
     },
     tenants,

@@ -6,13 +6,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
 import { cancelJob, getBatch, getJob, listDeliveries, listJobs, redeliverJob, type JobQueryDeps } from '../core/job-queries';
-import { sendTestWebhook } from '../core/send-test-webhook';
-import { errorResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
+import { errorResponse, jsonResponse } from '../adapters/api-gateway';
 import type { JobsApiRoute } from './routes';
 import { buildJobsApiDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-jobs-api' });
-const { deps, tenants, webhookTest } = buildJobsApiDeps(process.env);
+const { deps, tenants } = buildJobsApiDeps(process.env);
 
 type Route = (deps: JobQueryDeps, tenantId: string, event: APIGatewayProxyEvent) => Promise<[number, unknown]>;
 const param = (event: APIGatewayProxyEvent, name: string) => event.pathParameters?.[name] ?? '';
@@ -25,7 +24,6 @@ export const ROUTES: Record<JobsApiRoute, Route> = {
   'GET /jobs/{job_id}/deliveries': async (d, t, e) => [200, await listDeliveries(d, t, param(e, 'job_id'))],
   'POST /jobs/{job_id}/redeliver': async (d, t, e) => [202, await redeliverJob(d, t, param(e, 'job_id'))],
   'GET /batches/{batch_id}': async (d, t, e) => [200, await getBatch(d, t, param(e, 'batch_id'))],
-  'POST /webhooks/test': async (_d, t, e) => [200, await sendTestWebhook(webhookTest, t, parseJson(readBody(e, webhookTest.settings.api.maxBodyBytes)))],
 };
 
 export async function handleJobsApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

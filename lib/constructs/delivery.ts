@@ -2,17 +2,22 @@
 // event, records the attempt, delays retries by changing the record's visibility, and
 // dead-letters an event explicitly once the retry schedule (lib/settings.ts) runs out.
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Settings } from '../settings';
 import { addQueueEventSource, grantChangeVisibility, grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
+import { grantOpenSealed } from './secret-custody';
+import { SEALING_PURPOSES } from '../../lambdas/core/secret-custody';
 import type { PipelineQueue } from './pipeline-queue';
 
 export interface DeliveryProps {
   readonly settings: Settings;
   readonly deliveries: PipelineQueue;
   readonly table: ITable;
+  /** The key signing secrets are sealed with (Storage.secretsKey). */
+  readonly secretsKey: IKey;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
 }
@@ -47,10 +52,14 @@ export class Delivery extends Construct {
       maxConcurrency: settings.delivery.maxConcurrency,
     });
 
-    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state.
-    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
+    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state. Query on
+    // the batch-jobs index: batch.completed with inline results lists the batch's jobs.
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], queryIndexes: true });
     grantChangeVisibility(props.deliveries.queue, fn);
     // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);
+    // Opens the tenant's sealed signing secrets to sign with (the only role that may), and the
+    // callback_headers the intake sealed for a request.
+    grantOpenSealed(props.secretsKey, fn, [SEALING_PURPOSES.signingSecret, SEALING_PURPOSES.callbackHeaders]);
   }
 }

@@ -2,6 +2,7 @@
 // (ENV holds the names), filled with the deployed resources. All three handlers get the same
 // map so a handler reading one more variable later cannot fail at cold start in the cloud only.
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { MODEL_PRICES_ENV } from '../../lambdas/core/model-prices';
@@ -14,6 +15,8 @@ export interface RuntimeResources {
   readonly deliveriesQueue: IQueue;
   readonly deliveriesDeadLetterQueue: IQueue;
   readonly mediaBucket: IBucket;
+  /** Naming the key grants nothing: lib/constructs/secret-custody.ts decides who may use it. */
+  readonly secretsKey: IKey;
   readonly allowedSourceBuckets: readonly string[];
   readonly imageModelId: string;
   readonly audioModelId: string;
@@ -29,6 +32,7 @@ export function runtimeEnvironment(resources: RuntimeResources): Record<string, 
     [ENV.deliveriesQueueUrl]: resources.deliveriesQueue.queueUrl,
     [ENV.deliveriesDlqUrl]: resources.deliveriesDeadLetterQueue.queueUrl,
     [ENV.mediaBucket]: resources.mediaBucket.bucketName,
+    [ENV.secretsKeyId]: resources.secretsKey.keyArn,
     [ENV.allowedSourceBuckets]: resources.allowedSourceBuckets.join(','),
     [ENV.modelProvider]: 'bedrock',
     [ENV.imageModelId]: resources.imageModelId,

@@ -1,6 +1,6 @@
 // Storage: the single DynamoDB table (shape from lib/table-design.ts, shared with the local
-// stack), the media staging bucket, and the customer-managed key that encrypts the table,
-// the queues and the alarm topic.
+// stack), the media staging bucket, the customer-managed key that encrypts the table, the
+// queues and the alarm topic, and a second key that seals secrets inside table items.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -20,6 +20,12 @@ export class Storage extends Construct {
   public readonly mediaBucket: Bucket;
   /** Encrypts the table, the queues and the alarm topic. */
   public readonly dataKey: Key;
+  /**
+   * Seals secrets stored in table items (signing secrets, receiver credentials) by envelope
+   * encryption. Its own key, so every role that may read the table (and so decrypt through
+   * DynamoDB with the data key) still cannot open them: only lib/constructs/secret-custody.ts grants use it.
+   */
+  public readonly secretsKey: Key;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -29,6 +35,13 @@ export class Storage extends Construct {
       description: 'Metahook: encrypts the jobs table, pipeline queues and alarm topic',
       enableKeyRotation: true,
       // The table and any queued messages are unreadable without it: never delete it with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.secretsKey = new Key(this, 'SecretsKey', {
+      description: 'Metahook: seals webhook signing secrets and receiver credentials kept in the table',
+      enableKeyRotation: true,
+      // Sealed secrets in the table (and its backups) are unopenable without it.
       removalPolicy: RemovalPolicy.RETAIN,
     });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoJobRepository } from '../../lambdas/adapters/dynamo/job-repository';
 import { startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
@@ -29,6 +29,9 @@ import { synthStack, TEST_ENV } from '../cdk/synth-stack';
 import { OPERATOR_POLICY_END, OPERATOR_POLICY_START, operatorPolicy, renderForDocs } from '../support/operator-policy';
 import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../../lib/deploy-config';
 import { runCli } from '../../cli/run';
+import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
+import { SEALING_PURPOSES, signingSecretContext } from '../../lambdas/core/secret-custody';
+import { ENV } from '../../lambdas/runtime-config';
 
 /**
  * Grants a code path needs that this session does not reach, each with that path. The test fails
@@ -70,6 +73,17 @@ async function runPipelineSession(): Promise<void> {
   await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed'), 30_000);
 
   step('completed');
+  // Issue 14: callback_headers sealed by the intake and opened by the callback (KMS, purpose
+  // callback-headers), and batch.completed alone, whose inline results the callback lists (Query).
+  const inline = await h.submit({
+    callback_url: `${h.receiver.url}/inline`,
+    files: [{ url: photo, external_id: 'inline' }],
+    events: ['batch.completed'],
+    callback_headers: { authorization: 'Bearer iam' },
+  });
+  expect(inline.status).toBe(202);
+  await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed' && x.payload.data.batch_id === inline.json.batch_id), 30_000);
+
   // A receiver that is gone: the delivery is dead-lettered by the callback.
   const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
   goneJob = gone.json.jobs[0].job_id as string;
@@ -109,6 +123,13 @@ async function runPipelineSession(): Promise<void> {
   expect((await api('GET', `/batches/${batchId}`)).status).toBe(200);
   expect((await api('POST', `/jobs/${jobId}/redeliver`)).status).toBe(202);
   expect((await api('DELETE', `/jobs/${jobId}`)).status).toBe(409);
+  // The callback's one API route: signs a webhook.test with the (sealed) signing secret.
+  const probe = await fetch(`${h.stack.endpoint}/v1/webhooks/test`, {
+    method: 'POST',
+    headers: { 'x-api-key': h.stack.apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ callback_url: `${h.receiver.url}/probe` }),
+  });
+  expect(((await probe.json()) as { delivered: boolean }).delivered).toBe(true);
   step('dlq wait');
   const deadLettered = (queueUrl: string) =>
     recorder.calls.some((c) => c.operation.startsWith('SendMessage') && c.input.QueueUrl === queueUrl);
@@ -136,6 +157,35 @@ async function runCliSession(): Promise<void> {
   await cli('redrive', 'jobs', '--dry-run', '--format', 'json');
   await cli('redrive', 'jobs', '--max', '1');
   await cli('redrive', 'deliveries', '--job', goneJob, '--max', '1');
+  // Secret custody: rotating seals a new secret; the migration seals a tenant item from before sealing.
+  const rotated = await h.stack.createTenant('IAM rotation');
+  await cli('tenants', 'rotate-secret', '--tenant', rotated.tenant.tenant_id, '--format', 'json');
+  await h.stack.db.send(
+    new UpdateCommand({
+      TableName: h.stack.names.table,
+      Key: { pk: `TENANT#${rotated.tenant.tenant_id}`, sk: 'TENANT' },
+      UpdateExpression: 'SET signing_secrets = :plain',
+      ExpressionAttributeValues: { ':plain': [{ secret: generateSigningSecret(), expires_at: null }] },
+    }),
+  );
+  expect(await cli('tenants', 'seal-secrets', '--format', 'json')).toContain('"secretsSealed": 1');
+}
+
+/** What the CLI session asked for, plus what only an --aws target does. */
+function operatorRequests(): AuthorizationRequest[] {
+  const { account, region, stackName } = stack.env;
+  const names = deployedNames(stack, h.stack.env);
+  return [
+    ...recorder.calls.filter((c) => c.principal === 'operator').flatMap((call) => authorizationsFor(call, stack, names)),
+    // Only an --aws target: it reads the stack's outputs first (cli/target.ts loadStackOutputs).
+    {
+      principal: 'operator',
+      action: 'cloudformation:DescribeStacks',
+      resource: `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/*`,
+      context: {},
+      because: 'the --aws target reading the stack outputs',
+    },
+  ];
 }
 
 beforeAll(async () => {
@@ -222,24 +272,57 @@ describe('IAM simulation of the recorded calls against the synthesized template'
     expect(unused).toEqual(Object.fromEntries(Object.keys(stack.roleOfHandler).map((name) => [name, []])));
   });
 
-  it('generates the operator policy in docs/deploy.md from the CLI calls, and that policy allows them', async () => {
-    const { account, region, stackName } = stack.env;
-    const names = deployedNames(stack, h.stack.env);
-    const operatorRequests: AuthorizationRequest[] = [
-      ...recorder.calls.filter((c) => c.principal === 'operator').flatMap((call) => authorizationsFor(call, stack, names)),
-      // Only an --aws target: it reads the stack's outputs first (cli/target.ts loadStackOutputs).
-      {
-        principal: 'operator',
-        action: 'cloudformation:DescribeStacks',
-        resource: `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/*`,
-        context: {},
-        because: 'the --aws target reading the stack outputs',
-      },
+  it('lets only the callback decrypt signing secrets, and only under their purpose', async () => {
+    const callbackRole = stack.roleOfHandler.callback!;
+    const secretsKey = String(
+      stack.resolve(stack.resources[Object.keys(stack.resources).find((id) => stack.resources[id]!.Properties?.Role?.['Fn::GetAtt']?.[0] === callbackRole && stack.resources[id]!.Type === 'AWS::Lambda::Function')!]!.Properties.Environment.Variables[ENV.secretsKeyId]),
+    );
+    // The callback's recorded Decrypt calls opened signing secrets on this key and no other.
+    const decrypts = requests.filter((r) => r.principal === callbackRole && r.action === 'kms:Decrypt' && !r.context['kms:ViaService']);
+    expect(decrypts.length).toBeGreaterThan(0);
+    expect(new Set(decrypts.map((r) => r.resource))).toEqual(new Set([secretsKey]));
+    // Signing secrets, and a request's callback_headers (issue 14), sealed by the intake.
+    expect(new Set(decrypts.map((r) => r.context['kms:EncryptionContext:purpose']))).toEqual(
+      new Set([SEALING_PURPOSES.signingSecret, SEALING_PURPOSES.callbackHeaders]),
+    );
+
+    // Every role of the template (and the generated operator policy) asked to decrypt a signing
+    // secret, directly and as DynamoDB or SQS would on its behalf: only the callback may.
+    const operator = { arn: `arn:aws:iam::${stack.env.account}:role/metahook-operator`, policies: [operatorPolicy(operatorRequests())] };
+    const context = Object.fromEntries(Object.entries(signingSecretContext('ten_any')).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+    const principals = [...Object.keys(stack.rolePolicies), 'operator'];
+    const vias: Record<string, string>[] = [
+      {},
+      { 'kms:ViaService': `dynamodb.${stack.env.region}.amazonaws.com` },
+      { 'kms:ViaService': `sqs.${stack.env.region}.amazonaws.com` },
     ];
-    expect(operatorRequests.map((r) => r.action)).toEqual(expect.arrayContaining(['dynamodb:Query', 'sqs:ReceiveMessage', 'sqs:SendMessage']));
-    const policy = operatorPolicy(operatorRequests);
+    const asks: AuthorizationRequest[] = principals.flatMap((principal) =>
+      vias.map((via) => ({
+        principal, action: 'kms:Decrypt', resource: secretsKey, context: { 'aws:SecureTransport': 'true', ...context, ...via }, because: 'who may decrypt',
+      })),
+    );
+    const decisions = await evaluate(stack, asks, { extra: { operator } });
+    const allowed = [...new Set(decisions.filter((d) => d.result === 'Allowed').map((d) => d.principal))];
+    expect(allowed).toEqual([callbackRole]);
+    // Receiver credentials too: the intake seals them but only the callback may open them.
+    const headerAsks = asks.map((ask) => ({ ...ask, context: { ...ask.context, 'kms:EncryptionContext:purpose': SEALING_PURPOSES.callbackHeaders } }));
+    const headerDecisions = await evaluate(stack, headerAsks, { extra: { operator } });
+    expect([...new Set(headerDecisions.filter((d) => d.result === 'Allowed').map((d) => d.principal))]).toEqual([callbackRole]);
+
+    // The callback's grant is bound to the purpose: another purpose on the same key is refused.
+    const otherPurpose = await evaluate(stack, [{ ...asks.find((a) => a.principal === callbackRole)!, context: { ...context, 'kms:EncryptionContext:purpose': 'something-else' } }]);
+    expect(otherPurpose[0]!.result).not.toBe('Allowed');
+    // And the operator may seal (rotate, migrate) but not decrypt.
+    expect(operator.policies[0]!.Statement.map((st) => st.Action)).toContain('kms:GenerateDataKey');
+  });
+
+  it('generates the operator policy in docs/deploy.md from the CLI calls, and that policy allows them', async () => {
+    const { account } = stack.env;
+    const requestsOfOperator = operatorRequests();
+    expect(requestsOfOperator.map((r) => r.action)).toEqual(expect.arrayContaining(['dynamodb:Query', 'sqs:ReceiveMessage', 'sqs:SendMessage']));
+    const policy = operatorPolicy(requestsOfOperator);
     const operator = { arn: `arn:aws:iam::${account}:role/metahook-operator`, policies: [policy] };
-    const decisions = await evaluate(stack, operatorRequests, { extra: { operator } });
+    const decisions = await evaluate(stack, requestsOfOperator, { extra: { operator } });
     expect(decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.action} on ${d.resource}`)).toEqual([]);
 
     const outputs = Object.fromEntries(

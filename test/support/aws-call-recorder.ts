@@ -9,6 +9,7 @@ import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
@@ -20,7 +21,10 @@ export interface RecordedCall {
   readonly service: string;
   /** The operation without `Command`: PutItem, SendMessageBatch, GetObject, Converse, ... */
   readonly operation: string;
-  /** The request input's resource fields only (names, URLs, keys, ids); never item data or bodies. */
+  /**
+   * The request input's resource fields only (names, URLs, keys, ids) and a KMS encryption context
+   * (never secret by KMS's design: CloudTrail logs it); never item data, bodies or ciphertexts.
+   */
   readonly input: Record<string, unknown>;
   /** The HTTP method and path the request went to (REST APIs such as API Gateway authorise by them). */
   readonly http?: { readonly method: string; readonly path: string };
@@ -29,7 +33,7 @@ export interface RecordedCall {
 /** Input fields that name a resource; everything else (items, message bodies, media bytes) stays out. */
 const RESOURCE_FIELDS = [
   'TableName', 'IndexName', 'QueueUrl', 'Bucket', 'Key', 'modelId', 'StackName', 'TopicArn', 'KeyId',
-  'usagePlanId', 'apiKey', 'keyId',
+  'usagePlanId', 'apiKey', 'keyId', 'EncryptionContext',
 ] as const;
 
 function resourceFields(input: Record<string, unknown>): Record<string, unknown> {
@@ -53,7 +57,7 @@ interface MiddlewareStackLike {
 }
 
 /** Every SDK client class the handlers and CLI use; they share one base Client, patched once. */
-const CLIENT_CLASSES = [DynamoDBClient, SQSClient, S3Client, BedrockRuntimeClient, APIGatewayClient, CloudFormationClient];
+const CLIENT_CLASSES = [DynamoDBClient, SQSClient, S3Client, BedrockRuntimeClient, APIGatewayClient, CloudFormationClient, KMSClient];
 
 export interface CallRecorder {
   readonly calls: readonly RecordedCall[];

@@ -290,6 +290,19 @@ export function authorizationsFor(call: RecordedCall, stack: ResolvedStack, name
       const action = /Stream$/.test(call.operation) ? 'bedrock:InvokeModelWithResponseStream' : 'bedrock:InvokeModel';
       return bedrockRequests(String(call.input.modelId), action, stack.env).map((r) => ({ ...request(r.action, r.resource, r.context), because: `${because}${r.why}` }));
     }
+    case 'KMS': {
+      // GenerateDataKey and Decrypt are authorised on the key, with each encryption-context pair
+      // as kms:EncryptionContext:<key> (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context).
+      // The sealer always names the key (KeyId), so the key is the one the handler was configured with.
+      if (call.operation === 'GenerateDataKey' || call.operation === 'Decrypt') {
+        const key = deployed(call.input.KeyId, 'KMS key');
+        const context = Object.fromEntries(
+          Object.entries((call.input.EncryptionContext ?? {}) as Record<string, string>).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+        );
+        return [request(`kms:${call.operation}`, key, { 'kms:CallerAccount': account, ...context })];
+      }
+      break;
+    }
     case 'CloudFormation':
       if (call.operation === 'DescribeStacks') {
         return [request('cloudformation:DescribeStacks', `arn:aws:cloudformation:${region}:${account}:stack/${String(call.input.StackName)}/*`)];
@@ -412,6 +425,44 @@ function resourcePolicyFor(stack: ResolvedStack, resource: string): PolicyDocume
   return bucket ? stack.resourcePolicies[bucket] : undefined;
 }
 
+const ENCRYPTION_CONTEXT_KEY = /^kms:EncryptionContext:[^:]+$/i;
+
+/**
+ * KMS's encryption-context condition keys are kms:EncryptionContext:<context key>
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context).
+ * iam-simulate 0.1.x recognises a variable condition key only after a '/' (aws:PrincipalTag/<tag>)
+ * and drops these from the request as unknown, so a condition on them could never match. They
+ * are evaluated here instead, before the simulation: a statement whose encryption-context
+ * conditions hold keeps its other conditions for the simulator; one whose do not is dropped (it
+ * does not apply, Allow or Deny). Only StringEquals (what lib/constructs/secret-custody.ts uses)
+ * is supported; any other operator throws rather than being guessed.
+ */
+export function applyEncryptionContext(policy: PolicyDocument, context: Record<string, string>): PolicyDocument {
+  const valueOf = (conditionKey: string) =>
+    Object.entries(context).find(([key]) => key.toLowerCase() === conditionKey.toLowerCase())?.[1];
+  const statements = policy.Statement.flatMap((statement): Statement[] => {
+    if (!statement.Condition) return [statement];
+    let holds = true;
+    const others: Record<string, Record<string, unknown>> = {};
+    for (const [operator, entries] of Object.entries<Record<string, unknown>>(statement.Condition)) {
+      for (const [key, expected] of Object.entries(entries)) {
+        if (!ENCRYPTION_CONTEXT_KEY.test(key)) {
+          (others[operator] ??= {})[key] = expected;
+          continue;
+        }
+        if (operator !== 'StringEquals') throw new Error(`unsupported condition ${operator} on ${key}: add it to applyEncryptionContext`);
+        const actual = valueOf(key);
+        const allowed = (Array.isArray(expected) ? expected : [expected]).map(String);
+        if (actual === undefined || !allowed.includes(actual)) holds = false;
+      }
+    }
+    if (!holds) return [];
+    const { Condition: _all, ...rest } = statement;
+    return [Object.keys(others).length > 0 ? { ...rest, Condition: others } : rest];
+  });
+  return { ...policy, Statement: statements };
+}
+
 export interface PrincipalPolicies {
   /** principal -> identity policies, for principals that are not roles of the template (the operator). */
   readonly extra?: Record<string, { arn: string; policies: PolicyDocument[] }>;
@@ -426,9 +477,11 @@ export async function evaluate(
   for (const req of requests) {
     const extra = options.extra?.[req.principal];
     const principal = isServicePrincipal(req.principal) ? req.principal : extra ? extra.arn : stack.roleArn(req.principal);
-    const identity = isServicePrincipal(req.principal) ? [] : extra ? extra.policies : stack.rolePolicies[req.principal];
-    if (!identity) throw new Error(`no role ${req.principal} in the template`);
-    const resourcePolicy = resourcePolicyFor(stack, req.resource);
+    const identityPolicies = isServicePrincipal(req.principal) ? [] : extra ? extra.policies : stack.rolePolicies[req.principal];
+    if (!identityPolicies) throw new Error(`no role ${req.principal} in the template`);
+    const identity = identityPolicies.map((policy) => applyEncryptionContext(policy, req.context));
+    const keyOrResourcePolicy = resourcePolicyFor(stack, req.resource);
+    const resourcePolicy = keyOrResourcePolicy && applyEncryptionContext(keyOrResourcePolicy, req.context);
     const simulation: Simulation = {
       request: {
         principal,

@@ -2,21 +2,45 @@
 import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import {
+  ConcurrentSecretChangeError,
   createTenant,
   disableTenant,
   enableTenant,
   listTenants,
   rotateTenantSecret,
+  sealTenantSecrets,
   TenantNotFoundError,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
-import type { ApiKeyRegistry, TenantDirectory, TenantWriter } from '../../lambdas/core/ports';
-import type { SigningSecret, TenantRecord } from '../../lambdas/core/records';
-import { signWebhook } from '../../lambdas/core/webhook-signature';
+import type { ApiKeyRegistry, SecretSealer, TenantDirectory, TenantWriter } from '../../lambdas/core/ports';
+import { isSealedSecret, type StoredSigningSecret, type TenantRecord } from '../../lambdas/core/records';
+import { isValidAt, openStoredSecrets } from '../../lambdas/core/secret-custody';
+import { generateSigningSecret, signWebhook } from '../../lambdas/core/webhook-signature';
+
+/** Reversible stand-in for KMS that, like KMS, opens a value under its own context only. */
+function fakeSealer(): SecretSealer & { opened: number; sealedCount: number } {
+  const context = (c: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(c).sort());
+  const sealer = {
+    opened: 0,
+    sealedCount: 0,
+    async seal(plaintext: string, c: Readonly<Record<string, string>>) {
+      sealer.sealedCount++;
+      return `fake-sealed:${Buffer.from(JSON.stringify([context(c), plaintext])).toString('base64')}`;
+    },
+    async open(sealed: string, c: Readonly<Record<string, string>>) {
+      sealer.opened++;
+      const [boundTo, plaintext] = JSON.parse(Buffer.from(sealed.slice('fake-sealed:'.length), 'base64').toString()) as [string, string];
+      if (boundTo !== context(c)) throw new Error('context mismatch');
+      return plaintext;
+    },
+  };
+  return sealer;
+}
 
 function fakes(start = new Date('2026-03-01T10:00:00.000Z')) {
   let now = start;
-  const tenants = new Map<string, { tenant: TenantRecord; secrets: SigningSecret[] }>();
+  const sealer = fakeSealer();
+  const tenants = new Map<string, { tenant: TenantRecord; secrets: StoredSigningSecret[]; version?: number }>();
   const keys = new Map<string, boolean>();
   const apiKeys: ApiKeyRegistry = {
     async createKey(name) {
@@ -37,8 +61,16 @@ function fakes(start = new Date('2026-03-01T10:00:00.000Z')) {
       const entry = tenants.get(id)!;
       entry.tenant = { ...entry.tenant, status };
     },
-    async replaceSecrets(id, secrets) {
-      tenants.get(id)!.secrets = secrets;
+    async getStoredSigningSecrets(id) {
+      const entry = tenants.get(id);
+      return entry ? { secrets: entry.secrets, version: entry.version ?? 0 } : undefined;
+    },
+    async replaceSecrets(id, secrets, expectedVersion) {
+      const entry = tenants.get(id);
+      if (!entry || (entry.version ?? 0) !== expectedVersion) return false;
+      entry.secrets = secrets;
+      entry.version = expectedVersion + 1;
+      return true;
     },
     async listTenants() {
       return [...tenants.values()].map((entry) => entry.tenant);
@@ -50,18 +82,21 @@ function fakes(start = new Date('2026-03-01T10:00:00.000Z')) {
       return tenants.get(id)?.tenant;
     },
     async getSigningSecrets(id, at) {
-      return (tenants.get(id)?.secrets ?? []).filter((s) => s.expires_at === null || Date.parse(s.expires_at) > at.getTime());
+      return openStoredSecrets(sealer, id, (tenants.get(id)?.secrets ?? []).filter((s) => isValidAt(s, at)));
     },
   };
   let counter = 0;
   const deps: TenantAdminDeps & { newTenantId: () => string } = {
     apiKeys,
     tenants: directory,
+    sealer,
     now: () => now,
     newTenantId: () => `ten_${++counter}`,
   };
-  return { deps, tenants, keys, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
+  return { deps, tenants, keys, sealer, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }
+
+const storedText = (entries: readonly StoredSigningSecret[]) => JSON.stringify(entries);
 
 describe('disable and enable', () => {
   it('disable turns off the gateway key and marks the tenant disabled; enable undoes both', async () => {
@@ -129,7 +164,85 @@ describe('rotate-secret', () => {
     const first = await rotateTenantSecret(deps, created.tenant.tenant_id);
     const second = await rotateTenantSecret(deps, created.tenant.tenant_id, 1);
     const stored = tenants.get(created.tenant.tenant_id)!.secrets;
-    expect(stored.map((s) => s.secret)).toEqual([second.signingSecret, first.signingSecret]);
+    const opened = await deps.tenants.getSigningSecrets(created.tenant.tenant_id, deps.now());
+    expect(opened.map((s) => s.secret)).toEqual([second.signingSecret, first.signingSecret]);
     expect(stored[1]!.expires_at).toBe('2026-03-01T11:00:00.000Z');
+  });
+
+  it('stores secrets sealed only and rotates without opening any (operators seal, never decrypt)', async () => {
+    const { deps, tenants, sealer } = fakes();
+    const created = await createTenant(deps, { name: 'Acme' });
+    const rotated = await rotateTenantSecret(deps, created.tenant.tenant_id);
+    const stored = tenants.get(created.tenant.tenant_id)!.secrets;
+    expect(stored.every(isSealedSecret)).toBe(true);
+    expect(storedText(stored)).not.toContain('whsec_');
+    expect(storedText(stored)).not.toContain(rotated.signingSecret);
+    expect(sealer.opened).toBe(0);
+  });
+
+  it('refuses to overwrite secrets another command changed meanwhile', async () => {
+    const { deps, tenants } = fakes();
+    const created = await createTenant(deps, { name: 'Acme' });
+    const entry = tenants.get(created.tenant.tenant_id)!;
+    const original = deps.tenants.getStoredSigningSecrets.bind(deps.tenants);
+    deps.tenants.getStoredSigningSecrets = async (id) => {
+      const read = await original(id);
+      entry.secrets = [{ sealed: 'changed-by-someone-else', expires_at: null }];
+      entry.version = (entry.version ?? 0) + 1;
+      return read;
+    };
+    await expect(rotateTenantSecret(deps, created.tenant.tenant_id)).rejects.toBeInstanceOf(ConcurrentSecretChangeError);
+    expect(entry.secrets).toEqual([{ sealed: 'changed-by-someone-else', expires_at: null }]);
+  });
+});
+
+describe('seal-secrets migration', () => {
+  /** A tenant item as written before sealing existed: plaintext current and previous secrets. */
+  function legacyTenant(f: ReturnType<typeof fakes>, id: string, secrets: StoredSigningSecret[]) {
+    f.tenants.set(id, {
+      tenant: { tenant_id: id, name: id, status: 'active', api_key_id: `key_${id}`, created_at: '2026-02-01T00:00:00.000Z' },
+      secrets,
+    });
+  }
+
+  it('seals every plaintext secret, keeps expiry and values, and a second run changes nothing', async () => {
+    const f = fakes();
+    const current = generateSigningSecret();
+    const previous = generateSigningSecret();
+    legacyTenant(f, 'ten_old', [
+      { secret: current, expires_at: null },
+      { secret: previous, expires_at: '2026-03-01T20:00:00.000Z' },
+    ]);
+    await createTenant(f.deps, { name: 'New' });
+
+    expect(await sealTenantSecrets(f.deps, { checkOnly: true })).toEqual({
+      tenants: 2, tenantsSealed: 1, secretsSealed: 2, tenantsAlreadySealed: 1, tenantsSkipped: [],
+    });
+    expect(f.tenants.get('ten_old')!.secrets.some(isSealedSecret)).toBe(false);
+
+    const report = await sealTenantSecrets(f.deps);
+    expect(report).toEqual({ tenants: 2, tenantsSealed: 1, secretsSealed: 2, tenantsAlreadySealed: 1, tenantsSkipped: [] });
+    const stored = f.tenants.get('ten_old')!.secrets;
+    expect(storedText(stored)).not.toContain('whsec_');
+    expect(stored.map((s) => s.expires_at)).toEqual([null, '2026-03-01T20:00:00.000Z']);
+    const opened = await f.deps.tenants.getSigningSecrets('ten_old', f.deps.now());
+    expect(opened.map((s) => s.secret)).toEqual([current, previous]);
+
+    const before = storedText(stored);
+    expect(await sealTenantSecrets(f.deps)).toMatchObject({ tenantsSealed: 0, secretsSealed: 0, tenantsAlreadySealed: 2 });
+    expect(storedText(f.tenants.get('ten_old')!.secrets)).toBe(before);
+  });
+
+  it('a plaintext item still signs during the migration window, and rotating it seals it', async () => {
+    const f = fakes();
+    const legacy = generateSigningSecret();
+    legacyTenant(f, 'ten_old', [{ secret: legacy, expires_at: null }]);
+    expect((await f.deps.tenants.getSigningSecrets('ten_old', f.deps.now())).map((s) => s.secret)).toEqual([legacy]);
+
+    const rotated = await rotateTenantSecret(f.deps, 'ten_old');
+    const stored = f.tenants.get('ten_old')!.secrets;
+    expect(stored.every(isSealedSecret)).toBe(true);
+    expect(storedText(stored)).not.toContain('whsec_');
+    expect((await f.deps.tenants.getSigningSecrets('ten_old', f.deps.now())).map((s) => s.secret)).toEqual([rotated.signingSecret, legacy]);
   });
 });

@@ -2,7 +2,7 @@
 // cached tenant directory), from the environment, once per cold start.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Settings } from '../../../lib/settings';
-import type { JobRepository, TenantDirectory } from '../../core/ports';
+import type { JobRepository, SecretSealer, TenantDirectory } from '../../core/ports';
 import { ENV, readSettings, requireEnv } from '../../runtime-config';
 import { createDocumentClient } from '../aws-clients';
 import { cacheTenantDirectory } from '../cached-tenant-directory';
@@ -20,7 +20,14 @@ export interface TablePorts {
   readonly tenants: TenantDirectory;
 }
 
-export function tablePorts(env: Record<string, string | undefined>): TablePorts {
+/**
+ * secretSealer: lets the tenant directory open signing secrets. Only the callback passes one; the
+ * other handlers' directories refuse getSigningSecrets (and their roles may not decrypt anyway).
+ */
+export function tablePorts(
+  env: Record<string, string | undefined>,
+  options: { readonly secretSealer?: Pick<SecretSealer, 'open'> } = {},
+): TablePorts {
   const settings = readSettings(env);
   const tableName = requireEnv(env, ENV.tableName);
   const db = createDocumentClient(env);
@@ -29,6 +36,9 @@ export function tablePorts(env: Record<string, string | undefined>): TablePorts 
     tableName,
     db,
     jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
-    tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), TENANT_CACHE_MS),
+    tenants: cacheTenantDirectory(
+      createDynamoTenantDirectory(db, { tableName, ...(options.secretSealer ? { sealer: options.secretSealer } : {}) }),
+      TENANT_CACHE_MS,
+    ),
   };
 }

@@ -1,23 +1,35 @@
 // Adapter: tenant records on DynamoDB. Reads (TenantDirectory port) for the handlers,
 // writes (TenantWriter) for the tenant commands. Only the API Gateway key's id is stored,
-// never the key itself.
+// never the key itself; signing secrets are stored sealed (lambdas/core/secret-custody.ts) and
+// opened only by a directory given a sealer (the callback's).
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { TenantDirectory, TenantWriter } from '../../core/ports';
-import type { SigningSecret, TenantRecord } from '../../core/records';
-import { keys, stripStorage } from './keys';
+import type { SecretSealer, TenantDirectory, TenantWriter } from '../../core/ports';
+import type { StoredSigningSecret, TenantRecord } from '../../core/records';
+import { isValidAt, openStoredSecrets } from '../../core/secret-custody';
+import { conditionally, keys, stripStorage } from './keys';
 
 interface StoredTenant extends TenantRecord {
-  readonly signing_secrets: SigningSecret[];
+  readonly signing_secrets: StoredSigningSecret[];
+  /** Compare-and-set counter of signing_secrets; absent until the first replace. */
+  readonly secrets_version?: number;
+}
+
+export class NoSecretSealerError extends Error {
+  override readonly name = 'NoSecretSealerError';
 }
 
 const publicTenant = (stored: StoredTenant): TenantRecord => {
-  const { signing_secrets: _secrets, ...tenant } = stored;
+  const { signing_secrets: _secrets, secrets_version: _version, ...tenant } = stored;
   return tenant;
 };
 
 export function createDynamoTenantDirectory(
   db: DynamoDBDocumentClient,
-  options: { readonly tableName: string },
+  options: {
+    readonly tableName: string;
+    /** Opens sealed signing secrets in getSigningSecrets; without it that call fails. */
+    readonly sealer?: Pick<SecretSealer, 'open'>;
+  },
 ): TenantDirectory & TenantWriter {
   const TableName = options.tableName;
 
@@ -42,9 +54,16 @@ export function createDynamoTenantDirectory(
     async getSigningSecrets(tenantId, now) {
       const tenant = await getStored(tenantId);
       if (!tenant) return [];
-      return tenant.signing_secrets
-        .filter((secret) => secret.expires_at === null || Date.parse(secret.expires_at) > now.getTime())
+      const valid = tenant.signing_secrets
+        .filter((secret) => isValidAt(secret, now))
         .sort((a, b) => (a.expires_at === null ? -1 : b.expires_at === null ? 1 : 0));
+      if (!options.sealer) throw new NoSecretSealerError('this tenant directory has no sealer to open signing secrets with');
+      return openStoredSecrets(options.sealer, tenantId, valid);
+    },
+
+    async getStoredSigningSecrets(tenantId) {
+      const tenant = await getStored(tenantId);
+      return tenant ? { secrets: tenant.signing_secrets, version: tenant.secrets_version ?? 0 } : undefined;
     },
 
     async putTenant(tenant, secrets) {
@@ -83,15 +102,23 @@ export function createDynamoTenantDirectory(
       );
     },
 
-    async replaceSecrets(tenantId, secrets) {
-      await db.send(
-        new UpdateCommand({
-          TableName,
-          Key: keys.tenant(tenantId),
-          UpdateExpression: 'SET signing_secrets = :secrets',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':secrets': secrets },
-        }),
+    replaceSecrets(tenantId, secrets, expectedVersion) {
+      // Compare-and-set on a counter: a rotation and a migration cannot overwrite each other.
+      const versionHolds = expectedVersion === 0 ? 'attribute_not_exists(secrets_version)' : 'secrets_version = :expected';
+      return conditionally(() =>
+        db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.tenant(tenantId),
+            UpdateExpression: 'SET signing_secrets = :secrets, secrets_version = :next',
+            ConditionExpression: `attribute_exists(pk) AND ${versionHolds}`,
+            ExpressionAttributeValues: {
+              ':secrets': secrets,
+              ':next': expectedVersion + 1,
+              ...(expectedVersion === 0 ? {} : { ':expected': expectedVersion }),
+            },
+          }),
+        ),
       );
     },
 
