@@ -21,12 +21,15 @@ export function buildCallbackDeps(env: Env): {
 } {
   // Signing secrets are sealed in the table; KMS opens each once per warm container.
   const secretSealer = cacheOpenedSecrets(createSecretSealerFromEnv(env));
-  const { settings, tableName, db, jobs, tenants } = tablePorts(env, { secretSealer });
+  const { settings, tableName, db, jobs, batches, ledger, listings, tenants } = tablePorts(env, { secretSealer });
   const outbound = readOutboundPolicy(env);
   const sender = createSafeHttpClient({ policy: outbound });
   return {
     deps: {
       jobs,
+      batches,
+      ledger,
+      listings,
       tenants,
       sender,
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),

@@ -5,7 +5,7 @@
 // event builds the same body (same webhook-id, same signature input).
 import type { WebhookEventType } from './api-schemas';
 import { batchJobResultOf, serializeEvent, type BatchCompletedEvent, type BatchJobResult } from './events';
-import type { JobRepository } from './ports';
+import type { JobListings } from './ports';
 import type { BatchRecord } from './records';
 
 /**
@@ -33,7 +33,7 @@ const nextLink = (batchId: string, cursor: string | undefined) => ({
 });
 
 export async function withInlineResults(
-  jobs: Pick<JobRepository, 'listJobs'>,
+  listings: Pick<JobListings, 'listJobs'>,
   batch: BatchRecord,
   event: BatchCompletedEvent,
   maxBytes = BATCH_EVENT_MAX_BYTES,
@@ -43,7 +43,7 @@ export async function withInlineResults(
   let results: BatchJobResult[] = [];
   let cursor: string | undefined;
   for (;;) {
-    const page = await jobs.listJobs(batch.tenant_id, { batchId: batch.batch_id, limit: BATCH_RESULTS_PAGE, ...(cursor ? { cursor } : {}) });
+    const page = await listings.listJobs(batch.tenant_id, { batchId: batch.batch_id, limit: BATCH_RESULTS_PAGE, ...(cursor ? { cursor } : {}) });
     const candidate = [...results, ...page.jobs.map(batchJobResultOf)];
     const last = page.cursor === null;
     if (sized(candidate) + (last ? 0 : NEXT_LINK_ALLOWANCE) > maxBytes) {

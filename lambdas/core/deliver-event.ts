@@ -1,17 +1,32 @@
-// Use case: callback handler -> deliverEvent -> (JobRepository, TenantDirectory, WebhookSender, DeliveryAttemptLog).
+// Use case: callback handler -> deliverEvent -> (JobLifecycle, BatchProgressStore, DeliveryLedger, TenantDirectory, WebhookSender, DeliveryAttemptLog).
 // One delivery attempt of one event: sign, POST, record the attempt, decide what happens next.
 // The handler turns the decision into SQS actions (visibility backoff or dead-lettering).
 import type { Settings } from '../../lib/settings';
 import { buildBatchCompletedEvent, buildJobEvent, serializeEvent, type WebhookEvent } from './events';
 import { onlyBatchCompleted, wantsEvent, withInlineResults } from './batch-results';
 import { openCallbackHeaders } from './callback-headers';
-import type { DeliveryAttemptLog, DeliveryMessage, JobRepository, SecretSealer, TenantDirectory, WebhookResponse, WebhookSender } from './ports';
+import type {
+  BatchProgressStore,
+  DeliveryAttemptLog,
+  DeliveryLedger,
+  DeliveryMessage,
+  JobLifecycle,
+  JobListings,
+  SecretSealer,
+  TenantDirectory,
+  WebhookResponse,
+  WebhookSender,
+} from './ports';
 import type { DeliveryAttemptRecord, DeliverySummary } from './records';
 import { parseRetryAfter } from './retry-after';
 import { signWebhook } from './webhook-signature';
 
 export interface DeliverEventDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'getJob'>;
+  readonly batches: Pick<BatchProgressStore, 'getBatch'>;
+  readonly ledger: Pick<DeliveryLedger, 'recordDeliveryOutcome'>;
+  /** Reads a batch's jobs for batch.completed with inline results (events: ["batch.completed"]). */
+  readonly listings: Pick<JobListings, 'listJobs'>;
   readonly tenants: TenantDirectory;
   readonly sender: WebhookSender;
   readonly attempts: DeliveryAttemptLog;
@@ -66,12 +81,12 @@ async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Pr
     if (!wantsEvent(job.events, event.type) && message.redelivery !== true) return `${event.type} not chosen in events`;
     return { event, callbackUrl: job.callback_url, delivery: job.delivery, jobId: job.job_id, batchId: job.batch_id, sealedHeaders: sealedHeadersOf(job) };
   }
-  const batch = await deps.jobs.getBatch(message.tenant_id, message.batch_id);
+  const batch = await deps.batches.getBatch(message.tenant_id, message.batch_id);
   if (!batch || !batch.completed_event_at) return 'batch not found or not complete';
   if (!wantsEvent(batch.events, 'batch.completed')) return 'batch.completed not chosen in events';
   const event = buildBatchCompletedEvent(batch);
   return {
-    event: onlyBatchCompleted(batch.events) ? await withInlineResults(deps.jobs, batch, event) : event,
+    event: onlyBatchCompleted(batch.events) ? await withInlineResults(deps.listings, batch, event) : event,
     callbackUrl: batch.callback_url,
     delivery: batch.delivery,
     jobId: null,
@@ -154,7 +169,7 @@ export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMess
   if (waitSeconds > 1) {
     if (!lastAllowedReceive(deps, receive)) return { outcome: 'wait', delaySeconds: waitSeconds };
     const error = `SQS receive limit (${deps.settings.delivery.maxReceiveCount}) reached before attempt ${previous!.attempts + 1} was due`;
-    await deps.jobs.recordDeliveryOutcome({
+    await deps.ledger.recordDeliveryOutcome({
       tenantId: message.tenant_id,
       ...target,
       eventId: event.id,
@@ -227,7 +242,7 @@ export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMess
     attemptNumber++;
     decision = decide(attemptNumber);
   }
-  await deps.jobs.recordDeliveryOutcome({
+  await deps.ledger.recordDeliveryOutcome({
     tenantId: message.tenant_id,
     ...target,
     eventId: event.id,

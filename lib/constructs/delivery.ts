@@ -52,9 +52,9 @@ export class Delivery extends Construct {
       maxConcurrency: settings.delivery.maxConcurrency,
     });
 
-    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state. Query on
-    // the batch-jobs index: batch.completed with inline results lists the batch's jobs.
-    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], queryIndexes: true });
+    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state.
+    // BatchGetItem: batch.completed with inline results reads the batch's jobs (JobListings).
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] });
     grantChangeVisibility(props.deliveries.queue, fn);
     // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);

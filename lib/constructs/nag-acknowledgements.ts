@@ -39,8 +39,6 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
   }
   acknowledge(stack.intakeApi.jobsApi.role, `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
     'Query on the table\'s own GSIs (gsi1, gsi2; lib/table-design.ts); the wildcard covers only this table\'s indexes.');
-  acknowledge(stack.delivery.callback.role, `AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
-    'Query on the table\'s own batch-jobs GSI (lib/table-design.ts) to inline a batch\'s results in batch.completed; the wildcard covers only this table\'s indexes.');
 
   const extractorRole = stack.extraction.extractor.role;
   acknowledge(extractorRole, `AwsSolutions-IAM5[Resource::${arnRef(stack, stack.storage.mediaBucket)}/*]`,

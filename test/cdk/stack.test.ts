@@ -264,14 +264,14 @@ describe('least privilege', () => {
     }
   });
 
-  it('scopes DynamoDB to the table, and index Queries to the jobs API and the callback (inline batch results)', () => {
+  it('scopes DynamoDB to the table, and index Queries to the jobs API', () => {
     const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
     for (const service of ['intake', 'extractor', 'callback', 'jobsApi']) {
       const granted = grants(service, 'dynamodb:UpdateItem');
       expect(granted.length, service).toBeGreaterThan(0);
       for (const resource of granted) expect(render(resource)).toContain(tableId);
       const indexes = grants(service, 'dynamodb:Query').map(render).filter((r) => r.includes('/index/'));
-      expect(indexes.length, service).toBe(service === 'jobsApi' || service === 'callback' ? 1 : 0);
+      expect(indexes.length, service).toBe(service === 'jobsApi' ? 1 : 0);
     }
   });
 

@@ -210,7 +210,8 @@ function deliveryDeps(record: JobRecord, sealer?: SecretSealer) {
   const requests: WebhookRequest[] = [];
   const attempts: unknown[] = [];
   const deps = {
-    jobs: { getJob: async () => record, recordDeliveryOutcome: async () => undefined },
+    jobs: { getJob: async () => record },
+    ledger: { recordDeliveryOutcome: async () => undefined },
     tenants: { getSigningSecrets: async () => [{ secret, expires_at: null }] },
     sender: { post: async (request: WebhookRequest) => (requests.push(request), { kind: 'response', status: 200, headers: {}, body: 'ok', durationMs: 3 }) },
     attempts: { record: async (row: unknown) => (attempts.push(row), true) },
