@@ -3,7 +3,7 @@
 // API Gateway models are JSON Schema draft 4 with CDK's key spelling ($schema -> schema, $ref -> ref).
 import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 import { JsonSchemaVersion, type JsonSchema } from 'aws-cdk-lib/aws-apigateway';
-import { createUploadRequestSchema, submitJobsRequestSchema } from '../lambdas/core/api-schemas';
+import { createUploadRequestSchema, submitJobsRequestSchema, webhookTestRequestSchema } from '../lambdas/core/api-schemas';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -44,4 +44,5 @@ export function toApiGatewaySchema(schema: $ZodType): JsonSchema {
 export const REQUEST_MODELS = {
   SubmitJobsRequest: () => toApiGatewaySchema(submitJobsRequestSchema),
   CreateUploadRequest: () => toApiGatewaySchema(createUploadRequestSchema),
+  WebhookTestRequest: () => toApiGatewaySchema(webhookTestRequestSchema),
 } as const;

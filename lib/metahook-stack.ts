@@ -72,6 +72,7 @@ export class MetahookStack extends Stack {
       allowedSourceBuckets: config.allowedSourceBuckets,
       imageModelId: config.imageModelId,
       audioModelId: config.audioModelId,
+      ...(config.modelPrices !== undefined ? { modelPrices: config.modelPrices } : {}),
     });
 
     this.extraction = new Extraction(this, 'Extraction', {
@@ -104,6 +105,8 @@ export class MetahookStack extends Stack {
       jobsQueue: this.jobs.queue,
       deliveriesQueue: this.deliveries.queue,
       mediaBucket: this.storage.mediaBucket,
+      webhookTestHandler: this.delivery.callback.function,
+      secretsKey: this.storage.secretsKey,
       environment,
       usagePlan: config.usagePlan,
       logRetention,

@@ -23,14 +23,18 @@ import {
   submitJobsRequestSchema,
   submitJobsResponseSchema,
   submittedJobSchema,
+  webhookTestEventSchema,
+  webhookTestRequestSchema,
+  webhookTestResponseSchema,
 } from '../lambdas/core/api-schemas';
+import { BATCH_EVENT_MAX_BYTES } from '../lambdas/core/batch-results';
 import { API_ERROR_STATUS, type ApiErrorCode } from '../lambdas/core/errors';
-import { JOBS_API_ROUTES, splitRoute, type JobsApiRoute } from '../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, WEBHOOK_TEST_ROUTE, type JobsApiRoute } from '../lambdas/jobs-api/routes';
 import { resolveSettings } from './settings';
 
-/** Every route of the API: the intake's POST /jobs, the uploads function's POST /uploads and the jobs API's routes. */
-export type ApiRoute = 'POST /jobs' | 'POST /uploads' | JobsApiRoute;
-export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES];
+/** Every route of the API: the intake's POST /jobs, the uploads function's POST /uploads, the jobs API's routes and the callback's webhook test. */
+export type ApiRoute = 'POST /jobs' | 'POST /uploads' | JobsApiRoute | typeof WEBHOOK_TEST_ROUTE;
+export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE];
 
 /** Named component schemas; a schema used by several responses is one $ref. */
 export const COMPONENT_SCHEMAS = {
@@ -52,6 +56,9 @@ export const COMPONENT_SCHEMAS = {
   JobCompletedEvent: jobCompletedEventSchema,
   JobFailedEvent: jobFailedEventSchema,
   BatchCompletedEvent: batchCompletedEventSchema,
+  WebhookTestRequest: webhookTestRequestSchema,
+  WebhookTestResult: webhookTestResponseSchema,
+  WebhookTestEvent: webhookTestEventSchema,
 } as const satisfies Record<string, $ZodType>;
 
 export type ComponentName = keyof typeof COMPONENT_SCHEMAS;
@@ -126,6 +133,8 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
       'idempotency_key_reused',
       'callback_url_forbidden',
       'file_url_forbidden',
+      'unsupported_language',
+      'callback_header_forbidden',
     ],
   },
   'POST /uploads': {
@@ -199,6 +208,17 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
     ],
     success: { status: 200, schema: 'BatchView', description: 'The batch.' },
     errors: ['not_found'],
+  },
+  'POST /webhooks/test': {
+    operationId: 'sendTestWebhook',
+    summary: 'Send one signed webhook.test event to a receiver and see the attempt',
+    description:
+      'Signs a `webhook.test` event with your signing secret and POSTs it to `callback_url` (with `callback_headers`, if given) ' +
+      'through the same URL policy and SSRF-safe client as deliveries. Answers 200 with the attempt: `delivered`, ' +
+      '`http_status`, `latency_ms`, the first 1 KB of the body and `error_class`. Nothing is retried or stored.',
+    requestBody: 'WebhookTestRequest',
+    success: { status: 200, schema: 'WebhookTestResult', description: 'The attempt, whatever the receiver answered.' },
+    errors: ['invalid_request', 'payload_too_large', 'unsupported_content_type', 'callback_url_forbidden', 'callback_header_forbidden'],
   },
 };
 
@@ -336,7 +356,11 @@ export function buildOpenApiDocument(): JsonObject {
     webhooks: {
       'job.completed': webhook('A job finished with a result', 'JobCompletedEvent'),
       'job.failed': webhook('A job failed for good', 'JobFailedEvent'),
-      'batch.completed': webhook('Every new job of a batch has finished', 'BatchCompletedEvent'),
+      'batch.completed': webhook(
+        `Every new job of a batch has finished. With \`events: ["batch.completed"]\` alone it carries the jobs' results inline while the body stays within ${BATCH_EVENT_MAX_BYTES} bytes, else a first part and \`results_next\`.`,
+        'BatchCompletedEvent',
+      ),
+      'webhook.test': webhook('Sent only by POST /v1/webhooks/test', 'WebhookTestEvent'),
     },
     components: {
       schemas: componentSchemas(),

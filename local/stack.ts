@@ -19,7 +19,7 @@ import { createSecretSealerFromEnv } from '../lambdas/adapters/kms-secret-sealer
 import type { SecretSealer } from '../lambdas/core/ports';
 import { createTenant, type CreatedTenant } from '../lambdas/core/manage-tenants';
 import { newTenantId } from '../lambdas/core/ids';
-import { JOBS_API_ROUTES, splitRoute } from '../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, WEBHOOK_TEST_ROUTE } from '../lambdas/jobs-api/routes';
 import { jsonResponse } from '../lambdas/adapters/api-gateway';
 import { buildOpenApiDocument } from '../lib/openapi';
 import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
@@ -175,6 +175,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
     { method: 'POST', resource: '/uploads', functionName: 'metahook-uploads', handler: uploads },
     ...jobsApiRoutes,
+    // As on AWS: the callback function answers the webhook test (it alone opens signing secrets).
+    { ...splitRoute(WEBHOOK_TEST_ROUTE), functionName: 'metahook-callback', handler: callback as unknown as ProxyHandler },
     // Local only, no key: the published contract (docs/openapi.json is the same document).
     {
       method: 'GET',

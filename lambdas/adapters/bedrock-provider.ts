@@ -12,7 +12,8 @@ import {
 import { PermanentJobError, TransientJobError, type JobFailureCode } from '../core/errors';
 import { MAX_KEYWORDS, normalizeKeywords, type MetadataResult } from '../core/metadata-result';
 import type { AudioNormaliser, ExtractionInput, ExtractionOutput, MetadataProvider, ModelUsage, NormalisedAudio } from '../core/ports';
-import { mergeSegmentsInstruction, segmentNote, type ModelOutput } from '../core/prompts';
+import { DEFAULT_LANGUAGE } from '../core/extraction-options';
+import { mergeSegmentsInstruction, PROMPT_VERSION, segmentNote, type ModelOutput } from '../core/prompts';
 import { bedrockModelTraits, type BedrockModelTraits, type ConverseImageFormat } from './bedrock-model-traits';
 import {
   buildMetadataRequest,
@@ -72,12 +73,13 @@ export function createBedrockProvider(client: BedrockRuntimeClient, options: Bed
       const traits = bedrockModelTraits(modelId);
       const usage = new UsageTally();
       const ask = (media: MediaPart, extra: Partial<MetadataRequestSpec> = {}) =>
-        askForMetadata(client, { modelId, kind: input.kind, media, maxTokens, ...extra }, traits, usage);
+        askForMetadata(client, { modelId, kind: input.kind, media, maxTokens, ...(input.options ? { options: input.options } : {}), ...extra }, traits, usage);
 
       if (input.kind === 'image') {
-        const { media, properties } = await imagePart(input, traits, options.imageLimits ?? CONVERSE_IMAGE_LIMITS, options.imageDecodeBudget);
+        const { media, properties, sentPixels } = await imagePart(input, traits, options.imageLimits ?? CONVERSE_IMAGE_LIMITS, options.imageDecodeBudget);
+        if (sentPixels !== undefined) usage.imagePixels(sentPixels);
         const output = await ask(media);
-        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties }, modelId, usage);
+        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties }, modelId, usage, input.options?.language ?? DEFAULT_LANGUAGE);
       }
 
       if (traits.audioFormats.length === 0) {
@@ -87,7 +89,7 @@ export function createBedrockProvider(client: BedrockRuntimeClient, options: Bed
       if (!options.audioNormaliser) {
         const media = rawAudioPart(input, traits, maxInline);
         const output = await ask(media);
-        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties: { format: input.format } }, modelId, usage);
+        return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties: { format: input.format } }, modelId, usage, input.options?.language ?? DEFAULT_LANGUAGE);
       }
 
       const audio = await options.audioNormaliser.normalise(
@@ -105,18 +107,18 @@ export function createBedrockProvider(client: BedrockRuntimeClient, options: Bed
         parts.push(await ask({ type: 'audio', format: segment.format, bytes: segment.bytes }, note ? { note } : {}));
       }
       if (parts.length === 1) {
-        return finish({ ...parts[0]!, keywords: normalizeKeywords(parts[0]!.keywords), properties }, modelId, usage);
+        return finish({ ...parts[0]!, keywords: normalizeKeywords(parts[0]!.keywords), properties }, modelId, usage, input.options?.language ?? DEFAULT_LANGUAGE);
       }
       // One text-only call turns the parts' descriptions and summaries into one; keywords are the parts' own.
       const segments = parts.map((part) => ({ description: part.description, summary: 'summary' in part ? part.summary : '' }));
       const merged = await ask({ type: 'none' }, { instruction: mergeSegmentsInstruction(segments) });
-      return finish({ ...merged, keywords: mergeKeywords(parts.map((part) => part.keywords)), properties }, modelId, usage);
+      return finish({ ...merged, keywords: mergeKeywords(parts.map((part) => part.keywords)), properties }, modelId, usage, input.options?.language ?? DEFAULT_LANGUAGE);
     },
   };
 }
 
-function finish(result: MetadataResult, modelId: string, usage: UsageTally): ExtractionOutput {
-  return { result, model: { provider: 'bedrock', id: modelId }, usage: usage.total() };
+function finish(result: MetadataResult, modelId: string, usage: UsageTally, language: string): ExtractionOutput {
+  return { result, model: { provider: 'bedrock', id: modelId }, usage: usage.total(), promptVersion: PROMPT_VERSION, language };
 }
 
 /** Round-robin over the parts, so every part contributes before the cap cuts the list. */
@@ -158,7 +160,7 @@ async function imagePart(
   traits: BedrockModelTraits,
   limits: ImageLimits,
   budget: ImageDecodeBudget | undefined,
-): Promise<{ media: MediaPart; properties: Properties }> {
+): Promise<{ media: MediaPart; properties: Properties; sentPixels: number | undefined }> {
   if (traits.imageFormats.length === 0) {
     throw new PermanentJobError('unsupported_media_type', 'the configured image model takes no images; choose a vision model (METAHOOK_IMAGE_MODEL_ID)');
   }
@@ -168,7 +170,8 @@ async function imagePart(
     properties.width = fitted.originalSize.width;
     properties.height = fitted.originalSize.height;
   }
-  return { media: { type: 'image', format: fitted.format as ConverseImageFormat, bytes: fitted.bytes }, properties };
+  const sentPixels = fitted.sentSize ? fitted.sentSize.width * fitted.sentSize.height : undefined;
+  return { media: { type: 'image', format: fitted.format as ConverseImageFormat, bytes: fitted.bytes }, properties, sentPixels };
 }
 
 function rawAudioPart(input: ExtractionInput, traits: BedrockModelTraits, maxInlineBytes: number): MediaPart {
@@ -204,6 +207,7 @@ class UsageTally {
   private outputTokens = 0;
   private latencyMs = 0;
   private seconds = 0;
+  private pixels = 0;
 
   add(reply: BedrockReply, measuredMs: number): void {
     const usage = replyUsage(reply);
@@ -217,12 +221,17 @@ class UsageTally {
     this.seconds += seconds;
   }
 
+  imagePixels(pixels: number): void {
+    this.pixels += pixels;
+  }
+
   total(): ModelUsage {
     return {
       input_tokens: this.inputTokens,
       output_tokens: this.outputTokens,
       latency_ms: Math.round(this.latencyMs),
       ...(this.seconds > 0 ? { audio_seconds: Math.round(this.seconds * 10) / 10 } : {}),
+      ...(this.pixels > 0 ? { image_pixels: this.pixels } : {}),
     };
   }
 }

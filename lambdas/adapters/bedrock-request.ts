@@ -17,6 +17,7 @@ import {
   systemPromptFor,
   userInstructionFor,
   type ModelOutput,
+  type PromptOptions,
 } from '../core/prompts';
 import { bedrockModelTraits, type BedrockModelTraits, type ConverseImageFormat } from './bedrock-model-traits';
 
@@ -38,6 +39,8 @@ export interface MetadataRequestSpec {
   /** Replaces the default instruction (text-only calls). */
   readonly instruction?: string;
   readonly maxTokens: number;
+  /** The request's extraction options (language, vocabulary, keyword count, alt text). */
+  readonly options?: PromptOptions;
 }
 
 /** Mistral's chat body for InvokeModel, as AWS's Voxtral sample sends it. */
@@ -97,7 +100,7 @@ function converseRequest(spec: MetadataRequestSpec, traits: BedrockModelTraits, 
   const toolChoice: ToolChoice = traits.toolChoice === 'tool' ? { tool: { name: tool.name } } : { any: {} };
   // Models that refuse a system prompt next to audio get the same text at the top of the user turn.
   const systemAllowed = !hasAudio || traits.systemPromptWithAudio;
-  const instruction = spec.instruction ?? (systemAllowed ? userInstructionFor(spec.kind) : inlineInstructionsFor(spec.kind));
+  const instruction = spec.instruction ?? (systemAllowed ? userInstructionFor(spec.kind) : inlineInstructionsFor(spec.kind, spec.options));
   const text = spec.note ? `${instruction}\n${spec.note}` : instruction;
   const content: ContentBlock[] = [];
   const { media } = spec;
@@ -110,7 +113,7 @@ function converseRequest(spec: MetadataRequestSpec, traits: BedrockModelTraits, 
     kind: spec.kind,
     input: {
       modelId: spec.modelId,
-      ...(systemAllowed ? { system: [{ text: systemPromptFor(spec.kind) }] } : {}),
+      ...(systemAllowed ? { system: [{ text: systemPromptFor(spec.kind, spec.options) }] } : {}),
       messages: [{ role: 'user', content }],
       toolConfig: {
         // The SDK types the schema as a DocumentType; ours is plain JSON.
@@ -132,7 +135,7 @@ function converseRequest(spec: MetadataRequestSpec, traits: BedrockModelTraits, 
 function invokeRequest(spec: MetadataRequestSpec, traits: BedrockModelTraits): BedrockRequest {
   const media = spec.media as Extract<MediaPart, { type: 'audio' }>;
   const tool = metadataToolFor(spec.kind);
-  const instruction = spec.instruction ?? (traits.jsonMode ? jsonReplyInstructionFor(spec.kind) : inlineInstructionsFor(spec.kind));
+  const instruction = spec.instruction ?? (traits.jsonMode ? jsonReplyInstructionFor(spec.kind, spec.options) : inlineInstructionsFor(spec.kind, spec.options));
   const text = spec.note ? `${instruction}\n${spec.note}` : instruction;
   const body: MistralChatBody = {
     messages: [

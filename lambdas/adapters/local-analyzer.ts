@@ -11,6 +11,8 @@ import { describeImage } from './local-analyzer/image-facts';
 import { defaultMetadataParser, MetadataParser } from './metadata-parser/metadata-parser';
 
 export const LOCAL_ANALYZER_MODEL = { provider: 'local', id: 'metahook-local-analyzer/1' } as const;
+/** The analyzer has rules, not a prompt: its "prompt version" names the rule set. */
+export const LOCAL_ANALYZER_PROMPT_VERSION = 'local-rules/1';
 
 export interface LocalAnalyzerOptions {
   /** @default resolveSettings().decode */
@@ -36,7 +38,13 @@ export function createLocalAnalyzer(options: LocalAnalyzerOptions = {}): Metadat
           cause: checked.error,
         });
       }
-      return { result: checked.data, model: { ...LOCAL_ANALYZER_MODEL } };
+      return {
+        result: checked.data,
+        model: { ...LOCAL_ANALYZER_MODEL },
+        promptVersion: LOCAL_ANALYZER_PROMPT_VERSION,
+        // It writes English only; the requested language is not honoured (docs/local-analyzer.md).
+        language: 'en',
+      };
     },
   };
 }

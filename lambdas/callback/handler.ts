@@ -1,4 +1,5 @@
-// Handler: deliveries queue (SQS, partial batch failures) -> deliverEvent use case.
+// Handler: deliveries queue (SQS, partial batch failures) -> deliverEvent use case; and the
+// one API route that signs on demand, POST /v1/webhooks/test -> sendTestWebhook.
 // Turns the use case's decision into SQS actions: a retry hides the message for the
 // schedule's delay (no sleeping Lambda), at most what is left of SQS's 12 h per receipt; a
 // dead letter copies it, with its reason, to the DLQ. A thrown error is postponed the same way.
@@ -8,7 +9,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ApiError } from '../core/errors';
+import { sendTestWebhook } from '../core/send-test-webhook';
+import { errorResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
 import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
 import { parseDeliveryMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
@@ -16,7 +20,7 @@ import { buildCallbackDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-callback' });
 const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'callback' });
-const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl } = buildCallbackDeps(process.env);
+const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl, webhookTest } = buildCallbackDeps(process.env);
 const settings = deps.settings.delivery;
 
 export class DeliveryRetryScheduled extends Error {
@@ -89,4 +93,31 @@ export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
   });
 };
 
-export const handler = middy(handleDeliveryMessages).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+/**
+ * POST /v1/webhooks/test (API Gateway REST proxy) -> sendTestWebhook. Served by this function
+ * because it signs with the tenant's secret, which only the callback's role may open.
+ */
+export async function handleWebhookTest(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext.requestId;
+  try {
+    const apiKeyId = event.requestContext.identity?.apiKeyId;
+    const tenant = apiKeyId ? await deps.tenants.findByApiKeyId(apiKeyId) : undefined;
+    if (!tenant || tenant.status !== 'active') throw new ApiError('invalid_api_key', 'The API key is not valid.');
+    const result = await sendTestWebhook(webhookTest, tenant.tenant_id, parseJson(readBody(event, deps.settings.api.maxBodyBytes)));
+    // No URL and no headers in the log: both may carry the receiver's credentials.
+    logger.info('webhook test sent', { tenantId: tenant.tenant_id, eventId: result.event_id, delivered: result.delivered, errorClass: result.error_class });
+    return jsonResponse(200, result, requestId);
+  } catch (error) {
+    if (error instanceof ApiError) return errorResponse(error, requestId);
+    logger.error('webhook test failed', { error: error as Error });
+    return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+  }
+}
+
+const isApiEvent = (event: SQSEvent | APIGatewayProxyEvent): event is APIGatewayProxyEvent => 'httpMethod' in event;
+
+export const handler = middy<SQSEvent | APIGatewayProxyEvent, unknown>(async (event: SQSEvent | APIGatewayProxyEvent, context: Context) =>
+  isApiEvent(event) ? handleWebhookTest(event) : handleDeliveryMessages(event, context),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

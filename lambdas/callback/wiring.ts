@@ -7,6 +7,7 @@ import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
 import type { DeliverEventDeps } from '../core/deliver-event';
+import type { SendTestWebhookDeps } from '../core/send-test-webhook';
 import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
@@ -16,24 +17,32 @@ export function buildCallbackDeps(env: Env): {
   sqs: SQSClient;
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
+  webhookTest: SendTestWebhookDeps;
 } {
   // Signing secrets are sealed in the table; KMS opens each once per warm container.
   const secretSealer = cacheOpenedSecrets(createSecretSealerFromEnv(env));
-  const { settings, tableName, db, jobs, batches, ledger, tenants } = tablePorts(env, { secretSealer });
+  const { settings, tableName, db, jobs, batches, ledger, listings, tenants } = tablePorts(env, { secretSealer });
+  const outbound = readOutboundPolicy(env);
+  const sender = createSafeHttpClient({ policy: outbound });
   return {
     deps: {
       jobs,
       batches,
       ledger,
+      listings,
       tenants,
-      sender: createSafeHttpClient({ policy: readOutboundPolicy(env) }),
+      sender,
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,
       now: () => new Date(),
+      // The same sealer opens callback_headers: a burst of one batch costs one Decrypt.
+      sealer: secretSealer,
       random: () => Math.random(), // read at call time, so a test can pin the jitter
     },
     sqs: createSqsClient(env),
     deliveriesQueueUrl: requireEnv(env, ENV.deliveriesQueueUrl),
     deliveriesDlqUrl: requireEnv(env, ENV.deliveriesDlqUrl),
+    // POST /v1/webhooks/test: the deliveries' own sender, URL policy and signing secrets.
+    webhookTest: { tenants, sender, outbound, settings, now: () => new Date() },
   };
 }

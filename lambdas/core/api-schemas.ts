@@ -3,7 +3,7 @@
 import { z, type Infer, type ZodMiniType } from './zod';
 import { resolveSettings } from '../../lib/settings';
 import { API_ERROR_STATUS, type ApiErrorCode } from './errors';
-import { audioResultSchema, imageResultSchema } from './metadata-result';
+import { audioResultSchema, imageResultSchema, MAX_KEYWORDS } from './metadata-result';
 import { findUnstorableValue } from './storable-json';
 
 const limits = resolveSettings().api;
@@ -26,6 +26,47 @@ export const fileReferenceSchema = z.strictObject({
   ),
 });
 
+/** Webhook event types a request may choose from (`events`). */
+export const WEBHOOK_EVENT_TYPES = ['job.completed', 'job.failed', 'batch.completed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * Header names a caller may ask Metahook to send to its receiver. Short on purpose: the ones
+ * receivers authenticate with. Anything else (Host, Content-Type, webhook-*) would let a request
+ * change how the delivery is signed or routed. Checked at intake (callback_header_forbidden).
+ */
+export const CALLBACK_HEADER_NAMES = ['authorization', 'x-api-key', 'x-webhook-token'] as const;
+export const MAX_CALLBACK_HEADER_VALUE_LENGTH = 1024;
+
+export const callbackHeadersSchema = z.record(
+  z.string().check(z.minLength(1), z.maxLength(64)),
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(MAX_CALLBACK_HEADER_VALUE_LENGTH),
+    // Visible ASCII and spaces: a CR or LF would smuggle another header into the delivery.
+    z.regex(/^[\x20-\x7e]+$/, 'header values may contain printable ASCII characters only'),
+  ),
+);
+
+export const MAX_VOCABULARY_TERMS = 500;
+
+export const extractionOptionsSchema = z.strictObject({
+  /** BCP 47 tag of the language to write description, caption/summary and alt text in. */
+  language: z.optional(z.string().check(z.minLength(2), z.maxLength(35), z.regex(/^[A-Za-z0-9-]+$/, 'language must be a BCP 47 tag such as en, de-CH or pt-BR'))),
+  max_keywords: z.optional(z.int().check(z.gte(1), z.lte(MAX_KEYWORDS))),
+  /** Keywords are chosen from these terms only; the model's other keywords come back as unmatched_keywords. */
+  vocabulary: z.optional(
+    z.array(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))).check(
+      z.minLength(1, 'vocabulary must list at least one term'),
+      z.maxLength(MAX_VOCABULARY_TERMS, `vocabulary may list at most ${MAX_VOCABULARY_TERMS} terms`),
+    ),
+  ),
+  /** Images: also write alt text of at most MAX_ALT_TEXT_LENGTH characters. */
+  alt_text: z.optional(z.boolean()),
+});
+
+export type ExtractionOptions = Infer<typeof extractionOptionsSchema>;
+
 export const submitJobsRequestSchema = z.strictObject({
   callback_url: z.string().check(z.minLength(1), z.maxLength(limits.maxUrlLength)),
   files: z
@@ -34,6 +75,16 @@ export const submitJobsRequestSchema = z.strictObject({
       z.minLength(1, 'files must list at least one file'),
       z.maxLength(limits.maxFilesPerRequest, `files may list at most ${limits.maxFilesPerRequest} files`),
     ),
+  /** Which events to deliver (issue 14); all three when absent. */
+  events: z.optional(
+    z.array(z.enum(WEBHOOK_EVENT_TYPES)).check(
+      z.minLength(1, 'events must list at least one event type; leave it out to receive all'),
+      z.maxLength(WEBHOOK_EVENT_TYPES.length),
+    ),
+  ),
+  /** Sent on every delivery attempt to authenticate Metahook to the receiver; stored sealed, never returned. */
+  callback_headers: z.optional(callbackHeadersSchema),
+  options: z.optional(extractionOptionsSchema),
   metadata: z.optional(
     z.record(z.string(), z.unknown()).check(
       // Stored in DynamoDB as-is: refuse here what the write would reject (a 500 otherwise).
@@ -46,6 +97,14 @@ export const submitJobsRequestSchema = z.strictObject({
 });
 
 export type FileReference = Infer<typeof fileReferenceSchema>;
+
+/** POST /v1/webhooks/test: one signed webhook.test event to this URL, answered with the attempt. */
+export const webhookTestRequestSchema = z.strictObject({
+  callback_url: z.string().check(z.minLength(1), z.maxLength(limits.maxUrlLength)),
+  /** As on POST /v1/jobs: sent with the test event, never stored. */
+  callback_headers: z.optional(callbackHeadersSchema),
+});
+export type WebhookTestRequest = Infer<typeof webhookTestRequestSchema>;
 export type SubmitJobsRequest = Infer<typeof submitJobsRequestSchema>;
 
 export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
@@ -103,6 +162,32 @@ export const errorEnvelopeSchema = z.object({
 });
 
 export const jobErrorSchema = z.object({ code: z.string(), message: z.string() });
+
+export const webhookTestResponseSchema = z.object({
+  event_id: z.string(),
+  event_type: z.literal('webhook.test'),
+  /** True when the receiver answered 2xx. */
+  delivered: z.boolean(),
+  http_status: nullable(z.number()),
+  latency_ms: z.number(),
+  /** The first bytes (at most 1 KB) of the receiver's answer. */
+  response_body: nullable(z.string()),
+  /** As in delivery attempts: `http_<status>` for a non-2xx answer, else the network or policy error class. */
+  error_class: nullable(z.string()),
+  error: nullable(z.string()),
+});
+
+export const provenanceSchema = z.object({
+  provider: z.string(),
+  model_id: z.string(),
+  prompt_version: z.string(),
+  input_tokens: z.number(),
+  output_tokens: z.number(),
+  audio_seconds: z.optional(z.number()),
+  image_pixels: z.optional(z.number()),
+  cost_usd: nullable(z.number()),
+  price_table: z.string(),
+});
 const modelRefSchema = z.object({ provider: z.string(), id: z.string() });
 const sourceFileSchema = z.object({ sha256: z.string(), bytes: z.number(), content_type: z.string() });
 const modelUsageSchema = z.object({
@@ -110,6 +195,7 @@ const modelUsageSchema = z.object({
   output_tokens: z.number(),
   latency_ms: z.number(),
   audio_seconds: z.optional(z.number()),
+  image_pixels: z.optional(z.number()),
 });
 export const metadataResultSchema = z.union([imageResultSchema, audioResultSchema]);
 
@@ -135,6 +221,9 @@ export const jobViewSchema = z.object({
   model: z.optional(modelRefSchema),
   source: z.optional(sourceFileSchema),
   usage: z.optional(modelUsageSchema),
+  provenance: z.optional(provenanceSchema),
+  options: z.optional(extractionOptionsSchema),
+  events: z.optional(z.array(z.enum(WEBHOOK_EVENT_TYPES))),
   created_at: z.string(),
   updated_at: z.string(),
   finished_at: nullable(z.string()),
@@ -206,7 +295,7 @@ export const jobCompletedEventSchema = z.object({
   type: z.literal('job.completed'),
   id: z.string(),
   created_at: z.string(),
-  data: z.object({ ...jobEventData, result: metadataResultSchema }),
+  data: z.object({ ...jobEventData, result: metadataResultSchema, provenance: nullable(provenanceSchema) }),
 });
 
 export const jobFailedEventSchema = z.object({
@@ -214,6 +303,18 @@ export const jobFailedEventSchema = z.object({
   id: z.string(),
   created_at: z.string(),
   data: z.object({ ...jobEventData, error: jobErrorSchema }),
+});
+
+const batchJobResultSchema = z.object({
+  job_id: z.string(),
+  external_id: nullable(z.string()),
+  url: z.string(),
+  status: z.enum(JOB_STATUSES),
+  media_type: nullable(z.string()),
+  result: z.optional(metadataResultSchema),
+  error: z.optional(jobErrorSchema),
+  source: nullable(sourceFileSchema),
+  provenance: nullable(provenanceSchema),
 });
 
 export const batchCompletedEventSchema = z.object({
@@ -227,6 +328,10 @@ export const batchCompletedEventSchema = z.object({
     failed: z.number(),
     cancelled: z.number(),
     metadata: nullable(jsonObject),
+    /** Only when the request chose `events: ["batch.completed"]` alone: each job's outcome, as many as fit. */
+    results: z.optional(z.array(batchJobResultSchema)),
+    /** The GET that lists the results not inline (same API key); null when all are inline. */
+    results_next: z.optional(nullable(z.object({ method: z.literal('GET'), path: z.string() }))),
   }),
 });
 
@@ -267,3 +372,9 @@ export const createUploadResponseSchema = z.object({
 });
 
 export type CreateUploadResponse = Infer<typeof createUploadResponseSchema>;
+export const webhookTestEventSchema = z.object({
+  type: z.literal('webhook.test'),
+  id: z.string(),
+  created_at: z.string(),
+  data: z.object({ message: z.string() }),
+});

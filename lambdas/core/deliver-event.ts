@@ -3,12 +3,16 @@
 // The handler turns the decision into SQS actions (visibility backoff or dead-lettering).
 import type { Settings } from '../../lib/settings';
 import { buildBatchCompletedEvent, buildJobEvent, serializeEvent, type WebhookEvent } from './events';
+import { onlyBatchCompleted, wantsEvent, withInlineResults } from './batch-results';
+import { openCallbackHeaders } from './callback-headers';
 import type {
   BatchProgressStore,
   DeliveryAttemptLog,
   DeliveryLedger,
   DeliveryMessage,
   JobLifecycle,
+  JobListings,
+  SecretSealer,
   TenantDirectory,
   WebhookResponse,
   WebhookSender,
@@ -21,6 +25,8 @@ export interface DeliverEventDeps {
   readonly jobs: Pick<JobLifecycle, 'getJob'>;
   readonly batches: Pick<BatchProgressStore, 'getBatch'>;
   readonly ledger: Pick<DeliveryLedger, 'recordDeliveryOutcome'>;
+  /** Reads a batch's jobs for batch.completed with inline results (events: ["batch.completed"]). */
+  readonly listings: Pick<JobListings, 'listJobs'>;
   readonly tenants: TenantDirectory;
   readonly sender: WebhookSender;
   readonly attempts: DeliveryAttemptLog;
@@ -28,6 +34,8 @@ export interface DeliverEventDeps {
   readonly now: () => Date;
   /** Uniform in [0, 1): jitter source, injectable so tests are exact. */
   readonly random: () => number;
+  /** Opens a request's sealed callback_headers; an event with headers fails (and retries) without one. */
+  readonly sealer?: SecretSealer;
 }
 
 export type DeadLetterReason = 'endpoint_gone' | 'attempts_exhausted' | 'receive_limit';
@@ -55,7 +63,12 @@ interface Subject {
   readonly delivery: DeliverySummary | undefined;
   readonly jobId: string | null;
   readonly batchId: string | null;
+  /** Sealed callback_headers of the request, bound to the batch that sealed them. */
+  readonly sealedHeaders: { readonly batchId: string; readonly sealed: string } | null;
 }
+
+const sealedHeadersOf = (record: { readonly batch_id: string; readonly callback_headers_sealed?: string | null }) =>
+  record.callback_headers_sealed ? { batchId: record.batch_id, sealed: record.callback_headers_sealed } : null;
 
 async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Promise<Subject | string> {
   if (message.kind === 'job') {
@@ -64,17 +77,29 @@ async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Pr
     if (job.status !== 'completed' && job.status !== 'failed') return `job is ${job.status}`;
     const event = buildJobEvent(job);
     if (event.id !== message.event_id) return 'job outcome changed since this delivery was queued';
-    return { event, callbackUrl: job.callback_url, delivery: job.delivery, jobId: job.job_id, batchId: job.batch_id };
+    // An event the request did not choose is never sent; an explicit redelivery is.
+    if (!wantsEvent(job.events, event.type) && message.redelivery !== true) return `${event.type} not chosen in events`;
+    return { event, callbackUrl: job.callback_url, delivery: job.delivery, jobId: job.job_id, batchId: job.batch_id, sealedHeaders: sealedHeadersOf(job) };
   }
   const batch = await deps.batches.getBatch(message.tenant_id, message.batch_id);
   if (!batch || !batch.completed_event_at) return 'batch not found or not complete';
+  if (!wantsEvent(batch.events, 'batch.completed')) return 'batch.completed not chosen in events';
+  const event = buildBatchCompletedEvent(batch);
   return {
-    event: buildBatchCompletedEvent(batch),
+    event: onlyBatchCompleted(batch.events) ? await withInlineResults(deps.listings, batch, event) : event,
     callbackUrl: batch.callback_url,
     delivery: batch.delivery,
     jobId: null,
     batchId: batch.batch_id,
+    sealedHeaders: sealedHeadersOf(batch),
   };
+}
+
+/** The request's receiver-authentication headers, opened for this attempt only (never logged or stored). */
+async function receiverHeaders(deps: DeliverEventDeps, tenantId: string, subject: Subject): Promise<Record<string, string>> {
+  if (!subject.sealedHeaders) return {};
+  if (!deps.sealer) throw new Error('the callback has no SecretSealer configured (METAHOOK_SECRETS_KEY_ID) to open callback_headers');
+  return openCallbackHeaders(deps.sealer, tenantId, subject.sealedHeaders.batchId, subject.sealedHeaders.sealed);
 }
 
 /**
@@ -162,6 +187,7 @@ export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMess
   const secrets = await deps.tenants.getSigningSecrets(message.tenant_id, startedAt);
   const body = serializeEvent(event);
   const headers = {
+    ...(await receiverHeaders(deps, message.tenant_id, subject)),
     'content-type': 'application/json',
     ...signWebhook({ id: event.id, timestamp: startedAt, body, secrets: secrets.map((s) => s.secret) }),
   };

@@ -24,6 +24,10 @@ export const API_ERROR_STATUS = {
    * the same answer whether the object exists or not.
    */
   file_url_forbidden: 422,
+  /** options.language is not a well-formed BCP 47 tag. */
+  unsupported_language: 422,
+  /** callback_headers names a header outside the allowlist (api-schemas CALLBACK_HEADER_NAMES). */
+  callback_header_forbidden: 422,
   rate_limited: 429,
   /** The request line or headers are larger than the gateway accepts. */
   request_headers_too_large: 431,

@@ -1,6 +1,8 @@
 // Webhook event payloads. Built from stored records only, so every attempt, retry and
 // redelivery of an event sends the same body under the same webhook-id.
-import type { BatchRecord, JobRecord } from './records';
+import type { JobStatus } from './api-schemas';
+import type { MetadataResult } from './metadata-result';
+import type { BatchRecord, JobRecord, Provenance } from './records';
 import { batchEventId, jobEventId } from './ids';
 
 export type JobEventType = 'job.completed' | 'job.failed';
@@ -20,7 +22,22 @@ export interface JobEvent {
     readonly model: { readonly provider: string; readonly id: string } | null;
     readonly source: { readonly sha256: string; readonly bytes: number; readonly content_type: string } | null;
     readonly metadata: Record<string, unknown> | null;
+    /** job.completed only: model, prompt, what was sent and the cost (issue 14). */
+    readonly provenance?: Provenance | null;
   };
+}
+
+/** One job's outcome inside batch.completed (requests with `events: ["batch.completed"]`). */
+export interface BatchJobResult {
+  readonly job_id: string;
+  readonly external_id: string | null;
+  readonly url: string;
+  readonly status: JobStatus;
+  readonly media_type: string | null;
+  readonly result?: MetadataResult;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly source: NonNullable<JobRecord['source']> | null;
+  readonly provenance: Provenance | null;
 }
 
 export interface BatchCompletedEvent {
@@ -34,6 +51,10 @@ export interface BatchCompletedEvent {
     readonly failed: number;
     readonly cancelled: number;
     readonly metadata: Record<string, unknown> | null;
+    /** Present when batch.completed is the only event chosen: the jobs' results, as many as fit. */
+    readonly results?: BatchJobResult[];
+    /** The GET that returns the results not inline; null when all are inline. */
+    readonly results_next?: { readonly method: 'GET'; readonly path: string } | null;
   };
 }
 
@@ -64,8 +85,22 @@ export function buildJobEvent(job: JobRecord): JobEvent {
     created_at: job.finished_at ?? job.updated_at,
     data:
       job.status === 'completed'
-        ? { ...base, result: job.result }
+        ? { ...base, result: job.result, provenance: job.provenance ?? null }
         : { ...base, error: { code: job.error?.code ?? 'extraction_failed', message: job.error?.message ?? 'extraction failed' } },
+  };
+}
+
+export function batchJobResultOf(job: JobRecord): BatchJobResult {
+  return {
+    job_id: job.job_id,
+    external_id: job.external_id,
+    url: job.url,
+    status: job.status,
+    media_type: job.media_type ?? job.declared_media_type,
+    ...(job.status === 'completed' && job.result ? { result: job.result } : {}),
+    ...(job.error ? { error: { code: job.error.code, message: job.error.message } } : {}),
+    source: job.source ?? null,
+    provenance: job.provenance ?? null,
   };
 }
 

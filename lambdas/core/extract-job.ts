@@ -15,6 +15,7 @@ import type { SniffResult } from './media-type';
 import type {
   BatchProgressStore,
   DeliveryQueue,
+  ExtractionOutput,
   JobLifecycle,
   JobMessage,
   JobOutcomeUpdate,
@@ -22,7 +23,10 @@ import type {
   MetadataProvider,
   TenantDirectory,
 } from './ports';
-import type { JobRecord } from './records';
+import type { JobRecord, Provenance } from './records';
+import { wantsEvent } from './batch-results';
+import { applyExtractionOptions, DEFAULT_LANGUAGE } from './extraction-options';
+import { costUsd, DEFAULT_PRICE_TABLE, type PriceTable } from './model-prices';
 
 export interface ExtractJobDeps {
   readonly jobs: Pick<JobLifecycle, 'startProcessing' | 'releaseLease' | 'finish'>;
@@ -34,6 +38,8 @@ export interface ExtractJobDeps {
   readonly deliveries: DeliveryQueue;
   readonly settings: Settings;
   readonly now: () => Date;
+  /** The deployed price table for each job's cost. @default DEFAULT_PRICE_TABLE */
+  readonly prices?: PriceTable;
 }
 
 export type ExtractJobOutcome =
@@ -187,22 +193,56 @@ async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope):
     mime: sniffed.mime,
     bytes,
     ...(fetched.s3Location ? { s3Location: fetched.s3Location } : {}),
+    ...(job.options ? { options: job.options } : {}),
   });
+  const language = extracted.language ?? DEFAULT_LANGUAGE;
   return {
     status: 'completed',
     mediaType: sniffed.kind,
-    result: extracted.result,
+    result: applyExtractionOptions(extracted.result, sniffed.kind, job.options, language),
     model: extracted.model,
     source: { ...source, content_type: sniffed.mime },
     ...(extracted.usage ? { usage: extracted.usage } : {}),
+    provenance: provenanceOf(extracted, deps.prices ?? DEFAULT_PRICE_TABLE),
+  };
+}
+
+/**
+ * Audio seconds or image pixels the model was sent. A provider without a model (the local
+ * analyzer) reports none: what it read is the file itself, as its properties tell.
+ */
+function mediaSent(extracted: ExtractionOutput): { audio_seconds?: number; image_pixels?: number } {
+  const usage = extracted.usage;
+  if (usage?.audio_seconds !== undefined) return { audio_seconds: usage.audio_seconds };
+  if (usage?.image_pixels !== undefined) return { image_pixels: usage.image_pixels };
+  const facts = extracted.result.properties ?? {};
+  if (typeof facts.width === 'number' && typeof facts.height === 'number') return { image_pixels: facts.width * facts.height };
+  if (typeof facts.duration_seconds === 'number') return { audio_seconds: facts.duration_seconds };
+  return {};
+}
+
+/** Model, prompt, what was sent and what it cost: computed once, so every delivery sends the same. */
+export function provenanceOf(extracted: ExtractionOutput, prices: PriceTable): Provenance {
+  const tokens = { input_tokens: extracted.usage?.input_tokens ?? 0, output_tokens: extracted.usage?.output_tokens ?? 0 };
+  return {
+    provider: extracted.model.provider,
+    model_id: extracted.model.id,
+    prompt_version: extracted.promptVersion ?? 'unknown',
+    ...tokens,
+    ...mediaSent(extracted),
+    cost_usd: costUsd(prices, extracted.model.id, tokens) ?? null,
+    price_table: prices.version,
   };
 }
 
 /** Queues the job's webhook and, when this job was its batch's last, the batch's. */
 async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed' | 'failed'): Promise<void> {
-  await deps.deliveries.enqueueDeliveries([
-    { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
-  ]);
+  // A job event the request did not choose (`events`) is not queued; the callback refuses it too.
+  if (wantsEvent(job.events, `job.${status}`)) {
+    await deps.deliveries.enqueueDeliveries([
+      { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
+    ]);
+  }
   await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status, job.batch_slot);
 }
 

@@ -32,6 +32,10 @@ export function jobView(job: JobRecord) {
     ...(job.model ? { model: job.model } : {}),
     ...(job.source ? { source: job.source } : {}),
     ...(job.usage ? { usage: job.usage } : {}),
+    ...(job.provenance ? { provenance: job.provenance } : {}),
+    // The request's choices; callback_headers never leave the table (sealed, not returned).
+    ...(job.options ? { options: job.options } : {}),
+    ...(job.events ? { events: [...job.events] } : {}),
     created_at: job.created_at,
     updated_at: job.updated_at,
     finished_at: job.finished_at ?? null,

@@ -5,6 +5,9 @@ import type { MediaKind } from './api-schemas';
 
 export const MAX_KEYWORDS = 20;
 
+/** Longest `alt_text` (options.alt_text): screen readers cut alt text beyond about 125 characters. */
+export const MAX_ALT_TEXT_LENGTH = 125;
+
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
 /** Technical facts read from the file itself (dimensions, codec, tags...). */
@@ -13,10 +16,21 @@ export const mediaPropertiesSchema = z.record(
   z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.null()]),
 );
 
+/** Set from the request's options after the model answered (core/extraction-options), never by the model. */
+const optionFields = {
+  /** BCP 47 tag of the language the texts are written in. */
+  language: z.optional(z.string()),
+  /** With options.vocabulary: the keywords the model proposed that are not in the caller's list. */
+  unmatched_keywords: z.optional(z.array(z.string())),
+};
+
 export const imageResultSchema = z.object({
   description: text(2000),
   keywords: z.array(text(64)).check(z.maxLength(50)),
   caption: text(300),
+  /** Only when the request asked for it (options.alt_text). */
+  alt_text: z.optional(text(MAX_ALT_TEXT_LENGTH)),
+  ...optionFields,
   properties: z.optional(mediaPropertiesSchema),
 });
 
@@ -24,6 +38,7 @@ export const audioResultSchema = z.object({
   description: text(2000),
   keywords: z.array(text(64)).check(z.maxLength(50)),
   summary: text(400),
+  ...optionFields,
   properties: z.optional(mediaPropertiesSchema),
 });
 

@@ -1,9 +1,9 @@
 // Ports: what the use cases need from the outside world. Adapters in ../adapters
 // implement them; tests pass fakes. Ports never import adapters.
-import type { MediaKind } from './api-schemas';
+import type { ExtractionOptions, MediaKind } from './api-schemas';
 import type { MediaScope, MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
-import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, SealedSigningSecret, StoredSigningSecret } from './records';
+import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, Provenance, SealedSigningSecret, StoredSigningSecret } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
@@ -55,6 +55,8 @@ export interface ExtractionInput {
   readonly mime: string;
   readonly bytes: Uint8Array;
   readonly s3Location?: { readonly bucket: string; readonly key: string };
+  /** The request's options for the prompt (language, vocabulary, keyword count, alt text). */
+  readonly options?: ExtractionOptions;
 }
 
 export interface ModelUsage {
@@ -63,12 +65,18 @@ export interface ModelUsage {
   readonly latency_ms: number;
   /** Seconds of (normalised) audio sent to the model, repairs included; absent for images. */
   readonly audio_seconds?: number;
+  /** Pixels of the image(s) sent to the model (after any downscaling); absent for audio. */
+  readonly image_pixels?: number;
 }
 
 export interface ExtractionOutput {
   readonly result: MetadataResult;
   readonly model: { readonly provider: string; readonly id: string };
   readonly usage?: ModelUsage;
+  /** core/prompts PROMPT_VERSION for a prompted model; the analyzer's own version otherwise. */
+  readonly promptVersion?: string;
+  /** BCP 47 tag of the language the provider wrote in (the requested one when it can). */
+  readonly language?: string;
 }
 
 /** Turns media bytes into metadata. Throws PermanentJobError / TransientJobError. */
@@ -286,6 +294,7 @@ export type JobOutcomeUpdate =
       readonly model: { readonly provider: string; readonly id: string };
       readonly source: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
       readonly usage?: ModelUsage;
+      readonly provenance?: Provenance;
     }
   | {
       readonly status: 'failed';

@@ -1,6 +1,6 @@
 // The domain's stored records, independent of how DynamoDB lays them out
 // (see ../adapters/dynamo for keys and indexes).
-import type { JobStatus, MediaKind } from './api-schemas';
+import type { ExtractionOptions, JobStatus, MediaKind, WebhookEventType } from './api-schemas';
 import type { MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { DeliverySummaryUpdate, ModelUsage } from './ports';
@@ -58,7 +58,32 @@ export interface JobRecord {
   readonly model?: { readonly provider: string; readonly id: string };
   readonly source?: { readonly sha256: string; readonly bytes: number; readonly content_type: string };
   readonly usage?: ModelUsage;
+  /** Set on completion: what made the result and what it cost (issue 14). */
+  readonly provenance?: Provenance;
+  /** The request's extraction options (canonical); absent or null = defaults. Part of the dedupe key. */
+  readonly options?: ExtractionOptions | null;
+  /** The request's `events`; absent or null = all. */
+  readonly events?: readonly WebhookEventType[] | null;
+  /** The request's callback_headers, sealed (core/callback-headers); never returned, logged or audited. */
+  readonly callback_headers_sealed?: string | null;
   readonly delivery: DeliverySummary;
+}
+
+/** What produced a job's result and what it cost, sent in every job.completed. */
+export interface Provenance {
+  readonly provider: string;
+  readonly model_id: string;
+  readonly prompt_version: string;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  /** Audio sent to the model (normalised, repairs included); audio only. */
+  readonly audio_seconds?: number;
+  /** Pixels of the image sent to the model (after downscaling); images only. */
+  readonly image_pixels?: number;
+  /** From the deployed price table; null when it has no price for the model. */
+  readonly cost_usd: number | null;
+  /** Version of the price table the cost comes from. */
+  readonly price_table: string;
 }
 
 export interface JobError {
@@ -82,6 +107,10 @@ export interface BatchRecord {
   readonly created_at: string;
   readonly completed_event_at?: string;
   readonly delivery?: DeliverySummary;
+  /** The request's `events`; absent or null = all. */
+  readonly events?: readonly WebhookEventType[] | null;
+  /** Sealed callback_headers, shared by the batch's jobs (sealed for this batch). */
+  readonly callback_headers_sealed?: string | null;
 }
 
 export interface DeliveryAttemptRecord {

@@ -9,6 +9,8 @@ import { isSealedSecret, type SealedSigningSecret, type SigningSecret, type Stor
 export const SEALING_PURPOSES = {
   /** Tenant webhook signing secrets (whsec_...): opened by the callback only. */
   signingSecret: 'webhook-signing-secret',
+  /** A request's callback_headers (receiver credentials): sealed by the intake, opened by the callback. */
+  callbackHeaders: 'callback-headers',
 } as const;
 
 export type SealingPurpose = (typeof SEALING_PURPOSES)[keyof typeof SEALING_PURPOSES];

@@ -13,7 +13,9 @@ import {
 import { ApiError, type ErrorDetail } from './errors';
 import { checkMediaScope, type MediaScope, type MediaSourceGrant } from './media-scope';
 import { inferKindFromUrl } from './media-type';
-import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue } from './ports';
+import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue, SecretSealer } from './ports';
+import { checkCallbackHeaders, sealCallbackHeaders } from './callback-headers';
+import { canonicalOptions, checkExtractionOptions, type StoredExtractionOptions } from './extraction-options';
 import type { BatchRecord, JobRecord } from './records';
 import { checkCallbackUrl, checkFileUrl } from './url-policy';
 
@@ -29,6 +31,8 @@ export interface SubmitJobsDeps {
   readonly now: () => Date;
   readonly newJobId: () => string;
   readonly newBatchId: () => string;
+  /** Seals callback_headers (core/callback-headers); a request with headers fails without one. */
+  readonly sealer?: SecretSealer;
 }
 
 export interface SubmitJobsCommand {
@@ -131,8 +135,11 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The de-duplication identity of a file: same tenant, same file URL, same callback URL. */
-export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string): string {
+/**
+ * The de-duplication identity of a file: same tenant, same file URL, same callback URL, same
+ * extraction options (`options`, canonical; requests without options keep their old keys).
+ */
+export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string, options: StoredExtractionOptions | null = null): string {
   const normalise = (raw: string) => {
     try {
       return new URL(raw).href;
@@ -140,7 +147,9 @@ export function dedupeKey(tenantId: string, fileUrl: string, callbackUrl: string
       return raw;
     }
   };
-  return sha256(`${tenantId}\n${normalise(fileUrl)}\n${normalise(callbackUrl)}`);
+  const identity = `${tenantId}\n${normalise(fileUrl)}\n${normalise(callbackUrl)}`;
+  const chosen = canonicalOptions(options);
+  return sha256(chosen === '' ? identity : `${identity}\n${chosen}`);
 }
 
 interface PlannedFile {
@@ -148,10 +157,23 @@ interface PlannedFile {
   readonly key: string;
 }
 
+/** What a request asks of its jobs besides the files (issue 14), checked and canonical. */
+interface JobControls {
+  readonly options: StoredExtractionOptions | null;
+  /** null = every event type. */
+  readonly events: SubmitJobsRequest['events'] | null;
+  readonly callbackHeaders: Record<string, string> | null;
+}
+
 export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsCommand): Promise<SubmitJobsResponse> {
   const request = parseSubmission(command.body, deps.settings);
   const { idempotencyKey, tenantId } = command;
   checkSubmissionUrls(request, deps, { tenantId, grants: command.mediaSources ?? [] });
+  const controls: JobControls = {
+    options: checkExtractionOptions(request.options),
+    events: request.events ? [...new Set(request.events)] : null,
+    callbackHeaders: checkCallbackHeaders(request.callback_headers),
+  };
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new ApiError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', [
       { path: 'headers.Idempotency-Key', message: 'invalid format' },
@@ -177,7 +199,7 @@ export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsComman
   }
 
   try {
-    const response = await createJobs(deps, tenantId, request, startedAt);
+    const response = await createJobs(deps, tenantId, request, controls, startedAt);
     if (idempotencyKey !== undefined) await deps.idempotency.complete(tenantId, idempotencyKey, response, deps.now());
     return response;
   } catch (error) {
@@ -190,6 +212,7 @@ async function createJobs(
   deps: SubmitJobsDeps,
   tenantId: string,
   request: SubmitJobsRequest,
+  controls: JobControls,
   now: Date,
 ): Promise<SubmitJobsResponse> {
   const expiresAt = new Date(now.getTime() + deps.settings.idempotency.dedupeWindowSeconds * 1000);
@@ -197,7 +220,7 @@ async function createJobs(
   // The same file twice in one request is one job.
   const planned: PlannedFile[] = request.files.map((file, index) => ({
     index,
-    key: dedupeKey(tenantId, file.url, request.callback_url),
+    key: dedupeKey(tenantId, file.url, request.callback_url, controls.options),
   }));
   const uniqueKeys = [...new Set(planned.map((file) => file.key))];
   const reservations = uniqueKeys.map<DedupeReservation>((key) => ({
@@ -264,6 +287,21 @@ async function createJobs(
 
   const batchId = deps.newBatchId();
   const createdAt = now.toISOString();
+  let sealedHeaders: string | null = null;
+  if (controls.callbackHeaders) {
+    try {
+      if (!deps.sealer) throw new Error('the intake has no SecretSealer configured (METAHOOK_SECRETS_KEY_ID)');
+      sealedHeaders = await sealCallbackHeaders(deps.sealer, tenantId, batchId, controls.callbackHeaders);
+    } catch (error) {
+      await deps.claims.releaseReservations(ownReservations).catch(() => undefined);
+      throw error;
+    }
+  }
+  const jobControls = {
+    ...(controls.options ? { options: controls.options } : {}),
+    ...(controls.events ? { events: controls.events } : {}),
+    ...(sealedHeaders ? { callback_headers_sealed: sealedHeaders } : {}),
+  };
   const ownKeys = new Set(ownReservations.map((r) => r.dedupeKey));
   const newJobs: JobRecord[] = [];
   for (const file of planned) {
@@ -279,6 +317,7 @@ async function createJobs(
       declared_media_type: source.media_type ?? null,
       callback_url: request.callback_url,
       metadata: request.metadata ?? null,
+      ...jobControls,
       status: 'queued',
       created_at: createdAt,
       updated_at: createdAt,
@@ -297,6 +336,8 @@ async function createJobs(
     total: newJobs.length,
     counts: { completed: 0, failed: 0, cancelled: 0 },
     created_at: createdAt,
+    ...(controls.events ? { events: controls.events } : {}),
+    ...(sealedHeaders ? { callback_headers_sealed: sealedHeaders } : {}),
   };
 
   await persistAndEnqueue(deps, batch, newJobs, ownReservations);

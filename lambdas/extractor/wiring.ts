@@ -13,6 +13,7 @@ import { createSafeHttpClient } from '../adapters/safe-http';
 import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
+import { readPriceTable } from '../core/model-prices';
 import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +50,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
       deliveries: deliveryBuffer.queue,
       settings,
       now: () => new Date(),
+      prices: readPriceTable(env),
     },
     sqs,
     jobsQueueUrl: requireEnv(env, ENV.jobsQueueUrl),

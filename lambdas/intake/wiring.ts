@@ -2,6 +2,7 @@
 import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoIdempotencyStore } from '../adapters/dynamo/idempotency-store';
 import { tablePorts } from '../adapters/dynamo/table-ports';
+import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { createSqsJobQueue } from '../adapters/sqs-queues';
 import type { TenantDirectory } from '../core/ports';
 import type { SubmitJobsDeps } from '../core/submit-jobs';
@@ -29,6 +30,8 @@ export function buildIntakeDeps(
       sources: readSourcePolicy(env),
       settings,
       now: () => new Date(),
+      // Seals callback_headers (GenerateDataKey only: the intake cannot open what it sealed).
+      sealer: createSecretSealerFromEnv(env),
       ...ids,
     },
     tenants,

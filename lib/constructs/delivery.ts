@@ -53,12 +53,14 @@ export class Delivery extends Construct {
     });
 
     // Reads job (BatchGetItem: one SQS batch's jobs at once), batch (Query: batch + progress) and
-    // tenant; records each attempt (PutItem) and the delivery state.
+    // tenant; records each attempt (PutItem) and the delivery state. batch.completed with inline
+    // results reads the batch's jobs with the same BatchGetItem.
     grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
     grantChangeVisibility(props.deliveries.queue, fn);
     // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);
-    // Opens the tenant's sealed signing secrets to sign with; the only role that may.
-    grantOpenSealed(props.secretsKey, fn, [SEALING_PURPOSES.signingSecret]);
+    // Opens the tenant's sealed signing secrets to sign with (the only role that may), and the
+    // callback_headers the intake sealed for a request.
+    grantOpenSealed(props.secretsKey, fn, [SEALING_PURPOSES.signingSecret, SEALING_PURPOSES.callbackHeaders]);
   }
 }

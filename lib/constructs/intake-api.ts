@@ -23,6 +23,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -36,11 +37,14 @@ import { GATEWAY_ERROR_RESPONSES, SECURITY_RESPONSE_HEADERS, gatewayResponseTemp
 import { REQUEST_MODELS } from '../api-request-models';
 import type { Settings } from '../settings';
 import { grantSend, grantTable } from './grants';
+import { grantSeal } from './secret-custody';
+import { SEALING_PURPOSES } from '../../lambdas/core/secret-custody';
 import { PipelineFunction } from './pipeline-function';
-import { JOBS_API_ROUTES, splitRoute } from '../../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, splitRoute, WEBHOOK_TEST_ROUTE } from '../../lambdas/jobs-api/routes';
 import { TENANT_MEDIA_ROOT } from '../../lambdas/core/media-scope';
 
 export const API_STAGE_NAME = 'v1';
+
 
 export type RequestModelName = keyof typeof REQUEST_MODELS;
 
@@ -66,6 +70,10 @@ export interface IntakeApiProps {
   readonly deliveriesQueue: IQueue;
   /** POST /uploads signs PUTs into this bucket, under tenants/<tenant id>/ only. */
   readonly mediaBucket: IBucket;
+  /** Serves POST /webhooks/test: the callback function (Delivery.callback). */
+  readonly webhookTestHandler: IFunction;
+  /** The intake seals callback_headers with it (Storage.secretsKey). */
+  readonly secretsKey: IKey;
   readonly environment: Record<string, string>;
   readonly usagePlan: UsagePlanLimits;
   readonly logRetention: RetentionDays;
@@ -115,6 +123,8 @@ export class IntakeApi extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
     });
     grantSend(props.jobsQueue, this.intake.function);
+    // Seals a request's callback_headers; it cannot open them (no Decrypt).
+    grantSeal(props.secretsKey, this.intake.function, [SEALING_PURPOSES.callbackHeaders]);
 
     this.jobsApi = new PipelineFunction(this, 'JobsApi', {
       handlerName: 'jobsApi',
@@ -217,6 +227,9 @@ export class IntakeApi extends Construct {
       const { method, resource } = splitRoute(route);
       this.addRoute(method, resource, { handler: this.jobsApi.function });
     }
+    // The callback function answers it: it alone may open signing secrets to sign the test event.
+    const webhookTest = splitRoute(WEBHOOK_TEST_ROUTE);
+    this.addRoute(webhookTest.method, webhookTest.resource, { handler: props.webhookTestHandler, requestModel: 'WebhookTestRequest' });
 
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {
       description: 'Metahook tenants: one API key per tenant',

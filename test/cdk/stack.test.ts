@@ -1,7 +1,7 @@
 // CDK assertions on the synthesized Metahook stack: what a security reviewer and an operator
 // rely on (API keys, quotas, encryption, least privilege, alarms) and that every timing and
 // limit in the template is the one lib/settings.ts resolves. One synth for the whole file.
-import { JOBS_API_ROUTES } from '../../lambdas/jobs-api/routes';
+import { JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE } from '../../lambdas/jobs-api/routes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
@@ -61,7 +61,7 @@ afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 describe('intake API', () => {
   it('requires an API key on every method, including routes added later', () => {
     const methods = ofType('AWS::ApiGateway::Method');
-    const expected = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]);
+    const expected = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]);
     expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(expected.sort());
     for (const [, method] of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
   });

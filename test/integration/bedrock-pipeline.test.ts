@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
+import { MODEL_PRICES_ENV } from '../../lambdas/core/model-prices';
+import { PROMPT_VERSION } from '../../lambdas/core/prompts';
 
 let h: Harness;
 let stub: RunningConverseStub;
@@ -28,6 +30,11 @@ beforeAll(async () => {
       METAHOOK_IMAGE_MODEL_ID: 'us.amazon.nova-lite-v1:0',
       METAHOOK_AUDIO_MODEL_ID: 'mistral.voxtral-small-24b-2507',
       METAHOOK_EXTRACTION_RETRY_SCHEDULE: '1,1',
+      // A deployed price table (the modelPrices context): every job.completed is priced by it.
+      [MODEL_PRICES_ENV]: JSON.stringify({
+        version: 'test-contract-prices',
+        models: { 'amazon.nova-lite-v1:0': { input_usd_per_million_tokens: 1, output_usd_per_million_tokens: 2 } },
+      }),
     },
   });
 });
@@ -71,5 +78,45 @@ describe('pipeline with the Bedrock provider', () => {
     expect(audioJob).toMatchObject({ status: 'completed', usage: { input_tokens: 1500, output_tokens: 120 } });
     expect(audioJob!.processing_attempts).toBeGreaterThanOrEqual(2);
     expect(audioJob!.usage.latency_ms).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
+  it('sends the request options in the prompt, holds the reply to them, and prices the job by the deployed table', async () => {
+    const photo = await h.upload('photo-iptc.jpg', 'bedrock/options.jpg');
+    const vocabulary = ['Lighthouse', 'Harbour', 'Seagull'];
+    const { json } = await h.submit({
+      callback_url: `${h.receiver.url}/bedrock-options`,
+      files: [{ url: photo }],
+      options: { language: 'de-CH', max_keywords: 2, vocabulary, alt_text: true },
+    });
+    const jobId = json.jobs[0].job_id;
+    const event = (await h.receiver.waitFor((r) => r.some((x) => x.payload?.data?.job_id === jobId), 30_000)).find((x) => x.payload?.data?.job_id === jobId)!;
+    expect(event.signatureValid).toBe(true);
+    const { result, provenance } = event.payload!.data;
+
+    // The Converse request asked for German (Swiss), the vocabulary, 2 keywords and alt text.
+    const request = stub.requests.filter((r) => mediaKindOf(r) === 'image').at(-1)!;
+    const sent = JSON.stringify(request.body);
+    expect(sent).toContain('\\"de-CH\\"');
+    expect(sent).toContain(JSON.stringify(JSON.stringify(vocabulary)).slice(1, -1));
+    expect(sent).toContain('at most 2');
+    expect(sent).toContain('alt_text:');
+    // Whatever the model answered, only vocabulary terms are keywords; the rest is reported apart.
+    for (const keyword of result.keywords) expect(vocabulary).toContain(keyword);
+    expect(result.keywords.length).toBeLessThanOrEqual(2);
+    expect(Array.isArray(result.unmatched_keywords)).toBe(true);
+    expect(result.alt_text.length).toBeLessThanOrEqual(125);
+    expect(result.language).toBe('de-CH');
+
+    // 1,500 tokens in at $1/M + 120 out at $2/M (the stub's usage, the deployed prices).
+    expect(provenance).toMatchObject({
+      provider: 'bedrock',
+      model_id: 'us.amazon.nova-lite-v1:0',
+      prompt_version: PROMPT_VERSION,
+      input_tokens: 1500,
+      output_tokens: 120,
+      cost_usd: 0.00174,
+      price_table: 'test-contract-prices',
+    });
+    expect(provenance.image_pixels).toBeGreaterThan(0);
   }, 60_000);
 });

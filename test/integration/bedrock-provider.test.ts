@@ -90,7 +90,8 @@ describe('Bedrock provider against a Converse stub', () => {
     expect(output.result.keywords).toEqual(['blue', 'square shape']);
     expect(output.result).toMatchObject({ description: validImage.description, caption: validImage.caption });
     expect(output.result.properties).toEqual({ format: 'png', width: 64, height: 48 });
-    expect(output.usage).toEqual({ input_tokens: 1200, output_tokens: 150, latency_ms: 25 });
+    // image_pixels: what was sent, 64 x 48 (no downscaling needed).
+    expect(output.usage).toEqual({ input_tokens: 1200, output_tokens: 150, latency_ms: 25, image_pixels: 64 * 48 });
   });
 
   it('sends a small image byte-identical', async () => {
@@ -258,7 +259,8 @@ describe('Bedrock provider against a Converse stub', () => {
     expect(text).toMatch(/keywords/);
     expect(text).toMatch(/caption/);
     expect(output.result.keywords).toEqual(['blue', 'square shape']);
-    expect(output.usage).toEqual({ input_tokens: 2400, output_tokens: 300, latency_ms: 50 });
+    // The repair resends the same 32 x 32 image; pixels count what one file sent, once.
+    expect(output.usage).toEqual({ input_tokens: 2400, output_tokens: 300, latency_ms: 50, image_pixels: 32 * 32 });
   });
 
   it('repairs a plain-text reply that skipped the tool', async () => {

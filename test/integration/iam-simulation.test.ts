@@ -97,6 +97,17 @@ async function runPipelineSession(): Promise<void> {
   }));
   await h.stack.sqs.send(new SendMessageBatchCommand({ QueueUrl: h.stack.queueUrls.deliveries, Entries: redeliver }));
   await h.receiver.waitFor((r) => r.length >= received + 2, 30_000);
+  // Issue 14: callback_headers sealed by the intake and opened by the callback (KMS, purpose
+  // callback-headers), and batch.completed alone, whose inline results the callback lists (Query).
+  const inline = await h.submit({
+    callback_url: `${h.receiver.url}/inline`,
+    files: [{ url: photo, external_id: 'inline' }],
+    events: ['batch.completed'],
+    callback_headers: { authorization: 'Bearer iam' },
+  });
+  expect(inline.status).toBe(202);
+  await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed' && x.payload.data.batch_id === inline.json.batch_id), 30_000);
+
   // A receiver that is gone: the delivery is dead-lettered by the callback.
   const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
   goneJob = gone.json.jobs[0].job_id as string;
@@ -166,6 +177,13 @@ async function runPipelineSession(): Promise<void> {
   expect((await api('GET', `/batches/${batchId}`)).status).toBe(200);
   expect((await api('POST', `/jobs/${jobId}/redeliver`)).status).toBe(202);
   expect((await api('DELETE', `/jobs/${jobId}`)).status).toBe(409);
+  // The callback's one API route: signs a webhook.test with the (sealed) signing secret.
+  const probe = await fetch(`${h.stack.endpoint}/v1/webhooks/test`, {
+    method: 'POST',
+    headers: { 'x-api-key': h.stack.apiKey, 'content-type': 'application/json' },
+    body: JSON.stringify({ callback_url: `${h.receiver.url}/probe` }),
+  });
+  expect(((await probe.json()) as { delivered: boolean }).delivered).toBe(true);
   step('dlq wait');
   const deadLettered = (queueUrl: string) =>
     recorder.calls.some((c) => c.operation.startsWith('SendMessage') && c.input.QueueUrl === queueUrl);
@@ -317,7 +335,10 @@ describe('IAM simulation of the recorded calls against the synthesized template'
     const decrypts = requests.filter((r) => r.principal === callbackRole && r.action === 'kms:Decrypt' && !r.context['kms:ViaService']);
     expect(decrypts.length).toBeGreaterThan(0);
     expect(new Set(decrypts.map((r) => r.resource))).toEqual(new Set([secretsKey]));
-    expect(new Set(decrypts.map((r) => r.context['kms:EncryptionContext:purpose']))).toEqual(new Set([SEALING_PURPOSES.signingSecret]));
+    // Signing secrets, and a request's callback_headers (issue 14), sealed by the intake.
+    expect(new Set(decrypts.map((r) => r.context['kms:EncryptionContext:purpose']))).toEqual(
+      new Set([SEALING_PURPOSES.signingSecret, SEALING_PURPOSES.callbackHeaders]),
+    );
 
     // Every role of the template (and the generated operator policy) asked to decrypt a signing
     // secret, directly and as DynamoDB or SQS would on its behalf: only the callback may.
@@ -337,6 +358,10 @@ describe('IAM simulation of the recorded calls against the synthesized template'
     const decisions = await evaluate(stack, asks, { extra: { operator } });
     const allowed = [...new Set(decisions.filter((d) => d.result === 'Allowed').map((d) => d.principal))];
     expect(allowed).toEqual([callbackRole]);
+    // Receiver credentials too: the intake seals them but only the callback may open them.
+    const headerAsks = asks.map((ask) => ({ ...ask, context: { ...ask.context, 'kms:EncryptionContext:purpose': SEALING_PURPOSES.callbackHeaders } }));
+    const headerDecisions = await evaluate(stack, headerAsks, { extra: { operator } });
+    expect([...new Set(headerDecisions.filter((d) => d.result === 'Allowed').map((d) => d.principal))]).toEqual([callbackRole]);
 
     // The callback's grant is bound to the purpose: another purpose on the same key is refused.
     const otherPurpose = await evaluate(stack, [{ ...asks.find((a) => a.principal === callbackRole)!, context: { ...context, 'kms:EncryptionContext:purpose': 'something-else' } }]);

@@ -167,6 +167,36 @@ describe('live API against the contract', () => {
     await call('GET /jobs', {}, { query: { limit: '1', cursor: page.json.next_cursor } });
     await call('GET /jobs', {}, { query: { batch_id: heldBatch, status: 'completed' } });
 
+    // Issue 14's fields: options, events and callback_headers in; provenance, options and events out.
+    const controlled = await call('POST /jobs', {}, {
+      body: {
+        callback_url: callback,
+        files: [{ url: uploaded, external_id: 'controlled' }],
+        events: ['job.completed', 'batch.completed'],
+        callback_headers: { Authorization: 'Bearer contract' },
+        options: { language: 'de', max_keywords: 3, vocabulary: ['blue', 'square'], alt_text: true },
+      },
+    });
+    expect(controlled.status).toBe(202);
+    const controlledJob = await waitForJob(controlled.json.jobs[0].job_id, (job) => job.status === 'completed');
+    expect(controlledJob.provenance.price_table).toEqual(expect.any(String));
+    expect(controlledJob.options).toEqual({ language: 'de', max_keywords: 3, vocabulary: ['blue', 'square'], alt_text: true });
+    expect(controlledJob.events).toEqual(['job.completed', 'batch.completed']);
+    expect(controlledJob.result.alt_text).toEqual(expect.any(String));
+    const probe = await call('POST /webhooks/test', {}, { body: { callback_url: `${h.receiver.url}/probe` } });
+    expect(probe.json.delivered).toBe(true);
+    expect((await call('POST /webhooks/test', {}, { body: { callback_url: 'https://10.0.0.1/hook' } })).json.error.code).toBe('callback_url_forbidden');
+    expect((await call('POST /webhooks/test', {}, { body: { callback_url: callback, callback_headers: { Cookie: 'x' } } })).json.error.code).toBe(
+      'callback_header_forbidden',
+    );
+    expect((await call('POST /webhooks/test', {}, { body: {} })).json.error.code).toBe('invalid_request');
+    expect(
+      (await call('POST /jobs', {}, { body: { callback_url: callback, files: [{ url: uploaded }], options: { language: 'zz-top' } } })).json.error.code,
+    ).toBe('unsupported_language');
+    expect(
+      (await call('POST /jobs', {}, { body: { callback_url: callback, files: [{ url: uploaded }], callback_headers: { Host: 'x' } } })).json.error.code,
+    ).toBe('callback_header_forbidden');
+
     // Errors, each with its documented code.
     const unknown = { job_id: 'job_01UNKNOWN', batch_id: 'bat_01UNKNOWN' };
     for (const route of ['GET /jobs/{job_id}', 'DELETE /jobs/{job_id}', 'GET /jobs/{job_id}/deliveries', 'POST /jobs/{job_id}/redeliver', 'GET /batches/{batch_id}'] as const) {

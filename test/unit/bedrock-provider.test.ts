@@ -1,5 +1,6 @@
 // Unit: Bedrock provider request building, error mapping and model traits (aws-sdk-client-mock),
 // the provider factory's configuration, and the image header reader behind the downscaler.
+import { PROMPT_VERSION } from '../../lambdas/core/prompts';
 import { fakeAudioNormaliser } from '../support/fake-audio-normaliser';
 import {
   AccessDeniedException,
@@ -152,7 +153,9 @@ describe('createBedrockProvider', () => {
 
     const output = await provider.extract({ kind: 'image', format: 'png', mime: 'image/png', bytes: new Uint8Array(bytes) });
 
-    expect(output.usage).toEqual({ input_tokens: 1800, output_tokens: 160, latency_ms: 1280 });
+    // The 8 x 8 image is sent as is: 64 pixels, counted once although the repair resends it.
+    expect(output.usage).toEqual({ input_tokens: 1800, output_tokens: 160, latency_ms: 1280, image_pixels: 64 });
+    expect(output.promptVersion).toBe(PROMPT_VERSION);
     expect(bedrock.commandCalls(ConverseCommand)[0]!.args[0].input.toolConfig?.toolChoice).toEqual({ tool: { name: 'record_metadata' } });
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { audioResultSchema, imageResultSchema, MAX_KEYWORDS } from '../../lambdas/core/metadata-result';
 import {
+  jsonReplyInstructionFor,
   METADATA_TOOL_NAME,
   metadataToolFor,
   parseModelOutput,
@@ -26,13 +27,17 @@ type JsonSchema = {
 describe.each(MEDIA_KINDS)('%s prompt and tool', (kind) => {
   const tool = metadataToolFor(kind);
   const schema = tool.inputSchema as JsonSchema & { $schema?: string };
-  const modelFields = Object.keys(resultSchemas[kind].shape).filter((field) => field !== 'properties');
+  // properties come from the file; language and unmatched_keywords from the request's options.
+  const notFromModel = new Set(['properties', 'language', 'unmatched_keywords']);
+  const modelFields = Object.keys(resultSchemas[kind].shape).filter((field) => !notFromModel.has(field));
+  // alt_text is asked for only when the request sets options.alt_text.
+  const requiredFields = modelFields.filter((field) => field !== 'alt_text');
 
-  it('asks for every result field except the file-derived properties, all required', () => {
+  it('asks for every result field except the file-derived and option-derived ones, all but alt_text required', () => {
     expect(tool.name).toBe(METADATA_TOOL_NAME);
     expect(schema.type).toBe('object');
     expect(Object.keys(schema.properties ?? {}).sort()).toEqual([...modelFields].sort());
-    expect([...(schema.required ?? [])].sort()).toEqual([...modelFields].sort());
+    expect([...(schema.required ?? [])].sort()).toEqual([...requiredFields].sort());
     expect(schema.$schema).toBeUndefined();
   });
 
@@ -56,13 +61,31 @@ describe.each(MEDIA_KINDS)('%s prompt and tool', (kind) => {
   });
 
   it('names every field it asks for in the system prompt, and the tool', () => {
-    const prompt = systemPromptFor(kind);
+    const prompt = systemPromptFor(kind, { alt_text: true });
     for (const field of modelFields) expect(prompt).toContain(`${field}:`);
+    expect(systemPromptFor(kind)).not.toContain('alt_text:');
     expect(prompt).toContain(METADATA_TOOL_NAME);
     expect(prompt).toContain(String(MAX_KEYWORDS));
     expect(userInstructionFor(kind)).toContain(METADATA_TOOL_NAME);
   });
 
+});
+
+describe('prompt options', () => {
+  it('asks for the requested language, keyword count and vocabulary, and keeps the default text without options', () => {
+    const prompt = systemPromptFor('image', { language: 'de-CH', max_keywords: 5, vocabulary: ['Fahrrad', 'Strasse'] });
+    expect(prompt).toContain('"de-CH"');
+    expect(prompt).not.toContain('Write in English');
+    expect(prompt).toContain('at most 5');
+    expect(prompt).toContain('["Fahrrad","Strasse"]');
+    expect(systemPromptFor('image')).toContain('Write in English');
+    expect(systemPromptFor('image')).toContain(`up to ${MAX_KEYWORDS} short lower-case`);
+  });
+
+  it('puts the options into the JSON-mode instructions too (Voxtral through InvokeModel)', () => {
+    expect(jsonReplyInstructionFor('audio', { language: 'fr' })).toContain('"fr"');
+    expect(jsonReplyInstructionFor('audio', { language: 'fr' })).not.toContain(METADATA_TOOL_NAME + ' tool exactly once');
+  });
 });
 
 describe('parseModelOutput', () => {

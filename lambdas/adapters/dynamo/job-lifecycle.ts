@@ -63,6 +63,7 @@ function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; 
     assign('model', outcome.model);
     assign('source', outcome.source);
     assign('usage', outcome.usage);
+    assign('provenance', outcome.provenance);
     names['#error'] = 'error';
     removes.push('#error');
   } else {
