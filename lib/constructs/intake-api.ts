@@ -103,9 +103,10 @@ export class IntakeApi extends Construct {
       logRetention: props.logRetention,
     });
     // Tenant and idempotency lookups, job and batch writes; DeleteItem releases reservations and
-    // the idempotency record when a submission fails half-way.
+    // the idempotency record when a submission fails half-way; BatchGetItem reads the existing
+    // jobs behind duplicate claims.
     grantTable(props.table, this.intake.function, {
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem'],
     });
     grantSend(props.jobsQueue, this.intake.function);
 

@@ -73,6 +73,10 @@ async function runPipelineSession(): Promise<void> {
   await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed'), 30_000);
 
   step('completed');
+  // The same files again without a key: duplicates, answered from their jobs (BatchGetItem).
+  const again = await h.submit(body);
+  expect(again.status).toBe(202);
+  expect(again.json.jobs.every((job: { duplicate: boolean }) => job.duplicate)).toBe(true);
   // Two redeliveries sent together reach one callback invocation: its job reads go out as one
   // BatchGetItem (lambdas/adapters/dynamo/job-lifecycle.ts).
   const received = h.receiver.received.length;

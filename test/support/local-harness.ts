@@ -58,6 +58,13 @@ export async function startHarness(options: LocalStackOptions = {}): Promise<Har
       const { Item } = await stack.db.send(
         new GetCommand({ TableName: stack.names.table, Key: { pk: `TENANT#${tenantId}#JOB#${jobId}`, sk: 'JOB' } }),
       );
+      // Metadata is stored once, on the batch item (docs/data-model.md): show it on the job as the API does.
+      if (Item?.metadata_in_batch === true) {
+        const { Item: batch } = await stack.db.send(
+          new GetCommand({ TableName: stack.names.table, Key: { pk: `TENANT#${tenantId}#BATCH#${Item.batch_id}`, sk: 'BATCH' } }),
+        );
+        return { ...Item, metadata: batch?.metadata ?? null };
+      }
       return Item;
     },
     async attempts(jobId, tenantId = stack.tenantId) {
