@@ -120,7 +120,8 @@ describe('recovery paths the 4-file matrix cannot reach', () => {
   }, 45_000);
 
   it('a batch whose job writes failed part-way still emits its batch.completed, and every file one job event', async () => {
-    // 30 files: the batch item and 24 jobs go in the first BatchWriteItem, 6 jobs in the second, which fails.
+    // 30 files: the batch and progress items and the first jobs go in the first BatchWriteItem (25
+    // items), the rest in the second, which fails.
     const { tenant, apiKey } = await h.stack.createTenant('orphan batch');
     const path = `/orphan/${tenant.tenant_id}`;
     const files = await Promise.all(
@@ -147,7 +148,10 @@ describe('recovery paths the 4-file matrix cannot reach', () => {
     }
     expect(armed.fired()).toBe(true);
     expect(statuses[0]).toBe(500);
-    expect(accepted.jobs.filter((j: any) => j.duplicate)).toHaveLength(24); // the first request's written jobs
+    // The first request's written jobs come back as duplicates; the retry's batch holds the rest.
+    const written = accepted.jobs.filter((j: any) => j.duplicate).length as number;
+    expect(written).toBeGreaterThan(20);
+    expect(written).toBeLessThan(30);
 
     const jobEvents = () => h.receiver.received.filter((r) => r.path === path && r.payload?.type.startsWith('job.'));
     await h.receiver
@@ -161,10 +165,10 @@ describe('recovery paths the 4-file matrix cannot reach', () => {
     }
     expect({ files: perFile.size, batches: [...terminalIds(h, path, 'batch.completed')] }).toMatchObject({ files: 30 });
     expect([...perFile.values()].every((ids) => ids.size === 1)).toBe(true);
-    // One batch.completed for the retry's batch (6 new jobs) and one for the first, cut down to its 24.
+    // One batch.completed for the retry's batch (its new jobs) and one for the first, cut down to its written jobs.
     const batches = h.receiver.received.filter((r) => r.path === path && r.payload?.type === 'batch.completed');
     expect(new Set(batches.map((b) => b.payload!.id)).size).toBe(2);
     const totals = [...new Map(batches.map((b) => [b.payload!.id, b.payload!.data.total as number])).values()];
-    expect(totals.sort((a, b) => a - b)).toEqual([6, 24]);
+    expect(totals.sort((a, b) => a - b)).toEqual([30 - written, written].sort((a, b) => a - b));
   }, 120_000);
 });
