@@ -6,6 +6,7 @@ import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
 import { formatDoctorReport, runDoctor } from './commands/doctor';
 import { runRedrive } from './commands/redrive';
+import { printJobTrace } from './commands/trace';
 import { doctorDeps } from './doctor-target';
 import { runTenantCommand, TENANT_COMMANDS, type TenantCommand } from './commands/tenants';
 import { parseFormat } from './format';
@@ -33,6 +34,9 @@ Doctor (run right after cdk deploy; also against npm start)
 Redrive (dead-letter queue -> source queue, receive/send/delete)
   redrive deliveries|jobs [--dry-run] [--tenant ID] [--job JOB_ID] [--max N]
 
+Trace (local stack; on AWS filter the X-Ray console by annotation.job_id)
+  trace JOB_ID                          the job's trace: intake, extractor and callback with their AWS calls
+
 Options for every command
   --local                  the local stack (default when .metahook/local.json exists or METAHOOK_LOCAL=1)
   --aws [--stack NAME]     the deployed CloudFormation stack (default ${DEFAULT_STACK_NAME}, or Metahook-$METAHOOK_STAGE); --region REGION
@@ -54,6 +58,7 @@ const COMMAND_OPTIONS = {
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
+  trace: {},
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 type Group = keyof typeof COMMAND_OPTIONS;
@@ -115,6 +120,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io,
       );
       return 0;
+    }
+
+    if (group === 'trace') {
+      if (!command) throw new UsageError('trace needs a job id: trace JOB_ID');
+      noMoreOperands(0);
+      if (format === 'csv') throw new UsageError('trace prints table or json');
+      return printJobTrace(io, command, format) ? 0 : 1;
     }
 
     if (group === 'doctor') {

@@ -28,6 +28,7 @@ import { restoreSnapshot, saveSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
 import { invokeWithTimeout } from './invocation-scope';
 import { fakeLambdaContext } from './lambda-context';
+import { startTraceCollector, type TraceCollector } from './xray-daemon';
 import type { SweepOutboxResult } from '../lambdas/core/sweep-outbox';
 
 export interface LocalStackOptions {
@@ -88,6 +89,8 @@ export interface LocalStack extends LocalCredentials {
   readonly apiKeys: LocalApiKeys;
   /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
   readonly env: Record<string, string>;
+  /** The X-Ray daemon stand-in: every segment the handlers sent (also in <dataDir>/traces.jsonl). */
+  readonly traces: TraceCollector;
   createTenant(name: string): Promise<CreatedTenant>;
   /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
   sweep(): Promise<SweepOutboxResult>;
@@ -112,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.timeouts?.queueVisibilitySeconds,
   );
   createBucket(emulators.fauxqs);
+  const traces = await startTraceCollector(dataDir ? join(dataDir, 'traces.jsonl') : undefined);
 
   const handlerEnv: Record<string, string> = {
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
@@ -132,6 +136,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [ENV.s3ForcePathStyle]: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    // As on Lambda: the Tracer traces only there (AWS_EXECUTION_ENV), segments go to the daemon.
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_XRAY_DAEMON_ADDRESS: traces.address,
+    _HANDLER: 'index.handler',
     ...options.env,
   };
   // The handlers read their configuration from process.env at import, exactly as on Lambda.
@@ -259,10 +267,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     s3,
     apiKeys,
     env: handlerEnv,
+    traces,
     createTenant: (name) => createTenant(tenantDeps, { name }),
     sweep,
     async stop() {
       clearInterval(sweepTimer);
+      traces.stop();
       await sweeping?.catch(() => undefined);
       await gateway.stop();
       await Promise.all(pollers.map((poller) => poller.stop()));

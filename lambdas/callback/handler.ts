@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -12,6 +13,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
 import { parseDeliveryMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
+import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildCallbackDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-callback' });
@@ -75,6 +77,18 @@ async function processRecord(record: SQSRecord, invokedAt: number): Promise<void
   throw new DeliveryRetryScheduled(`attempt ${decision.attempt} failed (${decision.error}); next in ${decision.delaySeconds}s`);
 }
 
+/** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
+function traceRecord(record: SQSRecord, invokedAt: number): Promise<void> {
+  const message = parseDeliveryMessage(record.body);
+  const annotations = {
+    tenant_id: message?.tenant_id,
+    job_id: message?.kind === 'job' ? message.job_id : undefined,
+    batch_id: message?.kind === 'batch' ? message.batch_id : undefined,
+    event_id: message?.event_id,
+  };
+  return inRecordTrace('metahook-callback', recordTraceHeader(record), annotations, () => processRecord(record, invokedAt));
+}
+
 export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
   const invokedAt = Date.now();
   // A batch where every record failed is still a normal outcome (retries were scheduled):
@@ -83,10 +97,10 @@ export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
   // and invocations that overlap in one process (the local stack's concurrent pollers, or an
   // abandoned timed-out one) would report each other's records.
   const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, invokedAt), processor, {
+  return processPartialResponse(event, (record: SQSRecord) => traceRecord(record, invokedAt), processor, {
     context,
     throwOnFullBatchFailure: false,
   });
 };
 
-export const handler = middy(handleDeliveryMessages).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(handleDeliveryMessages).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false })).use(logMetrics(metrics));

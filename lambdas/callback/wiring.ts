@@ -4,6 +4,7 @@ import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
+import { inSubsegment } from '../adapters/tracing';
 import type { DeliverEventDeps } from '../core/deliver-event';
 import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
 
@@ -16,11 +17,13 @@ export function buildCallbackDeps(env: Env): {
   deliveriesDlqUrl: string;
 } {
   const { settings, tableName, db, jobs, tenants } = tablePorts(env);
+  const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   return {
     deps: {
       jobs,
       tenants,
-      sender: createSafeHttpClient({ policy: readOutboundPolicy(env) }),
+      // The webhook POST as its own subsegment of the job's trace (HTTPS capture is off, tracing.ts).
+      sender: { post: (request) => inSubsegment('webhook', () => http.post(request)) },
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,
       now: () => new Date(),

@@ -6,20 +6,21 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { TransientJobError } from '../core/errors';
 import { extractJob, JobBusyError } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
 import { parseJobMessage } from '../core/queue-messages';
-import { createSqsJobQueue, deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
+import { deadLetterMessage, postponeMessage, sendJobMessages } from '../adapters/sqs-queues';
+import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
 const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
 const processor = new BatchProcessor(EventType.SQS);
-const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
@@ -53,11 +54,18 @@ async function processRecord(record: SQSRecord): Promise<void> {
   }
 }
 
+/** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
+function traceRecord(record: SQSRecord): Promise<void> {
+  const message = parseJobMessage(record.body);
+  const annotations = { tenant_id: message?.tenant_id, job_id: message?.job_id };
+  return inRecordTrace('metahook-extractor', recordTraceHeader(record), annotations, () => processRecord(record));
+}
+
 /** Requeues the held-back records; the ones whose send failed are reported failed (SQS retries them). */
 async function requeue(records: readonly SQSRecord[]): Promise<string[]> {
   if (records.length === 0) return [];
   try {
-    await jobsQueue.enqueueJobs(records.map((record) => parseJobMessage(record.body)!));
+    await sendJobMessages(sqs, jobsQueueUrl, records.map((record) => parseJobMessage(record.body)!), records.map(recordTraceHeader));
     logger.info('records requeued for tenant fairness', { count: records.length, tenantId: parseJobMessage(records[0]!.body)?.tenant_id });
     return [];
   } catch (error) {
@@ -82,7 +90,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => processRecord(record)),
+      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => traceRecord(record)),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
@@ -104,4 +112,4 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-export const handler = middy(handleJobMessages).use(injectLambdaContext(logger));
+export const handler = middy(handleJobMessages).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }));

@@ -8,6 +8,7 @@ import { createHttpMediaSource } from '../adapters/http-media-source';
 import { createMetadataProvider } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
 import { createSafeHttpClient } from '../adapters/safe-http';
+import { inSubsegment } from '../adapters/tracing';
 import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
@@ -30,6 +31,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
+  const provider = await createMetadataProvider(env);
   return {
     deps: {
       jobs,
@@ -39,7 +41,8 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
         http: createHttpMediaSource(http),
       }),
       sniff: sniffMedia,
-      provider: await createMetadataProvider(env),
+      // The whole extraction (normalising, Bedrock's retries) as one subsegment around the model calls.
+      provider: { name: provider.name, extract: (input) => inSubsegment(`model ${provider.name}`, () => provider.extract(input)) },
       deliveries: deliveryBuffer.queue,
       settings,
       now: () => new Date(),

@@ -3,11 +3,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
 import { newBatchId, newJobId } from '../core/ids';
 import { submitJobs } from '../core/submit-jobs';
 import { errorResponse, header, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
+import { annotateCurrent, processTracer } from '../adapters/tracing';
 import { buildIntakeDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-intake' });
@@ -26,6 +28,7 @@ export async function handleSubmitJobs(event: APIGatewayProxyEvent): Promise<API
       body,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
+    annotateCurrent({ tenant_id: tenant.tenant_id, batch_id: response.batch_id });
     logger.info('batch accepted', { tenantId: tenant.tenant_id, batchId: response.batch_id, files: response.jobs.length });
     return jsonResponse(202, response, requestId);
   } catch (error) {
@@ -35,4 +38,4 @@ export async function handleSubmitJobs(event: APIGatewayProxyEvent): Promise<API
   }
 }
 
-export const handler = middy(handleSubmitJobs).use(injectLambdaContext(logger));
+export const handler = middy(handleSubmitJobs).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }));

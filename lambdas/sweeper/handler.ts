@@ -3,9 +3,11 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SWEEPER_REQUEUED_METRIC, sweepEnqueueOutbox, type SweepOutboxResult } from '../core/sweep-outbox';
+import { processTracer } from '../adapters/tracing';
 import { buildSweeperDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-sweeper' });
@@ -19,4 +21,4 @@ export async function handleSweep(): Promise<SweepOutboxResult> {
   return result;
 }
 
-export const handler = middy(handleSweep).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(handleSweep).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false })).use(logMetrics(metrics));
