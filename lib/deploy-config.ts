@@ -4,6 +4,7 @@
 import { CapacityError, deriveCapacityPlan, type CapacityPlan } from './capacity';
 import { capacityInputs, DEFAULT_BEDROCK_MODEL_IDS, resolveSettings, SettingsError } from './settings';
 import { z } from 'zod';
+import { MODEL_PRICES_ENV, PriceTableError, readPriceTable } from '../lambdas/core/model-prices';
 
 /** Log retention values CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [
@@ -64,6 +65,7 @@ export const DEPLOY_CONTEXT_KEYS = [
   'imageDownscaling',
   'audioNormalisation',
   'maxAudioDurationSeconds',
+  'modelPrices',
 ] as const;
 
 export type DeployContextKey = (typeof DEPLOY_CONTEXT_KEYS)[number];
@@ -101,6 +103,8 @@ export interface DeployConfig {
   readonly audioNormalisation: boolean;
   /** Longest recording accepted (seconds); longer ones fail with file_too_long. */
   readonly maxAudioDurationSeconds: number;
+  /** The price table as JSON (lambdas/core/model-prices.ts) when the deploy overrides the defaults. */
+  readonly modelPrices: string | undefined;
 }
 
 export class DeployConfigError extends Error {
@@ -192,6 +196,8 @@ const schema = z.strictObject({
   imageDownscaling: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
   audioNormalisation: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(true),
   maxAudioDurationSeconds: positiveInt(24 * 3600).default(2 * 3600),
+  // JSON text (`-c modelPrices='{...}'`) or an object in cdk.json; checked by readPriceTable below.
+  modelPrices: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
 });
 
 /**
@@ -249,6 +255,17 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     else if (error instanceof SettingsError) problems.push(`capacity: ${error.message}`);
     else throw error;
   }
+  let modelPrices: string | undefined;
+  if (value.modelPrices !== undefined) {
+    const raw = typeof value.modelPrices === 'string' ? value.modelPrices : JSON.stringify(value.modelPrices);
+    try {
+      readPriceTable({ [MODEL_PRICES_ENV]: raw });
+      modelPrices = raw;
+    } catch (error) {
+      if (!(error instanceof PriceTableError)) throw error;
+      problems.push(`context key "modelPrices": ${error.message}`);
+    }
+  }
   if (problems.length > 0 || capacity === undefined) throw new DeployConfigError(problems);
   return {
     stage: value.stage,
@@ -272,6 +289,7 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     imageDownscaling: value.imageDownscaling,
     audioNormalisation: value.audioNormalisation,
     maxAudioDurationSeconds: value.maxAudioDurationSeconds,
+    modelPrices,
   };
 }
 

@@ -71,6 +71,7 @@ export class MetahookStack extends Stack {
       allowedSourceBuckets: config.allowedSourceBuckets,
       imageModelId: config.imageModelId,
       audioModelId: config.audioModelId,
+      ...(config.modelPrices !== undefined ? { modelPrices: config.modelPrices } : {}),
     });
 
     this.extraction = new Extraction(this, 'Extraction', {

@@ -4,6 +4,7 @@
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { MODEL_PRICES_ENV } from '../../lambdas/core/model-prices';
 import { ENV } from '../../lambdas/runtime-config';
 
 export interface RuntimeResources {
@@ -16,6 +17,8 @@ export interface RuntimeResources {
   readonly allowedSourceBuckets: readonly string[];
   readonly imageModelId: string;
   readonly audioModelId: string;
+  /** The deploy's price table (JSON); the handlers use lambdas/core/model-prices.ts defaults without it. */
+  readonly modelPrices?: string;
 }
 
 export function runtimeEnvironment(resources: RuntimeResources): Record<string, string> {
@@ -30,5 +33,6 @@ export function runtimeEnvironment(resources: RuntimeResources): Record<string, 
     [ENV.modelProvider]: 'bedrock',
     [ENV.imageModelId]: resources.imageModelId,
     [ENV.audioModelId]: resources.audioModelId,
+    ...(resources.modelPrices !== undefined ? { [MODEL_PRICES_ENV]: resources.modelPrices } : {}),
   };
 }
