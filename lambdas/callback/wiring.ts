@@ -4,7 +4,9 @@ import { createSqsClient } from '../adapters/aws-clients';
 import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
-import { inSubsegment } from '../adapters/tracing';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { observedSender } from '../adapters/observed-ports';
+import { METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
 import type { DeliverEventDeps } from '../core/deliver-event';
 import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
 
@@ -15,15 +17,18 @@ export function buildCallbackDeps(env: Env): {
   sqs: SQSClient;
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
+  /** The callback's EMF metrics (flushed per invocation by the handler's logMetrics). */
+  metrics: Metrics;
 } {
   const { settings, tableName, db, jobs, tenants } = tablePorts(env);
-  const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.callback });
+  // The webhook POST as its own subsegment of the job's trace, with its latency (observed-ports.ts).
+  const sender = observedSender(createSafeHttpClient({ policy: readOutboundPolicy(env) }), metrics);
   return {
     deps: {
       jobs,
       tenants,
-      // The webhook POST as its own subsegment of the job's trace (HTTPS capture is off, tracing.ts).
-      sender: { post: (request) => inSubsegment('webhook', () => http.post(request)) },
+      sender,
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),
       settings,
       now: () => new Date(),
@@ -32,5 +37,6 @@ export function buildCallbackDeps(env: Env): {
     sqs: createSqsClient(env),
     deliveriesQueueUrl: requireEnv(env, ENV.deliveriesQueueUrl),
     deliveriesDlqUrl: requireEnv(env, ENV.deliveriesDlqUrl),
+    metrics,
   };
 }

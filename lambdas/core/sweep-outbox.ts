@@ -4,9 +4,6 @@
 // Running it twice is harmless: a second message for a job is a no-op in the extractor.
 import type { JobQueue, JobRepository } from './ports';
 
-/** The metric the sweeper emits per run and the "jobs requeued" alarm watches (lib/constructs/sweeper.ts). */
-export const SWEEPER_REQUEUED_METRIC = 'SweeperJobsRequeued';
-
 export interface SweepOutboxDeps {
   readonly jobs: Pick<JobRepository, 'listStaleEnqueueOutbox' | 'getJobs' | 'closeEnqueueOutbox'>;
   readonly queue: JobQueue;

@@ -7,23 +7,29 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { TransientJobError } from '../core/errors';
 import { extractJob, JobBusyError } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
+import { METRIC } from '../core/metric-names';
 import { parseJobMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage, sendJobMessages } from '../adapters/sqs-queues';
+import { emitPoints } from '../adapters/observed-ports';
 import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer, metrics } = await buildExtractorDeps(process.env);
+const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
 const processor = new BatchProcessor(EventType.SQS);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, backlogAgeSeconds(record));
   const message = parseJobMessage(record.body);
   if (!message) {
     logger.error('malformed job message dead-lettered', { messageId: record.messageId });
@@ -33,6 +39,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
   try {
     const outcome = await extractJob(deps, message, { receiveCount });
     logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
+    countJob(outcome.outcome === 'failed' && outcome.exhausted ? 'dead_lettered' : outcome.outcome);
     if (outcome.outcome === 'failed' && outcome.exhausted) {
       await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'attempts_exhausted', outcome.code);
     }
@@ -47,12 +54,17 @@ async function processRecord(record: SQSRecord): Promise<void> {
       ? error.retryAfterSeconds
       : error instanceof TransientJobError && error.retryAfterSeconds !== undefined
         ? Math.max(step, error.retryAfterSeconds) : step;
+    countJob('retried');
     logger.warn('job will be retried', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
     await postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
       logger.error('could not postpone job message', { error: cause as Error }));
     throw error;
   }
 }
+
+/** How long the record waited in the queue before this receive (SentTimestamp: the last send). */
+const backlogAgeSeconds = (record: SQSRecord): number =>
+  Math.max(0, (Date.now() - Number(record.attributes.SentTimestamp ?? Date.now())) / 1000);
 
 /** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
 function traceRecord(record: SQSRecord): Promise<void> {
@@ -112,4 +124,5 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-export const handler = middy(handleJobMessages).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }));
+export const handler = middy(handleJobMessages).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }))
+  .use(logMetrics(metrics));

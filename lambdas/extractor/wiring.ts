@@ -5,10 +5,13 @@ import type { Settings } from '../../lib/settings';
 import { createS3Client, createSqsClient } from '../adapters/aws-clients';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createHttpMediaSource } from '../adapters/http-media-source';
-import { createMetadataProvider } from '../adapters/model-provider';
+import { createMetadataProvider, readModelConfig } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
 import { createSafeHttpClient } from '../adapters/safe-http';
-import { inSubsegment } from '../adapters/tracing';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { observedProvider } from '../adapters/observed-ports';
+import { METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
+import { readPriceTable } from '../core/model-prices';
 import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
@@ -24,6 +27,8 @@ export interface ExtractorWiring {
   readonly settings: Settings;
   /** Webhook messages of one SQS batch, sent together when the batch is done. */
   readonly deliveryBuffer: BatchingDeliveryQueue;
+  /** The extractor's EMF metrics (flushed per invocation by the handler's logMetrics). */
+  readonly metrics: Metrics;
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
@@ -31,7 +36,13 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
-  const provider = await createMetadataProvider(env);
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.extractor });
+  const models = readModelConfig(env);
+  const provider = observedProvider(await createMetadataProvider(env), metrics, {
+    prices: readPriceTable(env),
+    // A failed call has no answer naming its model: the configured one.
+    modelIdFor: (kind) => (models.provider === 'local' ? 'local' : kind === 'image' ? models.imageModelId : models.audioModelId),
+  });
   return {
     deps: {
       jobs,
@@ -41,8 +52,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
         http: createHttpMediaSource(http),
       }),
       sniff: sniffMedia,
-      // The whole extraction (normalising, Bedrock's retries) as one subsegment around the model calls.
-      provider: { name: provider.name, extract: (input) => inSubsegment(`model ${provider.name}`, () => provider.extract(input)) },
+      provider,
       deliveries: deliveryBuffer.queue,
       settings,
       now: () => new Date(),
@@ -52,5 +62,6 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
     settings,
     deliveryBuffer,
+    metrics,
   };
 }

@@ -5,7 +5,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
 import { resolveSettings } from '../../lib/settings';
 import { SWEEPER_METRIC } from '../../lib/constructs/sweeper';
-import { SWEEPER_REQUEUED_METRIC as REQUEUED_METRIC } from '../../lambdas/core/sweep-outbox';
+import { METRIC } from '../../lambdas/core/metric-names';
+
+const REQUEUED_METRIC = METRIC.sweeperJobsRequeued;
 import { synthStack } from './synth-stack';
 
 afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
