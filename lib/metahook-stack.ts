@@ -12,6 +12,8 @@ import { Delivery } from './constructs/delivery';
 import { Extraction } from './constructs/extraction';
 import { IntakeApi } from './constructs/intake-api';
 import { Observability } from './constructs/observability';
+import { StageAlarms } from './constructs/stage-alarms';
+import { StageDashboard } from './constructs/stage-dashboard';
 import { PipelineQueue } from './constructs/pipeline-queue';
 import { runtimeEnvironment } from './constructs/runtime-environment';
 import { Storage } from './constructs/storage';
@@ -34,6 +36,7 @@ export class MetahookStack extends Stack {
   public readonly delivery: Delivery;
   public readonly intakeApi: IntakeApi;
   public readonly observability: Observability;
+  public readonly stageAlarms: StageAlarms;
   public readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: MetahookStackProps) {
@@ -120,6 +123,9 @@ export class MetahookStack extends Stack {
       encryptionKey,
       alarmEmail: config.alarmEmail,
     });
+
+    this.stageAlarms = new StageAlarms(this, 'StageAlarms', { alarmTopic: this.observability.alarmTopic });
+    new StageDashboard(this, 'StageDashboard', { dashboard: this.observability.dashboard });
 
     this.sweeper = new Sweeper(this, 'Sweeper', {
       settings,

@@ -370,7 +370,7 @@ describe('observability', () => {
   });
 
   it('alarms on the delivery failure rate computed from the callback\'s EMF metrics', () => {
-    const alarm = alarms().find((a) => a.Metrics?.some((m: any) => m.Expression));
+    const alarm = alarms().find((a) => a.Metrics?.some((m: any) => m.Expression?.includes('failed / attempts')));
     expect(alarm).toBeDefined();
     const expression = alarm!.Metrics.find((m: any) => m.Expression);
     expect(expression.Expression).toContain('failed / attempts');

@@ -6,9 +6,9 @@ import { Stack } from 'aws-cdk-lib';
 import { resolveSettings } from '../../lib/settings';
 import { SWEEPER_METRIC } from '../../lib/constructs/sweeper';
 import { METRIC } from '../../lambdas/core/metric-names';
+import { synthStack } from './synth-stack';
 
 const REQUEUED_METRIC = METRIC.sweeperJobsRequeued;
-import { synthStack } from './synth-stack';
 
 afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 
