@@ -2,7 +2,7 @@
 // the stage alarms and the stage dashboard, so both read exactly what the handlers publish.
 import { Duration } from 'aws-cdk-lib';
 import { MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { METRIC, METRIC_SERVICE, METRICS_NAMESPACE, type MetricName } from '../../lambdas/core/metric-names';
+import { METRIC_SERVICE, METRICS_NAMESPACE, type MetricName } from '../../lambdas/core/metric-names';
 
 export type Stage = keyof typeof METRIC_SERVICE;
 
