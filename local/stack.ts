@@ -127,6 +127,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [ENV.tableName]: LOCAL_NAMES.table,
     [ENV.jobsQueueUrl]: queueUrls.jobs,
     [ENV.jobsDlqUrl]: queueUrls.jobsDeadLetter,
+    [ENV.jobsHeldQueueUrl]: queueUrls.jobsHeld,
     [ENV.deliveriesQueueUrl]: queueUrls.deliveries,
     [ENV.deliveriesDlqUrl]: queueUrls.deliveriesDeadLetter,
     [ENV.mediaBucket]: LOCAL_NAMES.mediaBucket,

@@ -34,7 +34,7 @@ export type ExtractJobOutcome =
   | { readonly outcome: 'failed'; readonly jobId: string; readonly exhausted: boolean; readonly code: string }
   | { readonly outcome: 'redelivered'; readonly jobId: string }
   | { readonly outcome: 'skipped'; readonly jobId: string; readonly reason: string }
-  /** A disabled tenant's job is not processed; it waits in the dead-letter queue for a redrive. */
+  /** A disabled tenant's job is not processed; it waits in the held-jobs queue until the tenant is enabled. */
   | { readonly outcome: 'held'; readonly jobId: string; readonly reason: 'tenant_disabled' };
 
 /** Thrown when the job is being processed elsewhere under a live lease: retry later. */

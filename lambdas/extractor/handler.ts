@@ -23,7 +23,7 @@ import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer, metrics } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, metrics } = await buildExtractorDeps(process.env);
 const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -44,7 +44,8 @@ async function processRecord(record: SQSRecord): Promise<void> {
       await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'attempts_exhausted', outcome.code);
     }
     if (outcome.outcome === 'held') {
-      await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.reason, 'tenant is disabled; redrive after enabling it');
+      // Not the dead-letter queue: a routine disable must not page on-call. `tenants enable` releases it.
+      await deadLetterMessage(sqs, jobsHeldQueueUrl, record.body, outcome.reason, 'tenant is disabled; released by tenants enable');
     }
   } catch (error) {
     const schedule = settings.extraction.retryScheduleSeconds;

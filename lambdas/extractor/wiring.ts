@@ -24,6 +24,8 @@ export interface ExtractorWiring {
   readonly sqs: SQSClient;
   readonly jobsQueueUrl: string;
   readonly jobsDlqUrl: string;
+  /** A disabled tenant's jobs wait here, where no alarm fires (ENV.jobsHeldQueueUrl). */
+  readonly jobsHeldQueueUrl: string;
   readonly settings: Settings;
   /** Webhook messages of one SQS batch, sent together when the batch is done. */
   readonly deliveryBuffer: BatchingDeliveryQueue;
@@ -60,6 +62,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     sqs,
     jobsQueueUrl: requireEnv(env, ENV.jobsQueueUrl),
     jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
+    jobsHeldQueueUrl: requireEnv(env, ENV.jobsHeldQueueUrl),
     settings,
     deliveryBuffer,
     metrics,

@@ -251,8 +251,10 @@ describe('least privilege', () => {
     const ids = (values: unknown[]) => values.map(logicalIdOf).sort();
 
     expect(ids(grants('intake', 'sqs:SendMessage'))).toEqual([jobs]);
-    // The jobs queue too: the fairness guard requeues a busy tenant's excess records.
-    expect(ids(grants('extractor', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(jobs), jobs].sort());
+    // The jobs queue too: the fairness guard requeues a busy tenant's excess records; and the
+    // held-jobs queue, where a disabled tenant's jobs wait without an alarm.
+    const held = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('JobsHeld'))![0];
+    expect(ids(grants('extractor', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(jobs), held, jobs].sort());
     expect(ids(grants('extractor', 'sqs:ChangeMessageVisibility'))).toEqual([jobs]);
     // Only the dead-letter queue: a retry changes the record's visibility, it is never re-sent.
     expect(ids(grants('callback', 'sqs:SendMessage'))).toEqual([dlqOf(deliveries)]);

@@ -12,6 +12,7 @@ import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoJobRepository } from '../../lambdas/adapters/dynamo/job-repository';
+import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
 import { startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
@@ -45,6 +46,7 @@ let dataDir: string;
 let stack: ResolvedStack;
 let requests: AuthorizationRequest[];
 let goneJob: string;
+let heldTenant: string;
 let templateJson: any;
 
 async function runPipelineSession(): Promise<void> {
@@ -94,6 +96,19 @@ async function runPipelineSession(): Promise<void> {
   expect(await h.stack.sweep()).toMatchObject({ entries: 1, requeued: 1 });
   await expect.poll(async () => (await h.job(orphan))?.status, { timeout: 20_000 }).toBe('completed');
 
+  step('held');
+  // A disabled tenant's job: the extractor sends it to the held-jobs queue (the CLI session's
+  // `tenants enable` releases it). Disabled outside the recording's roles: the operator's own
+  // disable is not what this checks.
+  const held = await h.stack.createTenant('IAM held tenant');
+  heldTenant = held.tenant.tenant_id;
+  await createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table }).setStatus(heldTenant, 'disabled');
+  await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.jobs, MessageBody: JSON.stringify({ tenant_id: heldTenant, job_id: 'job_iamheld' }) }));
+  for (let waited = 0; !recorder.calls.some((c) => c.operation.startsWith('SendMessage') && c.input.QueueUrl === h.stack.queueUrls.jobsHeld); waited += 100) {
+    if (waited > 20_000) throw new Error('the disabled tenant\'s job was not held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
   step('gone failed');
   // Messages no handler can read: each consumer dead-letters them itself.
   await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.jobs, MessageBody: '{"not":"a job"}' }));
@@ -136,6 +151,8 @@ async function runCliSession(): Promise<void> {
   await cli('redrive', 'jobs', '--dry-run', '--format', 'json');
   await cli('redrive', 'jobs', '--max', '1');
   await cli('redrive', 'deliveries', '--job', goneJob, '--max', '1');
+  // Enabling a tenant releases its held jobs to the jobs queue.
+  expect(await cli('tenants', 'enable', '--tenant', heldTenant)).toContain('1 held job(s) released');
 }
 
 beforeAll(async () => {
