@@ -33,6 +33,7 @@ Doctor (run right after cdk deploy; also against npm start)
 
 Redrive (dead-letter queue -> source queue, receive/send/delete)
   redrive deliveries|jobs [--dry-run] [--tenant ID] [--job JOB_ID] [--max N]
+  redrive jobs --held [--tenant ID] ...  from the held-jobs queue (a disabled tenant's; tenants enable does it)
 
 Trace (local stack; on AWS filter the X-Ray console by annotation.job_id)
   trace JOB_ID                          the job's trace: intake, extractor and callback with their AWS calls
@@ -57,7 +58,7 @@ const COMMAND_OPTIONS = {
   tenants: { name: { type: 'string' }, tenant: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
-  redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
+  redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' }, held: { type: 'boolean' } },
   trace: {},
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
@@ -171,8 +172,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       throw new UsageError('audit needs one of: deliveries, job');
     }
 
-    const options = values as typeof values & { 'dry-run'?: boolean; tenant?: string; job?: string; max?: string };
+    const options = values as typeof values & { 'dry-run'?: boolean; tenant?: string; job?: string; max?: string; held?: boolean };
     if (command !== 'deliveries' && command !== 'jobs') throw new UsageError('redrive needs one of: deliveries, jobs');
+    if (options.held && command !== 'jobs') throw new UsageError('--held applies to redrive jobs only');
     noMoreOperands(0);
     const max = parseMax(options.max);
     await runRedrive(
@@ -186,6 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         },
         ...(max !== undefined ? { max } : {}),
         format,
+        ...(options.held ? { held: true } : {}),
       },
       io,
     );

@@ -73,7 +73,7 @@ export class StageAlarms extends Construct {
     );
 
     alarm(
-      'CallbackErrors',
+      'CallbackOwnErrors',
       'The callback failed on our side (a DynamoDB read, the tenant lookup) around delivery attempts: see the callback logs',
       stageMetric('callback', METRIC.deliveryErrored),
       0,
