@@ -91,6 +91,11 @@ export function lambdaLikeEnv(extra: Record<string, string> = {}): Record<string
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_NAMESPACE: 'Metahook',
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // What Lambda sets: the Tracer traces only with AWS_EXECUTION_ENV, and the X-Ray SDK starts
+    // in its Lambda mode with LAMBDA_TASK_ROOT, so init pays for tracing as deployed.
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    LAMBDA_TASK_ROOT: BUNDLE_DIR,
+    _HANDLER: 'index.handler',
     METAHOOK_TABLE_NAME: 'metahook',
     METAHOOK_JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs',
     METAHOOK_JOBS_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs-dlq',

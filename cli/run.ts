@@ -6,6 +6,7 @@ import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
 import { formatDoctorReport, runDoctor } from './commands/doctor';
 import { runRedrive } from './commands/redrive';
+import { printJobTrace } from './commands/trace';
 import { doctorDeps } from './doctor-target';
 import { runTenantCommand, TENANT_COMMANDS, type TenantCommand } from './commands/tenants';
 import { parseFormat } from './format';
@@ -38,6 +39,10 @@ Doctor (run right after cdk deploy; also against npm start)
 
 Redrive (dead-letter queue -> source queue, receive/send/delete)
   redrive deliveries|jobs [--dry-run] [--tenant ID] [--job JOB_ID] [--max N]
+  redrive jobs --held [--tenant ID] ...  from the held-jobs queue (a disabled tenant's; tenants enable does it)
+
+Trace (local stack; on AWS filter the X-Ray console by annotation.job_id)
+  trace JOB_ID                          the job's trace: intake, extractor and callback with their AWS calls
 
 Options for every command
   --local                  the local stack (default when .metahook/local.json exists or METAHOOK_LOCAL=1)
@@ -59,7 +64,8 @@ const COMMAND_OPTIONS = {
   tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' }, source: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
-  redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
+  redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' }, held: { type: 'boolean' } },
+  trace: {},
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 type Group = keyof typeof COMMAND_OPTIONS;
@@ -125,6 +131,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       );
     }
 
+    if (group === 'trace') {
+      if (!command) throw new UsageError('trace needs a job id: trace JOB_ID');
+      noMoreOperands(0);
+      if (format === 'csv') throw new UsageError('trace prints table or json');
+      return printJobTrace(io, command, format) ? 0 : 1;
+    }
+
     if (group === 'doctor') {
       if (command !== undefined) throw new UsageError(`unexpected argument "${command}"`);
       const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string };
@@ -167,8 +180,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       throw new UsageError('audit needs one of: deliveries, job');
     }
 
-    const options = values as typeof values & { 'dry-run'?: boolean; tenant?: string; job?: string; max?: string };
+    const options = values as typeof values & { 'dry-run'?: boolean; tenant?: string; job?: string; max?: string; held?: boolean };
     if (command !== 'deliveries' && command !== 'jobs') throw new UsageError('redrive needs one of: deliveries, jobs');
+    if (options.held && command !== 'jobs') throw new UsageError('--held applies to redrive jobs only');
     noMoreOperands(0);
     const max = parseMax(options.max);
     await runRedrive(
@@ -182,6 +196,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         },
         ...(max !== undefined ? { max } : {}),
         format,
+        ...(options.held ? { held: true } : {}),
       },
       io,
     );

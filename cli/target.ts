@@ -30,6 +30,7 @@ export function stackNameFor(options: Pick<TargetOptions, 'stack'>, env: Readonl
 export interface QueueUrls {
   readonly jobs: string;
   readonly jobsDeadLetter: string;
+  readonly jobsHeld: string;
   readonly deliveries: string;
   readonly deliveriesDeadLetter: string;
 }
@@ -101,6 +102,7 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
   const queues: QueueUrls = {
     jobs: need(ENV.jobsQueueUrl),
     jobsDeadLetter: need(ENV.jobsDlqUrl),
+    jobsHeld: need(ENV.jobsHeldQueueUrl),
     deliveries: need(ENV.deliveriesQueueUrl),
     deliveriesDeadLetter: need(ENV.deliveriesDlqUrl),
   };
@@ -135,6 +137,7 @@ export const STACK_OUTPUTS = {
   tableName: 'TableName',
   usagePlanId: 'UsagePlanId',
   jobsDeadLetterQueueUrl: 'JobsDeadLetterQueueUrl',
+  jobsHeldQueueUrl: 'JobsHeldQueueUrl',
   deliveriesDeadLetterQueueUrl: 'DeliveriesDeadLetterQueueUrl',
   /** Optional: found from the dead-letter queue (ListDeadLetterSourceQueues) when the stack lacks them. */
   jobsQueueUrl: 'JobsQueueUrl',
@@ -216,6 +219,7 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
         const deliveriesDeadLetter = need(STACK_OUTPUTS.deliveriesDeadLetterQueueUrl);
         return {
           jobsDeadLetter,
+          jobsHeld: need(STACK_OUTPUTS.jobsHeldQueueUrl),
           deliveriesDeadLetter,
           jobs: await sourceOf(jobsDeadLetter, STACK_OUTPUTS.jobsQueueUrl),
           deliveries: await sourceOf(deliveriesDeadLetter, STACK_OUTPUTS.deliveriesQueueUrl),

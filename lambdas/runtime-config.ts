@@ -7,6 +7,8 @@ export const ENV = {
   tableName: 'METAHOOK_TABLE_NAME',
   jobsQueueUrl: 'METAHOOK_JOBS_QUEUE_URL',
   jobsDlqUrl: 'METAHOOK_JOBS_DLQ_URL',
+  /** Jobs of a disabled tenant wait here (no alarm) until `tenants enable` releases them. */
+  jobsHeldQueueUrl: 'METAHOOK_JOBS_HELD_QUEUE_URL',
   deliveriesQueueUrl: 'METAHOOK_DELIVERIES_QUEUE_URL',
   deliveriesDlqUrl: 'METAHOOK_DELIVERIES_DLQ_URL',
   mediaBucket: 'METAHOOK_MEDIA_BUCKET',

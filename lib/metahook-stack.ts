@@ -12,6 +12,9 @@ import { Delivery } from './constructs/delivery';
 import { Extraction } from './constructs/extraction';
 import { IntakeApi } from './constructs/intake-api';
 import { Observability } from './constructs/observability';
+import { HoldQueue } from './constructs/hold-queue';
+import { StageAlarms } from './constructs/stage-alarms';
+import { StageDashboard } from './constructs/stage-dashboard';
 import { PipelineQueue } from './constructs/pipeline-queue';
 import { runtimeEnvironment } from './constructs/runtime-environment';
 import { Storage } from './constructs/storage';
@@ -34,6 +37,8 @@ export class MetahookStack extends Stack {
   public readonly delivery: Delivery;
   public readonly intakeApi: IntakeApi;
   public readonly observability: Observability;
+  public readonly stageAlarms: StageAlarms;
+  public readonly jobsHeld: HoldQueue;
   public readonly sweeper: Sweeper;
 
   constructor(scope: Construct, id: string, props: MetahookStackProps) {
@@ -61,10 +66,13 @@ export class MetahookStack extends Stack {
       encryptionKey,
     });
 
+    this.jobsHeld = new HoldQueue(this, 'JobsHeld', { design: designs.jobsHeld, encryptionKey });
+
     const environment = runtimeEnvironment({
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
       jobsDeadLetterQueue: this.jobs.deadLetterQueue,
+      jobsHeldQueue: this.jobsHeld.queue,
       deliveriesQueue: this.deliveries.queue,
       deliveriesDeadLetterQueue: this.deliveries.deadLetterQueue,
       mediaBucket: this.storage.mediaBucket,
@@ -79,6 +87,7 @@ export class MetahookStack extends Stack {
       settings,
       jobs: this.jobs,
       deliveriesQueue: this.deliveries.queue,
+      jobsHeldQueue: this.jobsHeld.queue,
       table: this.storage.table,
       mediaBucket: this.storage.mediaBucket,
       allowedSourceBuckets: config.allowedSourceBuckets,
@@ -126,6 +135,9 @@ export class MetahookStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    this.stageAlarms = new StageAlarms(this, 'StageAlarms', { alarmTopic: this.observability.alarmTopic });
+    new StageDashboard(this, 'StageDashboard', { dashboard: this.observability.dashboard });
+
     this.sweeper = new Sweeper(this, 'Sweeper', {
       settings,
       table: this.storage.table,
@@ -146,6 +158,7 @@ export class MetahookStack extends Stack {
     new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
     new CfnOutput(this, 'DeliveriesQueueUrl', { value: this.deliveries.queue.queueUrl });
     new CfnOutput(this, 'JobsDeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'JobsHeldQueueUrl', { value: this.jobsHeld.queue.queueUrl });
     new CfnOutput(this, 'DeliveriesDeadLetterQueueUrl', { value: this.deliveries.deadLetterQueue.queueUrl });
     // The tenant commands seal new signing secrets with it (cli/target.ts).
     new CfnOutput(this, 'SecretsKeyArn', { value: this.storage.secretsKey.keyArn });

@@ -3,7 +3,7 @@
 // AND by the local stack when it creates its emulator queues, so both run the same queues.
 import type { Settings } from './settings';
 
-export type QueueName = 'jobs' | 'jobsDeadLetter' | 'deliveries' | 'deliveriesDeadLetter';
+export type QueueName = 'jobs' | 'jobsDeadLetter' | 'jobsHeld' | 'deliveries' | 'deliveriesDeadLetter';
 
 export interface QueueDesign {
   readonly name: QueueName;
@@ -32,6 +32,13 @@ export function queueDesigns(settings: Settings): Readonly<Record<QueueName, Que
       visibilityTimeoutSeconds: DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS,
       retentionSeconds: settings.queues.deadLetterRetentionSeconds,
       purpose: 'jobs whose extraction retries ran out or that the extractor dead-lettered',
+    },
+    jobsHeld: {
+      name: 'jobsHeld',
+      visibilityTimeoutSeconds: DEAD_LETTER_VISIBILITY_TIMEOUT_SECONDS,
+      // As long as a dead-letter queue keeps its messages: a held job is not lost before one would be.
+      retentionSeconds: settings.queues.deadLetterRetentionSeconds,
+      purpose: 'jobs of a disabled tenant, no alarm; `tenants enable` moves them back to the jobs queue',
     },
     deliveries: {
       name: 'deliveries',

@@ -254,7 +254,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // without Content-Length (chunked) is not seen by the WAF rule and can get this far.
     if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) return payloadTooLarge(res, requestId);
     try {
-      const scope = { functionName: match.route.functionName, requestId };
+      // API Gateway (tracing on) continues a caller's X-Amzn-Trace-Id or starts a trace.
+      const traceHeader = req.headers['x-amzn-trace-id'];
+      const scope = { functionName: match.route.functionName, requestId, traceHeader: typeof traceHeader === 'string' ? traceHeader : undefined };
       const timeoutMs = options.integrationTimeoutMs ?? 29_000;
       send(
         res,

@@ -1,10 +1,14 @@
 // Local stack: which function invocation is running, for test tooling that records or faults
 // AWS calls per handler (test/support/aws-intercept.ts). No effect on the handlers themselves.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import xray from 'aws-xray-sdk-core';
+import { parseTraceHeader, processTracer } from '../lambdas/adapters/tracing';
 
 export interface InvocationScope {
   readonly functionName: string;
   readonly requestId: string;
+  /** The caller's trace (API Gateway passes X-Amzn-Trace-Id on); without one the invocation starts a trace. */
+  readonly traceHeader?: string | undefined;
 }
 
 export const invocationScope = new AsyncLocalStorage<InvocationScope>();
@@ -26,7 +30,7 @@ export function invokeWithTimeout<T>(scope: InvocationScope, timeoutMs: number, 
       timeoutMs,
     );
     timer.unref();
-    invocationScope.run(scope, run).then(
+    invocationScope.run(scope, () => inInvocationSegment(scope, run)).then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
@@ -36,5 +40,25 @@ export function invokeWithTimeout<T>(scope: InvocationScope, timeoutMs: number, 
         reject(error);
       },
     );
+  });
+}
+
+/**
+ * The segment Lambda records for each invocation (the "facade" the handler's subsegments hang
+ * from on AWS), so the handlers' Tracer finds one locally too; sent to the daemon stand-in.
+ */
+function inInvocationSegment<T>(scope: InvocationScope, run: () => Promise<T>): Promise<T> {
+  if (!processTracer().isTracingEnabled()) return run();
+  const parent = parseTraceHeader(scope.traceHeader);
+  const segment = new xray.Segment(scope.functionName, parent?.root, parent?.parent);
+  segment.origin = 'AWS::Lambda';
+  segment.addAnnotation('request_id', scope.requestId);
+  return xray.getNamespace().runAndReturn(async () => {
+    xray.setSegment(segment);
+    try {
+      return await run();
+    } finally {
+      segment.close();
+    }
   });
 }

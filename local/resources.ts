@@ -13,6 +13,7 @@ export const LOCAL_NAMES = {
   queues: {
     jobs: 'metahook-jobs',
     jobsDeadLetter: 'metahook-jobs-dlq',
+    jobsHeld: 'metahook-jobs-held',
     deliveries: 'metahook-deliveries',
     deliveriesDeadLetter: 'metahook-deliveries-dlq',
   } satisfies Record<QueueName, string>,

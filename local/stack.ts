@@ -31,6 +31,7 @@ import { restoreSnapshot, saveSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
 import { invokeWithTimeout } from './invocation-scope';
 import { fakeLambdaContext } from './lambda-context';
+import { startTraceCollector, type TraceCollector } from './xray-daemon';
 import type { SweepRunResult } from '../lambdas/core/sweep-leases';
 
 export interface LocalStackOptions {
@@ -93,6 +94,8 @@ export interface LocalStack extends LocalCredentials {
   readonly sealer: SecretSealer;
   /** Environment the handlers run with (endpoints, names), for CLI commands run in-process. */
   readonly env: Record<string, string>;
+  /** The X-Ray daemon stand-in: every segment the handlers sent (also in <dataDir>/traces.jsonl). */
+  readonly traces: TraceCollector;
   createTenant(name: string): Promise<CreatedTenant>;
   /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
   sweep(): Promise<SweepRunResult>;
@@ -122,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(dataDir ? { dataDir } : {}),
     region: process.env.AWS_REGION ?? 'us-east-1',
   });
+  const traces = await startTraceCollector(dataDir ? join(dataDir, 'traces.jsonl') : undefined);
 
   const handlerEnv: Record<string, string> = {
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
@@ -134,6 +138,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [ENV.tableName]: LOCAL_NAMES.table,
     [ENV.jobsQueueUrl]: queueUrls.jobs,
     [ENV.jobsDlqUrl]: queueUrls.jobsDeadLetter,
+    [ENV.jobsHeldQueueUrl]: queueUrls.jobsHeld,
     [ENV.deliveriesQueueUrl]: queueUrls.deliveries,
     [ENV.deliveriesDlqUrl]: queueUrls.deliveriesDeadLetter,
     [ENV.mediaBucket]: LOCAL_NAMES.mediaBucket,
@@ -144,6 +149,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [ENV.secretsKeyId]: keyService.keyArn,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    // As on Lambda: the Tracer traces only there (AWS_EXECUTION_ENV), segments go to the daemon.
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_XRAY_DAEMON_ADDRESS: traces.address,
+    _HANDLER: 'index.handler',
     ...options.env,
   };
   // The handlers read their configuration from process.env at import, exactly as on Lambda.
@@ -277,10 +286,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiKeys,
     sealer,
     env: handlerEnv,
+    traces,
     createTenant: (name) => createTenant(tenantDeps, { name }),
     sweep,
     async stop() {
       clearInterval(sweepTimer);
+      traces.stop();
       await sweeping?.catch(() => undefined);
       await gateway.stop();
       await Promise.all(pollers.map((poller) => poller.stop()));

@@ -3,7 +3,9 @@
 import { redriveDeadLetters, type RedriveFilter, type RedriveQueueKind } from '../../lambdas/adapters/sqs-redrive';
 import { formatRows, type OutputFormat } from '../format';
 import type { CliIo } from '../io';
+import { UsageError } from '../io';
 import type { Target } from '../target';
+import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
 
 export interface RedriveInput {
   readonly kind: RedriveQueueKind;
@@ -11,6 +13,8 @@ export interface RedriveInput {
   readonly filter: RedriveFilter;
   readonly max?: number;
   readonly format: OutputFormat;
+  /** jobs only: from the held-jobs queue (a disabled tenant's jobs; `tenants enable` does this too). */
+  readonly held?: boolean;
 }
 
 const MESSAGE_COLUMNS = [
@@ -24,9 +28,10 @@ const MESSAGE_COLUMNS = [
 ];
 
 export async function runRedrive(target: Target, input: RedriveInput, io: CliIo): Promise<void> {
+  if (input.held) await requireActiveTenant(target, input.filter.tenantId);
   const queues = await target.queueUrls();
   const [deadLetterQueueUrl, sourceQueueUrl] =
-    input.kind === 'jobs' ? [queues.jobsDeadLetter, queues.jobs] : [queues.deliveriesDeadLetter, queues.deliveries];
+    input.kind === 'jobs' ? [input.held ? queues.jobsHeld : queues.jobsDeadLetter, queues.jobs] : [queues.deliveriesDeadLetter, queues.deliveries];
   const report = await redriveDeadLetters(target.sqs, {
     kind: input.kind,
     deadLetterQueueUrl,
@@ -42,4 +47,13 @@ export async function runRedrive(target: Target, input: RedriveInput, io: CliIo)
     `${input.kind}: ${verb} ${report.matched.length} message(s) back to the source queue; ` +
       `${report.leftInPlace} left in the dead-letter queue${report.dryRun ? ' (dry run: nothing changed)' : ''}.`,
   );
+}
+
+/** A still-disabled tenant's jobs would only be held again (and met again by this same run). */
+async function requireActiveTenant(target: Target, tenantId: string | undefined): Promise<void> {
+  if (!tenantId) throw new UsageError('redrive jobs --held needs --tenant ID');
+  const tenant = await createDynamoTenantDirectory(target.db, { tableName: target.tableName }).getTenant(tenantId);
+  if (tenant?.status !== 'active') {
+    throw new UsageError(`tenant ${tenantId} is not active: "tenants enable --tenant ${tenantId}" enables it and releases its held jobs`);
+  }
 }

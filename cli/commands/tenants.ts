@@ -16,6 +16,7 @@ import {
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
 import { formatGrant, tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import type { TenantRecord } from '../../lambdas/core/records';
+import { redriveDeadLetters } from '../../lambdas/adapters/sqs-redrive';
 import { formatRows, type OutputFormat } from '../format';
 import { UsageError, type CliIo } from '../io';
 import type { Target } from '../target';
@@ -109,14 +110,21 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
       const tenant = await disableTenant(await deps(), requireOption(input.tenant, '--tenant'));
       io.stdout(
         `Disabled tenant ${tenant.tenant_id} (${tenant.name}): its API key is refused with invalid_api_key and its ` +
-          'queued jobs are held in the jobs dead-letter queue. After enabling it again, move them back with ' +
-          `"metahook redrive jobs --tenant ${tenant.tenant_id}".`,
+          'queued jobs wait in the held-jobs queue (no alarm) until "metahook tenants enable" releases them.',
       );
       return 0;
     }
     case 'enable': {
       const tenant = await enableTenant(await deps(), requireOption(input.tenant, '--tenant'));
-      io.stdout(`Enabled tenant ${tenant.tenant_id} (${tenant.name}): its API key works again.`);
+      // Its held jobs go back to the jobs queue, as a redrive would move them (receive, send, delete).
+      const urls = await target.queueUrls();
+      const released = await redriveDeadLetters(target.sqs, {
+        kind: 'jobs',
+        deadLetterQueueUrl: urls.jobsHeld,
+        sourceQueueUrl: urls.jobs,
+        filter: { tenantId: tenant.tenant_id },
+      });
+      io.stdout(`Enabled tenant ${tenant.tenant_id} (${tenant.name}): its API key works again; ${released.matched.length} held job(s) released to the jobs queue.`);
       return 0;
     }
     case 'allow-source':

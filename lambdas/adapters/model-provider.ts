@@ -12,6 +12,7 @@ import { ConfigurationError, ENV } from '../runtime-config';
 import { createAudioNormaliser, findFfmpeg } from './audio-normaliser';
 import { createBedrockProvider } from './bedrock-provider';
 import { MetadataParser } from './metadata-parser/metadata-parser';
+import { processTracer } from './tracing';
 
 type Env = Record<string, string | undefined>;
 
@@ -65,7 +66,8 @@ export interface BedrockClientTuning {
 export function createBedrockRuntimeClient(env: Env = process.env, tuning: BedrockClientTuning = {}): BedrockRuntimeClient {
   const endpoint = env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  return new BedrockRuntimeClient({
+  // Traced like the clients of aws-clients.ts: each Converse call is a subsegment of the job's trace.
+  return processTracer().captureAWSv3Client(new BedrockRuntimeClient({
     ...(endpoint ? { endpoint } : {}),
     ...(region ? { region } : {}),
     maxAttempts: tuning.maxAttempts ?? 2,
@@ -75,7 +77,7 @@ export function createBedrockRuntimeClient(env: Env = process.env, tuning: Bedro
       connectionTimeout: 5_000,
       requestTimeout: tuning.requestTimeoutMs ?? 40_000,
     }),
-  });
+  }));
 }
 
 /** Builds the configured provider; call once at module scope and reuse across invocations. */

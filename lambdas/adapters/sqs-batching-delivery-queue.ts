@@ -7,6 +7,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue } from '../core/ports';
+import { currentTraceHeader, traceHeaderAttributes } from './tracing';
 
 export interface BatchingDeliveryQueue {
   readonly queue: DeliveryQueue;
@@ -20,7 +21,8 @@ const MAX_ROUNDS = 3;
 
 export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
   const owners = new AsyncLocalStorage<string>();
-  let pending: Array<{ owner: string | undefined; message: DeliveryMessage }> = [];
+  // traceHeader: the record's trace, read when queued: the flush runs outside every record's trace.
+  let pending: Array<{ owner: string | undefined; message: DeliveryMessage; traceHeader?: string | undefined }> = [];
 
   async function send(entries: typeof pending): Promise<Set<string | undefined>> {
     const failedOwners = new Set<string | undefined>();
@@ -32,6 +34,7 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
         MessageBody: JSON.stringify(entry.message),
         // The tenant key of SQS fair queues (see sqs-queues.ts sendAll).
         MessageGroupId: entry.message.tenant_id,
+        ...traceHeaderAttributes(entry.traceHeader),
       }));
       try {
         for (let round = 0; outstanding.length > 0 && round < MAX_ROUNDS; round++) {
@@ -57,7 +60,8 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
           if (failed.size > 0) throw new Error('SQS refused delivery messages after retries');
           return;
         }
-        pending.push(...messages.map((message) => ({ owner, message })));
+        const traceHeader = currentTraceHeader();
+        pending.push(...messages.map((message) => ({ owner, message, traceHeader })));
       },
     },
     run: (owner, work) => owners.run(owner, work),

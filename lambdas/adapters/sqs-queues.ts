@@ -8,6 +8,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue, JobMessage, JobQueue } from '../core/ports';
+import { traceHeaderAttributes } from './tracing';
 
 export class QueueSendError extends Error {
   override readonly name = 'QueueSendError';
@@ -19,12 +20,20 @@ export class QueueSendError extends Error {
  * SQS fair queues (AWS, July 2025: "Amazon SQS fair queues", SQS Developer Guide
  * sqs-fair-queues.html: "Fair queues identify tenants by the MessageGroupId property").
  */
-export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[], groupIds?: readonly string[]): Promise<void> {
+export async function sendAll(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: readonly string[],
+  groupIds?: readonly string[],
+  /** Per message, the trace it continues; without one a message joins the sender's current trace. */
+  traceHeaders?: readonly (string | undefined)[],
+): Promise<void> {
   for (let start = 0; start < bodies.length; start += 10) {
     let entries = bodies.slice(start, start + 10).map((MessageBody, i) => ({
       Id: String(i),
       MessageBody,
       ...(groupIds?.[start + i] !== undefined ? { MessageGroupId: groupIds[start + i] } : {}),
+      ...traceHeaderAttributes(traceHeaders?.[start + i]),
     }));
     for (let round = 0; entries.length > 0; round++) {
       const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
@@ -38,9 +47,12 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly
   }
 }
 
+/** Job messages, each with the trace it continues when given (a record sent to the back of the queue keeps its job's trace). */
+export const sendJobMessages = (sqs: SQSClient, queueUrl: string, messages: readonly JobMessage[], traceHeaders?: readonly (string | undefined)[]) =>
+  sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m)), messages.map((m) => m.tenant_id), traceHeaders);
+
 export const createSqsJobQueue = (sqs: SQSClient, queueUrl: string): JobQueue => ({
-  enqueueJobs: (messages: readonly JobMessage[]) =>
-    sendAll(sqs, queueUrl, messages.map((m) => JSON.stringify(m)), messages.map((m) => m.tenant_id)),
+  enqueueJobs: (messages: readonly JobMessage[]) => sendJobMessages(sqs, queueUrl, messages),
 });
 
 export const createSqsDeliveryQueue = (sqs: SQSClient, queueUrl: string): DeliveryQueue => ({

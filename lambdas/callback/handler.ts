@@ -6,7 +6,8 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -14,13 +15,16 @@ import { ApiError } from '../core/errors';
 import { sendTestWebhook } from '../core/send-test-webhook';
 import { errorResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
 import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
+import { METRIC } from '../core/metric-names';
 import { parseDeliveryMessage } from '../core/queue-messages';
+import { emitPoints } from '../adapters/observed-ports';
 import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
+import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildCallbackDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-callback' });
-const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'callback' });
-const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl, webhookTest } = buildCallbackDeps(process.env);
+const { deps, sqs, deliveriesQueueUrl, deliveriesDlqUrl, webhookTest, metrics } = buildCallbackDeps(process.env);
+const countOutcome = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.deliveryOutcome, MetricUnit.Count, 1]]);
 const settings = deps.settings.delivery;
 
 export class DeliveryRetryScheduled extends Error {
@@ -36,6 +40,8 @@ const visibilityFor = (seconds: number, invokedAt: number) =>
   Math.max(0, Math.min(Math.ceil(seconds), Math.floor(settings.visibilityCapSeconds - (Date.now() - invokedAt) / 1000)));
 
 async function processRecord(record: SQSRecord, invokedAt: number): Promise<void> {
+  // How long the record waited in the queue before this receive (SentTimestamp: the last send).
+  metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, Math.max(0, (Date.now() - Number(record.attributes.SentTimestamp ?? Date.now())) / 1000));
   const message = parseDeliveryMessage(record.body);
   if (!message) {
     logger.error('malformed delivery message dead-lettered', { messageId: record.messageId });
@@ -51,9 +57,10 @@ async function processRecord(record: SQSRecord, invokedAt: number): Promise<void
     // postponed by its schedule step rather than left to the queue's visibility timeout.
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     logger.error('delivery attempt errored', { error, eventId: message.event_id, receiveCount });
-    metrics.addMetric('DeliveryErrored', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.deliveryErrored, MetricUnit.Count, 1);
+    countOutcome('errored');
     if (receiveCount >= settings.maxReceiveCount) {
-      metrics.addMetric('DeliveryDeadLettered', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.deliveryDeadLettered, MetricUnit.Count, 1);
       await deadLetterMessage(sqs, deliveriesDlqUrl, record.body, 'handler_error', detail);
       return;
     }
@@ -62,21 +69,34 @@ async function processRecord(record: SQSRecord, invokedAt: number): Promise<void
     throw new DeliveryRetryScheduled(`delivery errored (${detail}); next try in ${delay}s`, { cause: error });
   }
   logger.info('delivery attempt', { ...decision, eventId: message.event_id, tenantId: message.tenant_id });
+  countOutcome(decision.outcome);
   if (decision.outcome === 'skipped') return;
   if (decision.outcome === 'wait') {
     await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(decision.delaySeconds, invokedAt));
     throw new DeliveryRetryScheduled(`attempt not due for ${decision.delaySeconds}s`);
   }
-  metrics.addMetric('DeliveryAttempt', MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.deliveryAttempt, MetricUnit.Count, 1);
   if (decision.outcome === 'delivered') return;
-  metrics.addMetric('DeliveryFailed', MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.deliveryFailed, MetricUnit.Count, 1);
   if (decision.outcome === 'dead_letter') {
-    metrics.addMetric('DeliveryDeadLettered', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.deliveryDeadLettered, MetricUnit.Count, 1);
     await deadLetterMessage(sqs, deliveriesDlqUrl, record.body, decision.reason, decision.error);
     return;
   }
   await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(decision.delaySeconds, invokedAt));
   throw new DeliveryRetryScheduled(`attempt ${decision.attempt} failed (${decision.error}); next in ${decision.delaySeconds}s`);
+}
+
+/** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
+function traceRecord(record: SQSRecord, invokedAt: number): Promise<void> {
+  const message = parseDeliveryMessage(record.body);
+  const annotations = {
+    tenant_id: message?.tenant_id,
+    job_id: message?.kind === 'job' ? message.job_id : undefined,
+    batch_id: message?.kind === 'batch' ? message.batch_id : undefined,
+    event_id: message?.event_id,
+  };
+  return inRecordTrace('metahook-callback', recordTraceHeader(record), annotations, () => processRecord(record, invokedAt));
 }
 
 export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
@@ -87,7 +107,7 @@ export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
   // and invocations that overlap in one process (the local stack's concurrent pollers, or an
   // abandoned timed-out one) would report each other's records.
   const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, invokedAt), processor, {
+  return processPartialResponse(event, (record: SQSRecord) => traceRecord(record, invokedAt), processor, {
     context,
     throwOnFullBatchFailure: false,
   });
@@ -120,4 +140,5 @@ export const handler = middy<SQSEvent | APIGatewayProxyEvent, unknown>(async (ev
   isApiEvent(event) ? handleWebhookTest(event) : handleDeliveryMessages(event, context),
 )
   .use(injectLambdaContext(logger))
+  .use(captureLambdaHandler(processTracer(), { captureResponse: false }))
   .use(logMetrics(metrics));

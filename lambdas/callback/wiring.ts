@@ -6,6 +6,9 @@ import { createDynamoAttemptLog } from '../adapters/dynamo/attempt-log';
 import { createSecretSealerFromEnv } from '../adapters/kms-secret-sealer';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createSafeHttpClient } from '../adapters/safe-http';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { observedSender } from '../adapters/observed-ports';
+import { METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
 import type { DeliverEventDeps } from '../core/deliver-event';
 import type { SendTestWebhookDeps } from '../core/send-test-webhook';
 import { ENV, readOutboundPolicy, requireEnv } from '../runtime-config';
@@ -18,12 +21,16 @@ export function buildCallbackDeps(env: Env): {
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
   webhookTest: SendTestWebhookDeps;
+  /** The callback's EMF metrics (flushed per invocation by the handler's logMetrics). */
+  metrics: Metrics;
 } {
   // Signing secrets are sealed in the table; KMS opens each once per warm container.
   const secretSealer = cacheOpenedSecrets(createSecretSealerFromEnv(env));
   const { settings, tableName, db, jobs, batches, ledger, listings, tenants } = tablePorts(env, { secretSealer });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.callback });
   const outbound = readOutboundPolicy(env);
-  const sender = createSafeHttpClient({ policy: outbound });
+  // The webhook POST as its own subsegment of the job's trace, with its latency (observed-ports.ts).
+  const sender = observedSender(createSafeHttpClient({ policy: outbound }), metrics);
   return {
     deps: {
       jobs,
@@ -44,5 +51,6 @@ export function buildCallbackDeps(env: Env): {
     deliveriesDlqUrl: requireEnv(env, ENV.deliveriesDlqUrl),
     // POST /v1/webhooks/test: the deliveries' own sender, URL policy and signing secrets.
     webhookTest: { tenants, sender, outbound, settings, now: () => new Date() },
+    metrics,
   };
 }

@@ -50,7 +50,7 @@ export type ExtractJobOutcome =
   | { readonly outcome: 'skipped'; readonly jobId: string; readonly reason: string }
   /** Try this message again after delaySeconds (a retry step, or until another message's lease ends). */
   | { readonly outcome: 'retry'; readonly jobId: string; readonly delaySeconds: number; readonly reason: string; readonly attempt?: number }
-  /** A disabled tenant's job is not processed; it waits in the dead-letter queue for a redrive. */
+  /** A disabled tenant's job is not processed; it waits in the held-jobs queue until the tenant is enabled. */
   | { readonly outcome: 'held'; readonly jobId: string; readonly reason: 'tenant_disabled' };
 
 export type DeadLetterReason = 'attempts_exhausted' | 'receive_limit';

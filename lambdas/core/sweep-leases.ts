@@ -13,7 +13,6 @@ import type { JobQueue, StalledJobs } from './ports';
 import type { SweepOutboxResult } from './sweep-outbox';
 
 /** The metric the sweeper emits per run for these requeues; the "stalled jobs" alarm watches it. */
-export const SWEEPER_STALLED_METRIC = 'SweeperStalledJobsRequeued';
 
 /** Longest a requeued job waits before the sweeper looks at it again (the backoff's cap). */
 const MAX_RECHECK_SECONDS = 6 * 3600;

@@ -11,9 +11,6 @@ import type { BatchProgressStore, DeliveryQueue, EnqueueOutbox, JobLifecycle, Jo
 /** Who claims batch.completed for a batch the sweeper cut down (claims are per claimant, so its retries win again). */
 export const SWEEPER_CLAIMANT = 'sweeper';
 
-/** The metric the sweeper emits per run and the "jobs requeued" alarm watches (lib/constructs/sweeper.ts). */
-export const SWEEPER_REQUEUED_METRIC = 'SweeperJobsRequeued';
-
 export interface SweepOutboxDeps {
   readonly outbox: Pick<EnqueueOutbox, 'listStaleEnqueueOutbox' | 'closeEnqueueOutbox'>;
   readonly jobs: Pick<JobLifecycle, 'getJobs' | 'getJob'>;

@@ -8,22 +8,29 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
+import { METRIC } from '../core/metric-names';
 import { parseJobMessage } from '../core/queue-messages';
-import { createSqsJobQueue, deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
+import { deadLetterMessage, postponeMessage, sendJobMessages } from '../adapters/sqs-queues';
+import { emitPoints } from '../adapters/observed-ports';
+import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer, batchProgress } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, batchProgress, metrics } = await buildExtractorDeps(process.env);
+const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
 const processor = new BatchProcessor(EventType.SQS);
-const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, backlogAgeSeconds(record));
   const message = parseJobMessage(record.body);
   if (!message) {
     logger.error('malformed job message dead-lettered', { messageId: record.messageId });
@@ -43,15 +50,19 @@ async function processRecord(record: SQSRecord): Promise<void> {
     if (receiveCount >= settings.extraction.maxReceiveCount) {
       // SQS would move it without a reason next; the sweeper still finds the job by its lease deadline.
       logger.error('job message dead-lettered on its last receive', { jobId: message.job_id, receiveCount, error: error as Error });
+      countJob('dead_lettered');
       await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_error', error instanceof Error ? error.message : String(error));
       return;
     }
     const delay = retryDelaySeconds(settings, receiveCount, error);
     logger.warn('job message will be received again', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
+    countJob('retried');
     await postpone(record, delay);
     throw error;
   }
   logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
+  const deadLettered = (outcome.outcome === 'failed' || outcome.outcome === 'redelivered') && outcome.deadLetter !== undefined;
+  countJob(outcome.outcome === 'retry' ? 'retried' : deadLettered ? 'dead_lettered' : outcome.outcome);
   if (outcome.outcome === 'retry') {
     await postpone(record, outcome.delaySeconds);
     throw new RetryScheduled(`job ${outcome.jobId} retried in ${outcome.delaySeconds}s: ${outcome.reason}`);
@@ -60,7 +71,8 @@ async function processRecord(record: SQSRecord): Promise<void> {
     await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.deadLetter, outcome.outcome === 'failed' ? outcome.code : 'job failed');
   }
   if (outcome.outcome === 'held') {
-    await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.reason, 'tenant is disabled; redrive after enabling it');
+    // Not the dead-letter queue: a routine disable must not page on-call. `tenants enable` releases it.
+    await deadLetterMessage(sqs, jobsHeldQueueUrl, record.body, outcome.reason, 'tenant is disabled; released by tenants enable');
   }
 }
 
@@ -73,11 +85,22 @@ const postpone = (record: SQSRecord, seconds: number) =>
   postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, seconds).catch((cause: unknown) =>
     logger.error('could not postpone job message', { error: cause as Error }));
 
+/** How long the record waited in the queue before this receive (SentTimestamp: the last send). */
+const backlogAgeSeconds = (record: SQSRecord): number =>
+  Math.max(0, (Date.now() - Number(record.attributes.SentTimestamp ?? Date.now())) / 1000);
+
+/** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
+function traceRecord(record: SQSRecord): Promise<void> {
+  const message = parseJobMessage(record.body);
+  const annotations = { tenant_id: message?.tenant_id, job_id: message?.job_id };
+  return inRecordTrace('metahook-extractor', recordTraceHeader(record), annotations, () => processRecord(record));
+}
+
 /** Requeues the held-back records; the ones whose send failed are reported failed (SQS retries them). */
 async function requeue(records: readonly SQSRecord[]): Promise<string[]> {
   if (records.length === 0) return [];
   try {
-    await jobsQueue.enqueueJobs(records.map((record) => parseJobMessage(record.body)!));
+    await sendJobMessages(sqs, jobsQueueUrl, records.map((record) => parseJobMessage(record.body)!), records.map(recordTraceHeader));
     logger.info('records requeued for tenant fairness', { count: records.length, tenantId: parseJobMessage(records[0]!.body)?.tenant_id });
     return [];
   } catch (error) {
@@ -102,7 +125,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => processRecord(record))),
+      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => traceRecord(record))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
@@ -119,4 +142,5 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-export const handler = middy(handleJobMessages).use(injectLambdaContext(logger));
+export const handler = middy(handleJobMessages).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }))
+  .use(logMetrics(metrics));

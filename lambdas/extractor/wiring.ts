@@ -7,13 +7,16 @@ import { createDynamoBatchProgress } from '../adapters/dynamo/batch-progress';
 import { gatherBatchProgress, type GatheredBatchProgress } from '../adapters/dynamo/gathered-batch-progress';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createHttpMediaSource } from '../adapters/http-media-source';
-import { createMetadataProvider } from '../adapters/model-provider';
+import { createMetadataProvider, readModelConfig } from '../adapters/model-provider';
 import { createMediaSource, createS3MediaSource } from '../adapters/s3-media-source';
 import { createSafeHttpClient } from '../adapters/safe-http';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { observedProvider } from '../adapters/observed-ports';
+import { METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
+import { readPriceTable } from '../core/model-prices';
 import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
 import { sniffMedia } from '../core/media-type';
-import { readPriceTable } from '../core/model-prices';
 import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
@@ -23,11 +26,15 @@ export interface ExtractorWiring {
   readonly sqs: SQSClient;
   readonly jobsQueueUrl: string;
   readonly jobsDlqUrl: string;
+  /** A disabled tenant's jobs wait here, where no alarm fires (ENV.jobsHeldQueueUrl). */
+  readonly jobsHeldQueueUrl: string;
   readonly settings: Settings;
   /** Webhook messages of one SQS batch, sent together when the batch is done. */
   readonly deliveryBuffer: BatchingDeliveryQueue;
   /** Batch progress of one SQS batch's records, written together (one UpdateItem per submission). */
   readonly batchProgress: GatheredBatchProgress;
+  /** The extractor's EMF metrics (flushed per invocation by the handler's logMetrics). */
+  readonly metrics: Metrics;
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
@@ -36,6 +43,13 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.extractor });
+  const models = readModelConfig(env);
+  const provider = observedProvider(await createMetadataProvider(env), metrics, {
+    prices: readPriceTable(env),
+    // A failed call has no answer naming its model: the configured one.
+    modelIdFor: (kind) => (models.provider === 'local' ? 'local' : kind === 'image' ? models.imageModelId : models.audioModelId),
+  });
   return {
     deps: {
       jobs,
@@ -46,7 +60,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
         http: createHttpMediaSource(http),
       }),
       sniff: sniffMedia,
-      provider: await createMetadataProvider(env),
+      provider,
       deliveries: deliveryBuffer.queue,
       settings,
       now: () => new Date(),
@@ -55,8 +69,10 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     sqs,
     jobsQueueUrl: requireEnv(env, ENV.jobsQueueUrl),
     jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
+    jobsHeldQueueUrl: requireEnv(env, ENV.jobsHeldQueueUrl),
     settings,
     deliveryBuffer,
     batchProgress,
+    metrics,
   };
 }

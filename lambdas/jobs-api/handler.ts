@@ -3,11 +3,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
 import { cancelJob, getBatch, getJob, listDeliveries, listJobs, redeliverJob, type JobQueryDeps } from '../core/job-queries';
 import { errorResponse, jsonResponse } from '../adapters/api-gateway';
 import type { JobsApiRoute } from './routes';
+import { processTracer } from '../adapters/tracing';
 import { buildJobsApiDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-jobs-api' });
@@ -43,4 +45,4 @@ export async function handleJobsApi(event: APIGatewayProxyEvent): Promise<APIGat
   }
 }
 
-export const handler = middy(handleJobsApi).use(injectLambdaContext(logger));
+export const handler = middy(handleJobsApi).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }));

@@ -4,25 +4,28 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { SWEEPER_REQUEUED_METRIC, sweepEnqueueOutbox } from '../core/sweep-outbox';
-import { SWEEPER_STALLED_METRIC, sweepStalledJobs, type SweepRunResult } from '../core/sweep-leases';
+import { METRIC, METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
+import { sweepEnqueueOutbox } from '../core/sweep-outbox';
+import { sweepStalledJobs, type SweepRunResult } from '../core/sweep-leases';
+import { processTracer } from '../adapters/tracing';
 import { buildSweeperDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-sweeper' });
-const metrics = new Metrics({ namespace: 'Metahook', serviceName: 'sweeper' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRIC_SERVICE.sweeper });
 const { outbox, stalled } = buildSweeperDeps(process.env);
 
 export async function handleSweep(): Promise<SweepRunResult> {
   // Independent: a failure of one sweep must not keep the other from running.
   const [fromOutbox, fromLeases] = await Promise.allSettled([sweepEnqueueOutbox(outbox), sweepStalledJobs(stalled)]);
   if (fromOutbox.status === 'fulfilled') {
-    metrics.addMetric(SWEEPER_REQUEUED_METRIC, MetricUnit.Count, fromOutbox.value.requeued);
+    metrics.addMetric(METRIC.sweeperJobsRequeued, MetricUnit.Count, fromOutbox.value.requeued);
     if (fromOutbox.value.entries > 0) logger.warn('outbox entries swept', { ...fromOutbox.value });
   }
   if (fromLeases.status === 'fulfilled') {
-    metrics.addMetric(SWEEPER_STALLED_METRIC, MetricUnit.Count, fromLeases.value.requeued);
+    metrics.addMetric(METRIC.sweeperStalledJobsRequeued, MetricUnit.Count, fromLeases.value.requeued);
     if (fromLeases.value.overdue > 0) logger.warn('stalled jobs swept', { ...fromLeases.value });
   }
   if (fromOutbox.status === 'rejected') throw fromOutbox.reason;
@@ -30,4 +33,4 @@ export async function handleSweep(): Promise<SweepRunResult> {
   return { ...fromOutbox.value, stalled: fromLeases.value };
 }
 
-export const handler = middy(handleSweep).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+export const handler = middy(handleSweep).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false })).use(logMetrics(metrics));

@@ -22,6 +22,8 @@ export interface ExtractionProps {
   readonly settings: Settings;
   readonly jobs: PipelineQueue;
   readonly deliveriesQueue: IQueue;
+  /** Where a disabled tenant's jobs wait, with no alarm (lib/constructs/hold-queue.ts). */
+  readonly jobsHeldQueue: IQueue;
   readonly table: ITable;
   readonly mediaBucket: IBucket;
   /** Other buckets the extractor may read s3:// files from. @default none */
@@ -96,6 +98,7 @@ export class Extraction extends Construct {
     // Fairness: a record held back for other tenants is sent again to the back of the jobs queue.
     grantSend(props.jobs.queue, fn);
     grantSend(props.deliveriesQueue, fn);
+    grantSend(props.jobsHeldQueue, fn);
 
     // GetObject only (it also authorises HeadObject): no listing, no bucket-level reads; in the
     // media bucket only below tenants/, where every tenant's uploads live (issue 16).

@@ -58,6 +58,8 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
       'A global inference profile routes to any commercial Region; the statement is limited to this one model and, by the bedrock:InferenceProfileArn condition, to calls through the configured profile.');
   }
 
+  acknowledge(stack.jobsHeld.queue, 'AwsSolutions-SQS3',
+    'The held-jobs queue has no consumer and so no receive count to dead-letter on: jobs of a disabled tenant wait there until `tenants enable` moves them back to the jobs queue (which has its DLQ).');
   acknowledge(stack.storage.mediaBucket, 'AwsSolutions-S1',
     'Staging bucket whose objects expire within days and are only read by the extractor role; audit object access with CloudTrail S3 data events (account or organisation trail) rather than a second, unexpiring log bucket.');
 

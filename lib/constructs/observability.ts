@@ -22,13 +22,14 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambdas/core/metric-names';
 
 /** EMF metrics the callback handler publishes (Powertools Metrics, default dimension service). */
 export const DELIVERY_METRICS = {
-  namespace: 'Metahook',
-  attempt: 'DeliveryAttempt',
-  failed: 'DeliveryFailed',
-  dimensions: { service: 'callback' },
+  namespace: METRICS_NAMESPACE,
+  attempt: METRIC.deliveryAttempt,
+  failed: METRIC.deliveryFailed,
+  dimensions: { service: METRIC_SERVICE.callback },
 } as const;
 
 /**

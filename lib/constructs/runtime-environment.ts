@@ -12,6 +12,7 @@ export interface RuntimeResources {
   readonly table: ITable;
   readonly jobsQueue: IQueue;
   readonly jobsDeadLetterQueue: IQueue;
+  readonly jobsHeldQueue: IQueue;
   readonly deliveriesQueue: IQueue;
   readonly deliveriesDeadLetterQueue: IQueue;
   readonly mediaBucket: IBucket;
@@ -29,6 +30,7 @@ export function runtimeEnvironment(resources: RuntimeResources): Record<string, 
     [ENV.tableName]: resources.table.tableName,
     [ENV.jobsQueueUrl]: resources.jobsQueue.queueUrl,
     [ENV.jobsDlqUrl]: resources.jobsDeadLetterQueue.queueUrl,
+    [ENV.jobsHeldQueueUrl]: resources.jobsHeldQueue.queueUrl,
     [ENV.deliveriesQueueUrl]: resources.deliveriesQueue.queueUrl,
     [ENV.deliveriesDlqUrl]: resources.deliveriesDeadLetterQueue.queueUrl,
     [ENV.mediaBucket]: resources.mediaBucket.bucketName,

@@ -14,17 +14,16 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SWEEPER_REQUEUED_METRIC } from '../../lambdas/core/sweep-outbox';
-import { SWEEPER_STALLED_METRIC } from '../../lambdas/core/sweep-leases';
+import { METRIC, METRIC_SERVICE, METRICS_NAMESPACE } from '../../lambdas/core/metric-names';
 import { INDEXES } from '../table-design';
 import type { Settings } from '../settings';
 import { grantSend } from './grants';
 import { PipelineFunction } from './pipeline-function';
 
 /** The sweeper's EMF metric (lambdas/sweeper/handler.ts emits it under this namespace and service). */
-export const SWEEPER_METRIC = { namespace: 'Metahook', metricName: SWEEPER_REQUEUED_METRIC, dimensions: { service: 'sweeper' } } as const;
+export const SWEEPER_METRIC = { namespace: METRICS_NAMESPACE, metricName: METRIC.sweeperJobsRequeued, dimensions: { service: METRIC_SERVICE.sweeper } } as const;
 /** The stalled-jobs requeue metric, same namespace and service. */
-export const SWEEPER_STALLED_JOBS_METRIC = { ...SWEEPER_METRIC, metricName: SWEEPER_STALLED_METRIC } as const;
+export const SWEEPER_STALLED_JOBS_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperStalledJobsRequeued } as const;
 
 export interface SweeperProps {
   readonly settings: Settings;

@@ -251,8 +251,10 @@ describe('least privilege', () => {
     const ids = (values: unknown[]) => values.map(logicalIdOf).sort();
 
     expect(ids(grants('intake', 'sqs:SendMessage'))).toEqual([jobs]);
-    // The jobs queue too: the fairness guard requeues a busy tenant's excess records.
-    expect(ids(grants('extractor', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(jobs), jobs].sort());
+    // The jobs queue too: the fairness guard requeues a busy tenant's excess records; and the
+    // held-jobs queue, where a disabled tenant's jobs wait without an alarm.
+    const held = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('JobsHeld'))![0];
+    expect(ids(grants('extractor', 'sqs:SendMessage'))).toEqual([deliveries, dlqOf(jobs), held, jobs].sort());
     expect(ids(grants('extractor', 'sqs:ChangeMessageVisibility'))).toEqual([jobs]);
     // Only the dead-letter queue: a retry changes the record's visibility, it is never re-sent.
     expect(ids(grants('callback', 'sqs:SendMessage'))).toEqual([dlqOf(deliveries)]);
@@ -383,7 +385,7 @@ describe('observability', () => {
   });
 
   it('alarms on the delivery failure rate computed from the callback\'s EMF metrics', () => {
-    const alarm = alarms().find((a) => a.Metrics?.some((m: any) => m.Expression));
+    const alarm = alarms().find((a) => a.Metrics?.some((m: any) => m.Expression?.includes('failed / attempts')));
     expect(alarm).toBeDefined();
     const expression = alarm!.Metrics.find((m: any) => m.Expression);
     expect(expression.Expression).toContain('failed / attempts');

@@ -5,9 +5,10 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
 import { resolveSettings } from '../../lib/settings';
 import { SWEEPER_METRIC } from '../../lib/constructs/sweeper';
-import { SWEEPER_REQUEUED_METRIC as REQUEUED_METRIC } from '../../lambdas/core/sweep-outbox';
-import { SWEEPER_STALLED_METRIC } from '../../lambdas/core/sweep-leases';
+import { METRIC } from '../../lambdas/core/metric-names';
 import { synthStack } from './synth-stack';
+
+const REQUEUED_METRIC = METRIC.sweeperJobsRequeued;
 
 afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 
@@ -38,7 +39,7 @@ describe('sweeper', () => {
     expect(JSON.stringify(indexQuery.Resource)).toContain('/index/gsi3');
   });
 
-  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', SWEEPER_STALLED_METRIC]] as const) {
+  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', METRIC.sweeperStalledJobsRequeued]] as const) {
     it(`alarms on ${what}, to the alarm topic, on the metric the handler emits`, () => {
       expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -13,6 +13,7 @@ import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs
 import { jobEventId } from '../../lambdas/core/ids';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
+import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
 import { createDynamoJobStore } from '../../lambdas/adapters/dynamo/table-ports';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
 import { FIXTURES, startHarness, type Harness } from '../support/local-harness';
@@ -51,6 +52,7 @@ let dataDir: string;
 let stack: ResolvedStack;
 let requests: AuthorizationRequest[];
 let goneJob: string;
+let heldTenant: string;
 let templateJson: any;
 
 async function runPipelineSession(): Promise<void> {
@@ -165,6 +167,18 @@ async function runPipelineSession(): Promise<void> {
   expect(await h.stack.sweep()).toMatchObject({ batchesShrunk: 1, stalled: { requeued: 1 } });
   await expect.poll(async () => (await h.job(stalled))?.status, { timeout: 20_000 }).toBe('completed');
   await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed' && x.payload.data.batch_id === half), 20_000);
+  step('held');
+  // A disabled tenant's job: the extractor sends it to the held-jobs queue (the CLI session's
+  // `tenants enable` releases it). Disabled outside the recording's roles: the operator's own
+  // disable is not what this checks.
+  const held = await h.stack.createTenant('IAM held tenant');
+  heldTenant = held.tenant.tenant_id;
+  await createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table }).setStatus(heldTenant, 'disabled');
+  await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.jobs, MessageBody: JSON.stringify({ tenant_id: heldTenant, job_id: 'job_iamheld' }) }));
+  for (let waited = 0; !recorder.calls.some((c) => c.operation.startsWith('SendMessage') && c.input.QueueUrl === h.stack.queueUrls.jobsHeld); waited += 100) {
+    if (waited > 20_000) throw new Error('the disabled tenant\'s job was not held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 
   step('gone failed');
   // Messages no handler can read: each consumer dead-letters them itself.
@@ -227,6 +241,10 @@ async function runCliSession(): Promise<void> {
     }),
   );
   expect(await cli('tenants', 'seal-secrets', '--format', 'json')).toContain('"secretsSealed": 1');
+  // What `tenants enable` does after enabling (test/integration/held-jobs.test.ts runs enable itself;
+  // here its API-key half would hit the local key registry, which has no deployed counterpart).
+  await createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table }).setStatus(heldTenant, 'active');
+  await cli('redrive', 'jobs', '--held', '--tenant', heldTenant);
 }
 
 /** What the CLI session asked for, plus what only an --aws target does. */

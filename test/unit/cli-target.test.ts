@@ -48,6 +48,7 @@ describe('resolveAwsTarget', () => {
     TableName: 'Metahook-Table',
     UsagePlanId: 'plan1',
     JobsDeadLetterQueueUrl: 'https://sqs/jobs-dlq',
+    JobsHeldQueueUrl: 'https://sqs/jobs-held',
     DeliveriesDeadLetterQueueUrl: 'https://sqs/deliveries-dlq',
   };
 
@@ -72,6 +73,7 @@ describe('resolveAwsTarget', () => {
     expect(await target.queueUrls()).toEqual({
       jobs: 'https://sqs/jobs',
       jobsDeadLetter: 'https://sqs/jobs-dlq',
+      jobsHeld: 'https://sqs/jobs-held',
       deliveries: 'https://sqs/deliveries',
       deliveriesDeadLetter: 'https://sqs/deliveries-dlq',
     });
