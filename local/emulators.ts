@@ -46,6 +46,7 @@ export async function startEmulators(options: { readonly dynamoPath?: string }):
  * missing host is rewritten to 127.0.0.1; nothing else starts listening in that window.
  */
 export async function onLoopbackOnly<T>(start: () => Promise<T>): Promise<T> {
+  // oxlint-disable-next-line typescript/unbound-method -- put back as is, and called with its own `this` below
   const original = NetServer.prototype.listen;
   const wildcard = (host: unknown) => host === undefined || host === null || host === '' || host === '0.0.0.0' || host === '::';
   NetServer.prototype.listen = function loopbackListen(this: NetServer, ...args: unknown[]) {

@@ -11,7 +11,7 @@ const limits = resolveSettings().api;
 export const MEDIA_KINDS = ['image', 'audio'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
-export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9._:@\/+=-]+$/;
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]+$/;
 
 export const fileReferenceSchema = z.strictObject({
   url: z.string().check(z.minLength(1), z.maxLength(limits.maxUrlLength)),

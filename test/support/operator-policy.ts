@@ -27,7 +27,7 @@ export function operatorPolicy(requests: readonly AuthorizationRequest[]): Polic
 export function renderForDocs(policy: PolicyDocument, stack: ResolvedStack, outputs: Record<string, string>): string {
   const replacements: [string, string][] = [];
   for (const [key, value] of Object.entries(outputs)) {
-    const name = /^https:\/\/sqs\./.test(value) ? value.split('/').pop()! : value;
+    const name = value.startsWith('https://sqs.') ? value.split('/').pop()! : value;
     replacements.push([name, `<${key}${name === value ? '' : ' name'}>`]);
   }
   replacements.sort(([a], [b]) => b.length - a.length);
