@@ -15,7 +15,6 @@ import { createBedrockProvider } from './bedrock-provider';
 type Env = Record<string, string | undefined>;
 
 export const MODEL_PROVIDERS = ['local', 'bedrock'] as const;
-export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
 
 export type ModelConfig =
   | { readonly provider: 'local' }

@@ -44,7 +44,6 @@ export const submitJobsRequestSchema = z.strictObject({
   ),
 });
 
-export type FileReference = Infer<typeof fileReferenceSchema>;
 export type SubmitJobsRequest = Infer<typeof submitJobsRequestSchema>;
 
 export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;

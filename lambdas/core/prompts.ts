@@ -6,7 +6,10 @@ import { z, type Infer } from './zod';
 import type { MediaKind } from './api-schemas';
 import { audioResultSchema, imageResultSchema, MAX_KEYWORDS } from './metadata-result';
 
-/** Bump on any change to the text or the tool below; the same file then gives new metadata. */
+/**
+ * Bump on any change to the text or the tool below; the same file then gives new metadata.
+ * @public Meant for result provenance; nothing reads it yet (the header comment's promise).
+ */
 export const PROMPT_VERSION = 'metadata-2026-12';
 
 /** The one tool the model is forced to call; its input is the metadata. */

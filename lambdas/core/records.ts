@@ -116,5 +116,3 @@ export interface SigningSecret {
   readonly expires_at: string | null;
 }
 
-export const isTerminal = (status: JobStatus): boolean =>
-  status === 'completed' || status === 'failed' || status === 'cancelled';
