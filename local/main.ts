@@ -36,14 +36,14 @@ Try it:
     -d '${example}'
 
 Or run the demo in another terminal:  npm run demo
-Stop with Ctrl+C (state is kept under ${dataDir}; npm start -- --fresh wipes it).
+Stop with Ctrl+C (state is kept under ${dataDir}, written as it changes, so even a killed run keeps\nwhat it acknowledged; npm start -- --fresh wipes it).
 `);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping (saving queues and bucket)...`);
+  console.log(`\n${signal}: stopping...`);
   await stack.stop();
   process.exit(0);
 }
