@@ -20,6 +20,8 @@ export const ENV = {
   allowedPorts: 'METAHOOK_ALLOWED_PORTS',
   /** Local mode only: the S3 emulator needs path-style addressing. */
   s3ForcePathStyle: 'METAHOOK_S3_FORCE_PATH_STYLE',
+  /** ARN of the KMS key that seals signing secrets and receiver credentials (SecretSealer). */
+  secretsKeyId: 'METAHOOK_SECRETS_KEY_ID',
 } as const;
 
 export class ConfigurationError extends Error {

@@ -12,29 +12,39 @@ export interface IndexDesign {
   readonly sortKey: string;
   /** What the index answers, for docs and reviewers. */
   readonly purpose: string;
+  /**
+   * KEYS_ONLY: an index entry is the table and index keys (~150 B, 1 WCU), and an update that
+   * changes no key writes nothing to the index; readers fetch the items by key (BatchGetItem).
+   */
+  readonly projection: 'KEYS_ONLY';
 }
 
 export const INDEXES = {
-  /** Jobs of a batch; delivery attempts of a tenant by time. */
+  /** Tenants; delivery attempts of a tenant by time. */
   byParent: {
     indexName: 'gsi1',
     partitionKey: 'gsi1pk',
     sortKey: 'gsi1sk',
-    purpose: 'jobs of a batch (BATCH#id -> job ids); delivery attempts of a tenant by start time',
+    purpose: 'tenants (TENANTS); delivery attempts of a tenant by start time (write-sharded TENANT#t#ATTEMPTS#<n>)',
+    projection: 'KEYS_ONLY',
   },
-  /** Jobs of a tenant by creation time; failed delivery attempts of a tenant by time. */
+  /** Jobs of a tenant by creation time; delivery attempts of a tenant by outcome and time. */
   byTenantTime: {
     indexName: 'gsi2',
     partitionKey: 'gsi2pk',
     sortKey: 'gsi2sk',
-    purpose: 'jobs of a tenant by creation time; delivery attempts of a tenant by outcome and time',
+    purpose: 'jobs of a tenant by creation time (TENANT#t#JOBS#<n>); delivery attempts of a tenant by outcome and time (TENANT#t#ATTEMPTS#<outcome>#<n>)',
+    projection: 'KEYS_ONLY',
   },
 } as const satisfies Record<string, IndexDesign>;
 
 export const ALL_INDEXES: readonly IndexDesign[] = Object.values(INDEXES);
 
-/** Every index projects all attributes: reads through an index never need a second GetItem. */
-export const INDEX_PROJECTION = 'ALL' as const;
+/**
+ * Every index projects keys only. With ALL, each job update rewrote two index copies of the job
+ * (issue 13: 27.6 WRU per file); readers now pay one BatchGetItem per page instead.
+ */
+export const INDEX_PROJECTION = 'KEYS_ONLY' as const;
 
 /** All key attributes (table and index) are strings. */
 export const KEY_ATTRIBUTE_TYPE = 'S' as const;

@@ -52,7 +52,7 @@ export async function createTables(dynamo: DynamoDBClient): Promise<void> {
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: index.projection },
         })),
         // TTL (expires_at) is not emulated by dynalite; readers already treat expired items as absent.
       }),

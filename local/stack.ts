@@ -22,6 +22,7 @@ import { jsonResponse } from '../lambdas/adapters/api-gateway';
 import { buildOpenApiDocument } from '../lib/openapi';
 import { createLocalApiKeys, type LocalApiKeys } from './api-key-registry';
 import { startEmulators } from './emulators';
+import { startLocalKeyService } from './key-service';
 import { startGateway, type Gateway, type ProxyHandler, type Route } from './gateway';
 import { createBucket, createQueues, createTables, LOCAL_NAMES, type QueueUrls } from './resources';
 import { restoreSnapshot } from './snapshot';
@@ -112,12 +113,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.timeouts?.queueVisibilitySeconds,
   );
   createBucket(emulators.fauxqs);
+  // KMS for the SecretSealer: sealed values in a persisted table need the same key next run.
+  const keyService = await startLocalKeyService({
+    ...(dataDir ? { dataDir } : {}),
+    region: process.env.AWS_REGION ?? 'us-east-1',
+  });
 
   const handlerEnv: Record<string, string> = {
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
     AWS_ENDPOINT_URL_SQS: emulators.awsEndpoint,
     AWS_ENDPOINT_URL_S3: emulators.awsEndpoint,
+    AWS_ENDPOINT_URL_KMS: keyService.endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(hasOwnCredentials(process.env) ? {} : LOCAL_CREDENTIALS),
     [ENV.tableName]: LOCAL_NAMES.table,
@@ -130,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Local only: lets a receiver or file server on 127.0.0.1 be used. Nothing else loosens.
     [ENV.allowLoopbackHttp]: 'true',
     [ENV.s3ForcePathStyle]: 'true',
+    [ENV.secretsKeyId]: keyService.keyArn,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     ...options.env,
@@ -276,6 +284,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs.destroy();
       s3.destroy();
       await emulators.stop();
+      await keyService.stop();
     },
   };
 }

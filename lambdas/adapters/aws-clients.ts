@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { ENV } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
@@ -33,4 +34,8 @@ export function createS3Client(env: Env = process.env): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+export function createKmsClient(env: Env = process.env): KMSClient {
+  return new KMSClient({ endpoint: endpoint(env, 'KMS') });
 }

@@ -15,10 +15,12 @@ export function buildCallbackDeps(env: Env): {
   deliveriesQueueUrl: string;
   deliveriesDlqUrl: string;
 } {
-  const { settings, tableName, db, jobs, tenants } = tablePorts(env);
+  const { settings, tableName, db, jobs, batches, ledger, tenants } = tablePorts(env);
   return {
     deps: {
       jobs,
+      batches,
+      ledger,
       tenants,
       sender: createSafeHttpClient({ policy: readOutboundPolicy(env) }),
       attempts: createDynamoAttemptLog(db, { tableName, retentionDays: settings.retention.deliveryAttemptDays }),

@@ -1,15 +1,26 @@
-// Use case: callback handler -> deliverEvent -> (JobRepository, TenantDirectory, WebhookSender, DeliveryAttemptLog).
+// Use case: callback handler -> deliverEvent -> (JobLifecycle, BatchProgressStore, DeliveryLedger, TenantDirectory, WebhookSender, DeliveryAttemptLog).
 // One delivery attempt of one event: sign, POST, record the attempt, decide what happens next.
 // The handler turns the decision into SQS actions (visibility backoff or dead-lettering).
 import type { Settings } from '../../lib/settings';
 import { buildBatchCompletedEvent, buildJobEvent, serializeEvent, type WebhookEvent } from './events';
-import type { DeliveryAttemptLog, DeliveryMessage, JobRepository, TenantDirectory, WebhookResponse, WebhookSender } from './ports';
+import type {
+  BatchProgressStore,
+  DeliveryAttemptLog,
+  DeliveryLedger,
+  DeliveryMessage,
+  JobLifecycle,
+  TenantDirectory,
+  WebhookResponse,
+  WebhookSender,
+} from './ports';
 import type { DeliveryAttemptRecord, DeliverySummary } from './records';
 import { parseRetryAfter } from './retry-after';
 import { signWebhook } from './webhook-signature';
 
 export interface DeliverEventDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'getJob'>;
+  readonly batches: Pick<BatchProgressStore, 'getBatch'>;
+  readonly ledger: Pick<DeliveryLedger, 'recordDeliveryOutcome'>;
   readonly tenants: TenantDirectory;
   readonly sender: WebhookSender;
   readonly attempts: DeliveryAttemptLog;
@@ -55,7 +66,7 @@ async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Pr
     if (event.id !== message.event_id) return 'job outcome changed since this delivery was queued';
     return { event, callbackUrl: job.callback_url, delivery: job.delivery, jobId: job.job_id, batchId: job.batch_id };
   }
-  const batch = await deps.jobs.getBatch(message.tenant_id, message.batch_id);
+  const batch = await deps.batches.getBatch(message.tenant_id, message.batch_id);
   if (!batch || !batch.completed_event_at) return 'batch not found or not complete';
   return {
     event: buildBatchCompletedEvent(batch),
@@ -133,7 +144,7 @@ export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMess
   if (waitSeconds > 1) {
     if (!lastAllowedReceive(deps, receive)) return { outcome: 'wait', delaySeconds: waitSeconds };
     const error = `SQS receive limit (${deps.settings.delivery.maxReceiveCount}) reached before attempt ${previous!.attempts + 1} was due`;
-    await deps.jobs.recordDeliveryOutcome({
+    await deps.ledger.recordDeliveryOutcome({
       tenantId: message.tenant_id,
       ...target,
       eventId: event.id,
@@ -205,7 +216,7 @@ export async function deliverEvent(deps: DeliverEventDeps, message: DeliveryMess
     attemptNumber++;
     decision = decide(attemptNumber);
   }
-  await deps.jobs.recordDeliveryOutcome({
+  await deps.ledger.recordDeliveryOutcome({
     tenantId: message.tenant_id,
     ...target,
     eventId: event.id,

@@ -1,4 +1,4 @@
-// Use case: extractor handler -> extractJob -> (JobRepository, MediaSource, MetadataProvider, DeliveryQueue).
+// Use case: extractor handler -> extractJob -> (JobLifecycle, BatchProgressStore, MediaSource, MetadataProvider, DeliveryQueue).
 // Moves one job from queued to a terminal state and queues its webhook. Safe to run twice
 // for the same message: a finished job only has its delivery (same webhook-id) queued again.
 import { createHash } from 'node:crypto';
@@ -7,10 +7,11 @@ import { PermanentJobError, TransientJobError, type JobFailureCode } from './err
 import { batchEventId, jobEventId } from './ids';
 import type { SniffResult } from './media-type';
 import type {
+  BatchProgressStore,
   DeliveryQueue,
+  JobLifecycle,
   JobMessage,
   JobOutcomeUpdate,
-  JobRepository,
   MediaSource,
   MetadataProvider,
   TenantDirectory,
@@ -18,7 +19,8 @@ import type {
 import type { JobRecord } from './records';
 
 export interface ExtractJobDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'startProcessing' | 'releaseLease' | 'finish'>;
+  readonly batches: Pick<BatchProgressStore, 'recordBatchProgress' | 'claimBatchCompletion'>;
   readonly tenants: Pick<TenantDirectory, 'getTenant'>;
   readonly media: MediaSource;
   readonly sniff: (bytes: Uint8Array) => Promise<SniffResult>;
@@ -146,21 +148,22 @@ async function announce(deps: ExtractJobDeps, job: JobRecord, status: 'completed
   await deps.deliveries.enqueueDeliveries([
     { kind: 'job', tenant_id: job.tenant_id, job_id: job.job_id, event_id: jobEventId(job.job_id, status) },
   ]);
-  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status);
+  await completeBatchIfDone(deps, job.tenant_id, job.batch_id, job.job_id, status, job.batch_slot);
 }
 
 export async function completeBatchIfDone(
-  deps: Pick<ExtractJobDeps, 'jobs' | 'deliveries' | 'now'>,
+  deps: Pick<ExtractJobDeps, 'batches' | 'deliveries' | 'now'>,
   tenantId: string,
   batchId: string,
   jobId: string,
   status: 'completed' | 'failed' | 'cancelled',
+  slot?: number,
 ): Promise<void> {
-  const progress = await deps.jobs.recordBatchProgress(tenantId, batchId, jobId, status);
+  const progress = await deps.batches.recordBatchProgress(tenantId, batchId, jobId, status, slot);
   const finished = progress.completed + progress.failed + progress.cancelled;
   if (progress.total === 0 || finished < progress.total) return;
   // One job wins the claim however many extractors finish at once; its own retries win again.
-  if (await deps.jobs.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
+  if (await deps.batches.claimBatchCompletion(tenantId, batchId, jobId, deps.now())) {
     await deps.deliveries.enqueueDeliveries([
       { kind: 'batch', tenant_id: tenantId, batch_id: batchId, event_id: batchEventId(batchId) },
     ]);

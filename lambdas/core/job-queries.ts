@@ -1,14 +1,17 @@
-// Use cases: jobs-api handler -> job queries and commands -> (JobRepository, DeliveryQueue).
+// Use cases: jobs-api handler -> job queries and commands -> (JobLifecycle, BatchProgressStore, JobListings, DeliveryLedger, DeliveryQueue).
 // Everything is keyed by the caller's tenant: another tenant's id simply is not found.
 import { ApiError } from './errors';
 import { completeBatchIfDone } from './extract-job';
 import { jobEventId } from './ids';
-import type { DeliveryQueue, JobRepository } from './ports';
+import type { BatchProgressStore, DeliveryLedger, DeliveryQueue, JobLifecycle, JobListings } from './ports';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from './records';
 import { JOB_STATUSES } from './api-schemas';
 
 export interface JobQueryDeps {
-  readonly jobs: JobRepository;
+  readonly jobs: Pick<JobLifecycle, 'getJob' | 'getJobs' | 'cancel'>;
+  readonly batches: BatchProgressStore;
+  readonly listings: JobListings;
+  readonly ledger: Pick<DeliveryLedger, 'listAttempts'>;
   readonly deliveries: DeliveryQueue;
   readonly now: () => Date;
 }
@@ -70,7 +73,7 @@ export async function listJobs(
     problems.push({ path: 'since', message: 'since must be an ISO 8601 timestamp' });
   }
   if (problems.length > 0) throw new ApiError('invalid_request', 'The query parameters are not valid.', problems);
-  const page = await deps.jobs.listJobs(tenantId, {
+  const page = await deps.listings.listJobs(tenantId, {
     limit,
     ...(params.batch_id ? { batchId: params.batch_id } : {}),
     ...(params.status ? { status: params.status } : {}),
@@ -81,7 +84,7 @@ export async function listJobs(
 }
 
 export async function getBatch(deps: JobQueryDeps, tenantId: string, batchId: string) {
-  const batch: BatchRecord | undefined = await deps.jobs.getBatch(tenantId, batchId);
+  const batch: BatchRecord | undefined = await deps.batches.getBatch(tenantId, batchId);
   if (!batch) throw notFound('batch');
   const jobs = await deps.jobs.getJobs(tenantId, [...batch.job_ids, ...batch.duplicate_job_ids]);
   const counts: Record<string, number> = Object.fromEntries(JOB_STATUSES.map((status) => [status, 0]));
@@ -105,14 +108,14 @@ export async function cancelJob(deps: JobQueryDeps, tenantId: string, jobId: str
     throw new ApiError('job_not_cancellable', `The job is ${job.status}; only queued jobs can be cancelled.`);
   }
   // A cancelled job counts as finished for its batch's batch.completed.
-  await completeBatchIfDone(deps, tenantId, job.batch_id, job.job_id, 'cancelled');
+  await completeBatchIfDone(deps, tenantId, job.batch_id, job.job_id, 'cancelled', job.batch_slot);
   return jobView(job);
 }
 
 export async function listDeliveries(deps: JobQueryDeps, tenantId: string, jobId: string) {
   const job = await deps.jobs.getJob(tenantId, jobId);
   if (!job) throw notFound('job');
-  const attempts = await deps.jobs.listAttempts(tenantId, jobId);
+  const attempts = await deps.ledger.listAttempts(tenantId, jobId);
   return { job_id: jobId, delivery: jobView(job).delivery, attempts: attempts.map(attemptView) };
 }
 

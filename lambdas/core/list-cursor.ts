@@ -1,4 +1,4 @@
-// Domain rule for list cursors (jobs-api -> job-queries -> job-repository -> here): a cursor is
+// Domain rule for list cursors (jobs-api -> job-queries -> job-listings adapter -> here): a cursor is
 // an opaque base64url JSON copy of DynamoDB's LastEvaluatedKey, and comes back from the caller.
 // Only the exact key shape we issue is accepted: a missing or extra attribute, a non-string
 // value or another partition would otherwise reach DynamoDB as ExclusiveStartKey and come back

@@ -131,7 +131,11 @@ export interface EnqueueOutboxEntry {
   readonly createdAt: string;
 }
 
-export interface JobRepository {
+// The job store, split by concern: each use case asks only for the ports it uses, and each
+// port has its own adapter (lambdas/adapters/dynamo/*) whose writes are unit-tested alone.
+
+/** Intake: one claim per dedupe key, so two requests for one file create one job. */
+export interface DedupeClaims {
   /**
    * Conditionally claims each dedupe key for a new job; an unexpired claim wins and is returned.
    * All or nothing: when any claim fails with an error, the claims this call made are released
@@ -142,32 +146,63 @@ export interface JobRepository {
   takeOverReservation(reservation: DedupeReservation, staleJobId: string): Promise<boolean>;
   /** Best-effort undo of claims made by a request that then failed. */
   releaseReservations(reservations: readonly DedupeReservation[]): Promise<void>;
+}
+
+/** Intake and sweeper: the promise to queue a batch's jobs, kept until their messages are sent. */
+export interface EnqueueOutbox {
+  openEnqueueOutbox(entry: EnqueueOutboxEntry): Promise<void>;
+  closeEnqueueOutbox(entry: Pick<EnqueueOutboxEntry, 'batchId' | 'createdAt'>): Promise<void>;
+  /** Outbox entries created before `before`, oldest first, across all shards. */
+  listStaleEnqueueOutbox(before: Date, limit: number): Promise<EnqueueOutboxEntry[]>;
+}
+
+/** A job from creation to a terminal state (transitions: core/job-state.ts). */
+export interface JobLifecycle {
+  /** Writes a new batch and its jobs (intake). */
   createBatch(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   getJob(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
   getJobs(tenantId: string, jobIds: readonly string[]): Promise<JobRecord[]>;
-  getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
   /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
   startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
   /** processing -> queued: a transient failure hands the job back for the next retry. */
   releaseLease(job: JobRecord, now: Date): Promise<void>;
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
-  /** Adds the job to the batch's terminal set; returns the counts afterwards (idempotent per job). */
-  recordBatchProgress(tenantId: string, batchId: string, jobId: string, status: 'completed' | 'failed' | 'cancelled'): Promise<BatchProgress>;
+  /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
+  cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
+}
+
+/** A batch's record and how many of its jobs have finished; batch.completed exactly once. */
+export interface BatchProgressStore {
+  getBatch(tenantId: string, batchId: string): Promise<BatchRecord | undefined>;
+  /**
+   * Records the job as finished in its batch; returns the counts afterwards (idempotent per job).
+   * `slot`: the job's `batch_slot`, when the caller has it (saves a lookup).
+   */
+  recordBatchProgress(
+    tenantId: string,
+    batchId: string,
+    jobId: string,
+    status: 'completed' | 'failed' | 'cancelled',
+    slot?: number,
+  ): Promise<BatchProgress>;
   /**
    * True for exactly one job of the batch (and again for that same job's retries, so a crash
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
+}
+
+/** The delivery side of a job or batch: its summary and the attempts behind it. */
+export interface DeliveryLedger {
   recordDeliveryOutcome(update: DeliverySummaryUpdate): Promise<void>;
-  /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
-  cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
-  listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
+  /** A job's delivery attempts, oldest first. */
   listAttempts(tenantId: string, jobId: string): Promise<DeliveryAttemptRecord[]>;
-  openEnqueueOutbox(entry: EnqueueOutboxEntry): Promise<void>;
-  closeEnqueueOutbox(entry: Pick<EnqueueOutboxEntry, 'batchId' | 'createdAt'>): Promise<void>;
-  /** Outbox entries created before `before`, oldest first, across all shards. */
-  listStaleEnqueueOutbox(before: Date, limit: number): Promise<EnqueueOutboxEntry[]>;
+}
+
+/** A tenant's jobs, paged (GET /v1/jobs). */
+export interface JobListings {
+  listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
 }
 
 export interface JobListQuery {

@@ -40,6 +40,8 @@ export interface JobRecord {
   readonly job_id: string;
   readonly tenant_id: string;
   readonly batch_id: string;
+  /** The job's position among its batch's job_ids (where its batch progress is recorded). */
+  readonly batch_slot?: number;
   readonly url: string;
   readonly external_id: string | null;
   readonly declared_media_type: MediaKind | null;

@@ -1,4 +1,4 @@
-// Use case: intake handler -> submitJobs -> (JobRepository, JobQueue, IdempotencyStore).
+// Use case: intake handler -> submitJobs -> (DedupeClaims, EnqueueOutbox, JobLifecycle, JobQueue, IdempotencyStore).
 // Validates a batch submission, applies Idempotency-Key and per-file de-duplication,
 // records the new jobs and queues one message per new file.
 import { createHash } from 'node:crypto';
@@ -12,12 +12,14 @@ import {
 } from './api-schemas';
 import { ApiError, type ErrorDetail } from './errors';
 import { inferKindFromUrl } from './media-type';
-import type { DedupeReservation, IdempotencyStore, JobQueue, JobRepository } from './ports';
+import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue } from './ports';
 import type { BatchRecord, JobRecord } from './records';
 import { checkCallbackUrl, checkFileUrl } from './url-policy';
 
 export interface SubmitJobsDeps {
-  readonly jobs: JobRepository;
+  readonly claims: DedupeClaims;
+  readonly outbox: Pick<EnqueueOutbox, 'openEnqueueOutbox' | 'closeEnqueueOutbox'>;
+  readonly jobs: Pick<JobLifecycle, 'createBatch' | 'getJobs'>;
   readonly queue: JobQueue;
   readonly idempotency: IdempotencyStore;
   readonly outbound: OutboundPolicy;
@@ -188,7 +190,7 @@ async function createJobs(
     now,
     expiresAt,
   }));
-  const results = await deps.jobs.reserve(reservations);
+  const results = await deps.claims.reserve(reservations);
 
   const jobIdByKey = new Map<string, string>();
   const duplicateByKey = new Map<string, boolean>();
@@ -219,7 +221,7 @@ async function createJobs(
       for (const claim of existing) {
         if (statusById.has(claim.jobId)) continue;
         const tookOver =
-          Date.parse(claim.reservedAt) <= staleBefore && (await deps.jobs.takeOverReservation(claim.reservation, claim.jobId));
+          Date.parse(claim.reservedAt) <= staleBefore && (await deps.claims.takeOverReservation(claim.reservation, claim.jobId));
         if (tookOver) {
           ownReservations.push(claim.reservation);
           jobIdByKey.set(claim.reservation.dedupeKey, claim.reservation.jobId);
@@ -239,7 +241,7 @@ async function createJobs(
       }
     }
   } catch (error) {
-    await deps.jobs.releaseReservations(ownReservations).catch(() => undefined);
+    await deps.claims.releaseReservations(ownReservations).catch(() => undefined);
     throw error;
   }
 
@@ -322,9 +324,9 @@ async function persistAndEnqueue(
   const outbox = { tenantId: batch.tenant_id, batchId: batch.batch_id, jobIds: batch.job_ids, createdAt: batch.created_at };
   if (jobs.length > 0) {
     try {
-      await deps.jobs.openEnqueueOutbox(outbox);
+      await deps.outbox.openEnqueueOutbox(outbox);
     } catch (error) {
-      await deps.jobs.releaseReservations(claims).catch(() => undefined);
+      await deps.claims.releaseReservations(claims).catch(() => undefined);
       throw error;
     }
   }
@@ -336,12 +338,12 @@ async function persistAndEnqueue(
       .getJobs(batch.tenant_id, batch.job_ids)
       .then((written) => {
         const writtenIds = new Set(written.map((job) => job.job_id));
-        return deps.jobs.releaseReservations(claims.filter((claim) => !writtenIds.has(claim.jobId)));
+        return deps.claims.releaseReservations(claims.filter((claim) => !writtenIds.has(claim.jobId)));
       })
       .catch(() => undefined);
     throw error;
   }
   if (jobs.length === 0) return;
   await deps.queue.enqueueJobs(jobs.map((job) => ({ tenant_id: job.tenant_id, job_id: job.job_id })));
-  await deps.jobs.closeEnqueueOutbox(outbox).catch(() => undefined);
+  await deps.outbox.closeEnqueueOutbox(outbox).catch(() => undefined);
 }

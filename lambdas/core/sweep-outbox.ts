@@ -1,14 +1,15 @@
-// Use case: sweeper handler (scheduled) -> sweepEnqueueOutbox -> (JobRepository, JobQueue).
+// Use case: sweeper handler (scheduled) -> sweepEnqueueOutbox -> (EnqueueOutbox, JobLifecycle, JobQueue).
 // Finishes what a dead or failed intake left half done: an outbox entry older than the intake's
 // lifetime means its jobs may have no message. Queues the ones still `queued` and closes the entry.
 // Running it twice is harmless: a second message for a job is a no-op in the extractor.
-import type { JobQueue, JobRepository } from './ports';
+import type { EnqueueOutbox, JobLifecycle, JobQueue } from './ports';
 
 /** The metric the sweeper emits per run and the "jobs requeued" alarm watches (lib/constructs/sweeper.ts). */
 export const SWEEPER_REQUEUED_METRIC = 'SweeperJobsRequeued';
 
 export interface SweepOutboxDeps {
-  readonly jobs: Pick<JobRepository, 'listStaleEnqueueOutbox' | 'getJobs' | 'closeEnqueueOutbox'>;
+  readonly outbox: Pick<EnqueueOutbox, 'listStaleEnqueueOutbox' | 'closeEnqueueOutbox'>;
+  readonly jobs: Pick<JobLifecycle, 'getJobs'>;
   readonly queue: JobQueue;
   readonly now: () => Date;
   /** Entries younger than this may still belong to a running intake. */
@@ -27,7 +28,7 @@ export interface SweepOutboxResult {
 
 export async function sweepEnqueueOutbox(deps: SweepOutboxDeps): Promise<SweepOutboxResult> {
   const before = new Date(deps.now().getTime() - deps.minAgeSeconds * 1000);
-  const entries = await deps.jobs.listStaleEnqueueOutbox(before, deps.maxEntries);
+  const entries = await deps.outbox.listStaleEnqueueOutbox(before, deps.maxEntries);
   let requeued = 0;
   let closedWithoutRequeue = 0;
   for (const entry of entries) {
@@ -40,7 +41,7 @@ export async function sweepEnqueueOutbox(deps: SweepOutboxDeps): Promise<SweepOu
       closedWithoutRequeue += 1;
     }
     // Closed only after the messages are sent: a crash here re-queues again next run (harmless).
-    await deps.jobs.closeEnqueueOutbox(entry);
+    await deps.outbox.closeEnqueueOutbox(entry);
   }
   return { entries: entries.length, requeued, closedWithoutRequeue };
 }

@@ -26,13 +26,14 @@ export interface ExtractorWiring {
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
-  const { settings, jobs, tenants } = tablePorts(env);
+  const { settings, jobs, batches, tenants } = tablePorts(env);
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
   return {
     deps: {
       jobs,
+      batches,
       tenants,
       media: createMediaSource({
         s3: createS3MediaSource(createS3Client(env), readSourcePolicy(env)),

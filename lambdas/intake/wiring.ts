@@ -13,9 +13,11 @@ export function buildIntakeDeps(
   env: Env,
   ids: Pick<SubmitJobsDeps, 'newJobId' | 'newBatchId'>,
 ): { deps: SubmitJobsDeps; tenants: TenantDirectory } {
-  const { settings, tableName, db, jobs, tenants } = tablePorts(env);
+  const { settings, tableName, db, claims, outbox, jobs, tenants } = tablePorts(env);
   return {
     deps: {
+      claims,
+      outbox,
       jobs,
       queue: createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl)),
       idempotency: createDynamoIdempotencyStore(db, {

@@ -7,10 +7,13 @@ import type { TenantDirectory } from '../core/ports';
 import { ENV, requireEnv } from '../runtime-config';
 
 export function buildJobsApiDeps(env: Record<string, string | undefined>): { deps: JobQueryDeps; tenants: TenantDirectory } {
-  const { jobs, tenants } = tablePorts(env);
+  const { jobs, batches, listings, ledger, tenants } = tablePorts(env);
   return {
     deps: {
       jobs,
+      batches,
+      listings,
+      ledger,
       deliveries: createSqsDeliveryQueue(createSqsClient(env), requireEnv(env, ENV.deliveriesQueueUrl)),
       now: () => new Date(),
     },

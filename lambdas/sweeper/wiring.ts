@@ -8,8 +8,9 @@ import { ENV, requireEnv } from '../runtime-config';
 type Env = Record<string, string | undefined>;
 
 export function buildSweeperDeps(env: Env): SweepOutboxDeps {
-  const { settings, jobs } = tablePorts(env);
+  const { settings, outbox, jobs } = tablePorts(env);
   return {
+    outbox,
     jobs,
     queue: createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl)),
     now: () => new Date(),

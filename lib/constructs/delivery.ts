@@ -48,7 +48,7 @@ export class Delivery extends Construct {
     });
 
     // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state.
-    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] });
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
     grantChangeVisibility(props.deliveries.queue, fn);
     // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);

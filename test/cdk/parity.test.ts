@@ -10,7 +10,7 @@ import { createQueues, createTables, LOCAL_NAMES } from '../../local/resources';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { queueDesigns, type QueueDesign } from '../../lib/queue-design';
 import { resolveSettings } from '../../lib/settings';
-import { ALL_INDEXES, INDEX_PROJECTION, KEY_ATTRIBUTE_TYPE, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lib/table-design';
+import { ALL_INDEXES, KEY_ATTRIBUTE_TYPE, TABLE_KEYS, TTL_ATTRIBUTE } from '../../lib/table-design';
 import { synthStack } from './synth-stack';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -84,7 +84,7 @@ describe('local/cloud parity', () => {
       projection: index.Projection.ProjectionType,
     }));
     expect(indexes.sort((a, b) => a.indexName.localeCompare(b.indexName))).toEqual(
-      ALL_INDEXES.map((i) => ({ indexName: i.indexName, partitionKey: i.partitionKey, sortKey: i.sortKey, projection: INDEX_PROJECTION }))
+      ALL_INDEXES.map((i) => ({ indexName: i.indexName, partitionKey: i.partitionKey, sortKey: i.sortKey, projection: i.projection }))
         .sort((a, b) => a.indexName.localeCompare(b.indexName)),
     );
     const keyNames = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, ...ALL_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey])];

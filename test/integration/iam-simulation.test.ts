@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamoJobRepository } from '../../lambdas/adapters/dynamo/job-repository';
+import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
 import { startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
@@ -89,8 +89,8 @@ async function runPipelineSession(): Promise<void> {
       Item: { ...queuedCopy, pk: `TENANT#${h.stack.tenantId}#JOB#${orphan}`, job_id: orphan, status: 'queued', gsi1sk: orphan },
     }),
   );
-  const repository = createDynamoJobRepository(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
-  await repository.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
+  const outbox = createDynamoEnqueueOutbox(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
+  await outbox.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
   expect(await h.stack.sweep()).toMatchObject({ entries: 1, requeued: 1 });
   await expect.poll(async () => (await h.job(orphan))?.status, { timeout: 20_000 }).toBe('completed');
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { API_ERROR_STATUS } from '../../lambdas/core/errors';
 import { parseSubmission } from '../../lambdas/core/submit-jobs';
-import { keys } from '../../lambdas/adapters/dynamo/keys';
+import { keys, listingShards } from '../../lambdas/adapters/dynamo/keys';
 import { SECURITY_HEADERS } from '../../lambdas/adapters/api-gateway';
 import { INDEXES } from '../../lib/table-design';
 import { connect } from 'node:net';
@@ -42,24 +42,26 @@ afterAll(async () => {
   await h?.stop();
 });
 
-/** Jobs of the tenant, counted on gsi2 (TENANT#<id>#JOBS), as the jobs list route reads them. */
+/** Jobs of the tenant, counted on every gsi2 shard (TENANT#<id>#JOBS#<n>), as the jobs list route reads them. */
 async function countJobs(): Promise<number> {
   let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await h.stack.db.send(
-      new QueryCommand({
-        TableName: h.stack.names.table,
-        IndexName: INDEXES.byTenantTime.indexName,
-        KeyConditionExpression: `${INDEXES.byTenantTime.partitionKey} = :pk`,
-        ExpressionAttributeValues: { ':pk': keys.tenantJobsIndex(h.stack.tenantId) },
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for (const shard of listingShards()) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await h.stack.db.send(
+        new QueryCommand({
+          TableName: h.stack.names.table,
+          IndexName: INDEXES.byTenantTime.indexName,
+          KeyConditionExpression: `${INDEXES.byTenantTime.partitionKey} = :pk`,
+          ExpressionAttributeValues: { ':pk': keys.tenantJobsIndex(h.stack.tenantId, shard) },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
   return count;
 }
 

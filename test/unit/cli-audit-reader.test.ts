@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoAuditReader } from '../../lambdas/adapters/dynamo/audit-reader';
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -28,25 +28,41 @@ const attempt = (started_at: string, n: number, outcome = 'delivered') => ({
   outcome,
 });
 
+const shardOfTest = (n: number) => `TENANT#ten_1#ATTEMPTS#${n}`;
+
 describe('listAttempts', () => {
   const window = { since: new Date('2026-01-01T00:00:00Z'), until: new Date('2026-01-02T00:00:00Z') };
+  const keyOf = (item: ReturnType<typeof attempt>) => ({ pk: item.pk, sk: item.sk, gsi1pk: item.gsi1pk, gsi1sk: item.gsi1sk });
 
-  it('queries gsi1 on the tenant partition with a time range, following pages', async () => {
+  it('queries every gsi1 shard with the time range, follows a shard\'s pages, merges oldest first and reads the rows by key', async () => {
+    const late = attempt('2026-01-01T05:00:00.000Z', 2);
+    const early = attempt('2026-01-01T04:00:00.000Z', 1, 'retrying');
+    dynamo.on(QueryCommand).resolves({ Items: [] });
     dynamo
-      .on(QueryCommand)
-      .resolvesOnce({ Items: [attempt('2026-01-01T05:00:00.000Z', 2)], LastEvaluatedKey: { pk: 'x' } })
-      .resolvesOnce({ Items: [attempt('2026-01-01T04:00:00.000Z', 1, 'retrying')] });
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': shardOfTest(3) } })
+      .resolvesOnce({ Items: [keyOf(early)], LastEvaluatedKey: { pk: 'x' } })
+      .resolvesOnce({ Items: [keyOf(late)] });
+    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [late, early] } });
     const reader = createDynamoAuditReader(db, { tableName: 'metahook' });
     const attempts = await reader.listAttempts('ten_1', window);
 
-    expect(inputsOf(QueryCommand)).toHaveLength(2);
-    expect(inputsOf(QueryCommand)[0]).toMatchObject({
+    const queries = inputsOf(QueryCommand);
+    expect(queries.map((q) => q.ExpressionAttributeValues[':pk']).sort()).toEqual(
+      [...Array.from({ length: 8 }, (_, n) => shardOfTest(n)), shardOfTest(3)].sort(),
+    );
+    expect(queries[0]).toMatchObject({
       TableName: 'metahook',
       IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :since AND :until',
-      ExpressionAttributeValues: { ':pk': 'TENANT#ten_1#ATTEMPTS', ':since': '2026-01-01T00:00:00.000Z', ':until': '2026-01-02T00:00:00.000Z' },
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :before',
+      ExpressionAttributeNames: { '#pk': 'gsi1pk', '#sk': 'gsi1sk' },
+      ExpressionAttributeValues: expect.objectContaining({ ':from': '2026-01-01T00:00:00.000Z', ':before': '2026-01-02T00:00:00.000Z' }),
+      ScanIndexForward: true,
     });
-    expect(inputsOf(QueryCommand)[1]).toMatchObject({ ExclusiveStartKey: { pk: 'x' } });
+    expect(queries.filter((q) => q.ExclusiveStartKey)).toEqual([expect.objectContaining({ ExclusiveStartKey: { pk: 'x' } })]);
+    expect(inputsOf(BatchGetCommand)[0].RequestItems.metahook).toMatchObject({
+      Keys: [{ pk: early.pk, sk: early.sk }, { pk: late.pk, sk: late.sk }],
+      ConsistentRead: true,
+    });
     expect(inputsOf(ScanCommand)).toHaveLength(0);
     // Oldest first, storage attributes stripped.
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
@@ -54,17 +70,20 @@ describe('listAttempts', () => {
     expect(attempts[0]).not.toHaveProperty('pk');
   });
 
-  it('uses the outcome index (gsi2) for --outcome, and stops at the limit', async () => {
-    dynamo.on(QueryCommand).resolves({ Items: [attempt('2026-01-01T04:00:00.000Z', 1, 'failed')], LastEvaluatedKey: { pk: 'more' } });
+  it('uses the outcome index (gsi2) shards for --outcome, and stops at the limit', async () => {
+    const failed = attempt('2026-01-01T04:00:00.000Z', 1, 'failed');
+    dynamo.on(QueryCommand).resolves({ Items: [{ pk: failed.pk, sk: failed.sk, gsi2sk: failed.gsi1sk }], LastEvaluatedKey: { pk: 'more' } });
+    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [failed] } });
     const reader = createDynamoAuditReader(db, { tableName: 'metahook' });
     const attempts = await reader.listAttempts('ten_1', { ...window, outcome: 'failed', limit: 1 });
     expect(attempts).toHaveLength(1);
-    expect(inputsOf(QueryCommand)).toHaveLength(1);
+    expect(inputsOf(QueryCommand)).toHaveLength(8);
     expect(inputsOf(QueryCommand)).toContainEqual(expect.objectContaining({
       IndexName: 'gsi2',
-      KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk BETWEEN :since AND :until',
-      ExpressionAttributeValues: expect.objectContaining({ ':pk': 'TENANT#ten_1#ATTEMPTS#failed' }),
+      ExpressionAttributeNames: { '#pk': 'gsi2pk', '#sk': 'gsi2sk' },
+      ExpressionAttributeValues: expect.objectContaining({ ':pk': 'TENANT#ten_1#ATTEMPTS#failed#0' }),
     }));
+    expect(inputsOf(BatchGetCommand)[0].RequestItems.metahook.Keys).toHaveLength(1);
   });
 
   it('refuses an empty or inverted window', async () => {
@@ -81,20 +100,25 @@ describe('readJobStory', () => {
       .resolves({
         Items: [
           attempt('2026-01-01T05:00:00.000Z', 2),
-          { pk: 'TENANT#ten_1#JOB#job_1', sk: 'JOB', entity: 'job', job_id: 'job_1', batch_id: 'bat_1', tenant_id: 'ten_1', processing_attempts: 2 },
+          { pk: 'TENANT#ten_1#JOB#job_1', sk: 'JOB', entity: 'job', job_id: 'job_1', batch_id: 'bat_1', tenant_id: 'ten_1', processing_attempts: 2, metadata_in_batch: true },
           attempt('2026-01-01T04:00:00.000Z', 1, 'retrying'),
         ],
       })
       .on(QueryCommand, { ExpressionAttributeValues: { ':pk': 'TENANT#ten_1#BATCH#bat_1' } })
       .resolves({
-        Items: [{ pk: 'TENANT#ten_1#BATCH#bat_1', sk: 'BATCH', batch_id: 'bat_1', total: 1, completed_jobs: new Set(['job_1']) }],
+        Items: [
+          { pk: 'TENANT#ten_1#BATCH#bat_1', sk: 'BATCH', batch_id: 'bat_1', total: 1, job_ids: ['job_1'], metadata: { order: 7 } },
+          { pk: 'TENANT#ten_1#BATCH#bat_1', sk: 'PROGRESS', total: 1, slots: [1], completed_event_at: '2026-01-01T06:00:00.000Z' },
+        ],
       });
     const reader = createDynamoAuditReader(db, { tableName: 'metahook' });
     const story = await reader.readJobStory('ten_1', 'job_1');
     expect(story!.job).toMatchObject({ job_id: 'job_1', processing_attempts: 2 });
     expect(story!.job).not.toHaveProperty('sk');
     expect(story!.attempts.map((a) => a.attempt)).toEqual([1, 2]);
-    expect(story!.batch).toMatchObject({ batch_id: 'bat_1', counts: { completed: 1, failed: 0, cancelled: 0 } });
+    expect(story!.batch).toMatchObject({ batch_id: 'bat_1', counts: { completed: 1, failed: 0, cancelled: 0 }, completed_event_at: '2026-01-01T06:00:00.000Z' });
+    // Metadata is stored once, on the batch item; the story shows it on the job.
+    expect(story!.job.metadata).toEqual({ order: 7 });
     expect(story!.batchAttempts).toEqual([]);
     expect(inputsOf(QueryCommand)).toHaveLength(2);
     expect(inputsOf(QueryCommand)).toContainEqual(expect.objectContaining({ KeyConditionExpression: 'pk = :pk', ConsistentRead: true }));

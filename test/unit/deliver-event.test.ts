@@ -49,6 +49,8 @@ function harness(initial: JobRecord, reply: (request: WebhookRequest) => Webhook
   const deps = {
     jobs: {
       getJob: async () => job,
+    },
+    ledger: {
       recordDeliveryOutcome: async (update: DeliverySummaryUpdate) => {
         summaries.push(update);
         job = {

@@ -34,6 +34,8 @@ function harness(options: {
       startProcessing: async () => ({ started: options.started ?? true, job }),
       finish: async (_job: JobRecord, outcome: JobOutcomeUpdate) => (finished.push(outcome), true),
       releaseLease: async (released: JobRecord) => void releases.push(released.job_id),
+    },
+    batches: {
       recordBatchProgress: async () => ({ total: options.batchTotal ?? 1, completed: 1, failed: 0, cancelled: 0 }),
       claimBatchCompletion: async (_t: string, batchId: string) => (claims.push(batchId), true),
     },

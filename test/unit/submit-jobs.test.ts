@@ -13,7 +13,7 @@ function fakeDeps(existing = new Map<string, string>()) {
   const outbox = new Map<string, EnqueueOutboxEntry>();
   let n = 0;
   const deps: SubmitJobsDeps = {
-    jobs: {
+    claims: {
       reserve: async (reservations: readonly DedupeReservation[]) =>
         reservations.map((r): ReservationResult => {
           const found = existing.get(r.dedupeKey);
@@ -21,12 +21,17 @@ function fakeDeps(existing = new Map<string, string>()) {
           existing.set(r.dedupeKey, r.jobId);
           return { reserved: true, jobId: r.jobId };
         }),
+      takeOverReservation: async () => false,
+      releaseReservations: async () => undefined,
+    },
+    outbox: {
+      openEnqueueOutbox: async (entry: EnqueueOutboxEntry) => void outbox.set(entry.batchId, entry),
+      closeEnqueueOutbox: async (entry) => void outbox.delete(entry.batchId),
+    },
+    jobs: {
       getJobs: async (_tenant: string, ids: readonly string[]) => created.filter((job) => ids.includes(job.job_id)),
       createBatch: async (_batch: unknown, jobs: readonly JobRecord[]) => void created.push(...jobs),
-      releaseReservations: async () => undefined,
-      openEnqueueOutbox: async (entry: EnqueueOutboxEntry) => void outbox.set(entry.batchId, entry),
-      closeEnqueueOutbox: async (entry: EnqueueOutboxEntry) => void outbox.delete(entry.batchId),
-    } as unknown as SubmitJobsDeps['jobs'],
+    },
     queue: { enqueueJobs: async (messages) => void queued.push(...messages) },
     idempotency: { begin: async () => ({ state: 'new' }), complete: async () => undefined, release: async () => undefined },
     outbound: { allowLoopbackHttp: false, allowedPorts: [443] },
@@ -131,7 +136,7 @@ describe('submitJobs', () => {
     const { deps, created, outbox } = fakeDeps();
     const released: string[] = [];
     deps.queue.enqueueJobs = async () => { throw new Error('sqs down'); };
-    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     let keyReleased = false;
     deps.idempotency.release = async () => { keyReleased = true; };
     await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' })).rejects.toThrow('sqs down');
@@ -153,8 +158,8 @@ describe('submitJobs', () => {
   it('releases every claim when the outbox entry cannot be written: nothing else exists yet', async () => {
     const { deps, created, queued } = fakeDeps();
     const released: string[] = [];
-    (deps.jobs as any).openEnqueueOutbox = async () => { throw new Error('throttled'); };
-    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    (deps.outbox as any).openEnqueueOutbox = async () => { throw new Error('throttled'); };
+    (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('throttled');
     expect(released).toEqual(['job_1', 'job_2']);
     expect(created).toEqual([]);
@@ -168,7 +173,7 @@ describe('submitJobs', () => {
       created.push(jobs[0]!); // the first write committed, then the call failed
       throw new Error('BatchWriteItem left 1 items unprocessed');
     };
-    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('unprocessed');
     expect(released).toEqual(['job_2']);
   });
@@ -177,7 +182,7 @@ describe('submitJobs', () => {
     const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
     const { deps, created, queued } = fakeDeps(new Map([[key, 'job_inflight']]));
     const released: string[] = [];
-    (deps.jobs as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
+    (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     const error = await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/b.png' }, { url: 's3://media/a.png' }]) }));
     expect(error.code).toBe('request_in_progress');
     expect(error.status).toBe(503);
@@ -192,13 +197,13 @@ describe('submitJobs', () => {
     const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
     const { deps, created } = fakeDeps(new Map([[key, 'job_dead']]));
     const tookOver: string[] = [];
-    (deps.jobs as any).reserve = async (reservations: readonly DedupeReservation[]) =>
+    (deps.claims as any).reserve = async (reservations: readonly DedupeReservation[]) =>
       reservations.map((): ReservationResult => ({
         reserved: false,
         jobId: 'job_dead',
         reservedAt: new Date(Date.parse('2026-01-01T00:00:00Z') - (settings.intake.functionTimeoutSeconds + 7) * 1000).toISOString(),
       }));
-    (deps.jobs as any).takeOverReservation = async (r: DedupeReservation, stale: string) => { tookOver.push(`${stale}->${r.jobId}`); return true; };
+    (deps.claims as any).takeOverReservation = async (r: DedupeReservation, stale: string) => { tookOver.push(`${stale}->${r.jobId}`); return true; };
     const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
     expect(tookOver).toEqual(['job_dead->job_1']);
     expect(response.jobs).toEqual([expect.objectContaining({ job_id: 'job_1', duplicate: false })]);

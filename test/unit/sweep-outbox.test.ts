@@ -11,13 +11,15 @@ function fakes(entries: EnqueueOutboxEntry[], jobs: Pick<JobRecord, 'job_id' | '
   const queued: JobMessage[] = [];
   const asked: Date[] = [];
   const deps: SweepOutboxDeps = {
-    jobs: {
+    outbox: {
       listStaleEnqueueOutbox: async (before) => {
         asked.push(before);
         return entries.filter((entry) => entry.createdAt < before.toISOString());
       },
-      getJobs: async (tenantId, ids) => jobs.filter((job) => job.tenant_id === tenantId && ids.includes(job.job_id)) as JobRecord[],
       closeEnqueueOutbox: async (entry) => void events.push(`close ${entry.batchId}`),
+    },
+    jobs: {
+      getJobs: async (tenantId, ids) => jobs.filter((job) => job.tenant_id === tenantId && ids.includes(job.job_id)) as JobRecord[],
     },
     queue: {
       enqueueJobs: async (messages) => {

@@ -3,8 +3,10 @@
 // range, never a Scan, so an audit costs what it returns, not the size of the table.
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
-import { keys, stripStorage } from './keys';
-import { toBatchRecord } from './job-repository';
+import { toBatchRecord, toJobRecord } from './item-records';
+import { keys, listingShards, stripStorage } from './keys';
+import { mergeShards, take } from './sharded-listing';
+import { batchGetAll } from './table-io';
 
 export type AttemptOutcomeFilter = 'delivered' | 'failed';
 
@@ -59,49 +61,63 @@ export function createDynamoAuditReader(db: DynamoDBDocumentClient, options: { r
     return items.slice(0, limit);
   }
 
-  /** A subject's partition: its own item (sk JOB or BATCH) and its ATTEMPT# items, in one Query. */
+  /** A subject's partition: its own item(s) (JOB, or BATCH + PROGRESS) and its ATTEMPT# items, in one Query. */
   async function readPartition(pk: string) {
     const items = await queryAll({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
     const attempts = items
       .filter((item) => String(item.sk).startsWith('ATTEMPT#'))
       .map((item) => stripStorage<DeliveryAttemptRecord>(item))
       .sort(byStart);
-    const subject = items.find((item) => !String(item.sk).startsWith('ATTEMPT#'));
-    return { subject, attempts };
+    const subject = items.find((item) => item.sk === 'JOB' || item.sk === 'BATCH');
+    const progress = items.find((item) => item.sk === 'PROGRESS');
+    return { subject, progress, attempts };
   }
 
   return {
     async listAttempts(tenantId, window) {
       if (!(window.since.getTime() < window.until.getTime())) throw new RangeError('since must be before until');
-      const [IndexName, pkName, skName, partition] = window.outcome
-        ? (['gsi2', 'gsi2pk', 'gsi2sk', keys.tenantAttemptsByOutcomeIndex(tenantId, window.outcome)] as const)
-        : (['gsi1', 'gsi1pk', 'gsi1sk', keys.tenantAttemptsIndex(tenantId)] as const);
-      // Sort keys are `<started_at ISO>#<event>#<attempt>`: `BETWEEN since AND until` on the
-      // bare timestamps covers started_at >= since and < until (same-length ISO strings).
-      const items = await queryAll(
-        {
-          IndexName,
-          KeyConditionExpression: `${pkName} = :pk AND ${skName} BETWEEN :since AND :until`,
-          ExpressionAttributeValues: {
-            ':pk': partition,
-            ':since': window.since.toISOString(),
-            ':until': window.until.toISOString(),
-          },
-        },
-        window.limit,
-      );
-      return items.map((item) => stripStorage<DeliveryAttemptRecord>(item)).sort(byStart);
+      // Sort keys are `<started_at ISO>#<event>#<attempt>`: [since, until) on the bare timestamps
+      // covers started_at >= since and < until (same-length ISO strings). The indexes are
+      // KEYS_ONLY and write-sharded: merge the shards oldest first, then read the rows. Failed
+      // attempts have their own (sparse) listing; delivered ones are the time listing's rest.
+      const failedOnly = window.outcome === 'failed';
+      const merged = mergeShards(db, TableName, {
+        ...(failedOnly
+          ? { indexName: 'gsi2', partitionAttribute: 'gsi2pk', sortAttribute: 'gsi2sk' }
+          : { indexName: 'gsi1', partitionAttribute: 'gsi1pk', sortAttribute: 'gsi1sk' }),
+        partitions: listingShards().map((shard) =>
+          failedOnly ? keys.tenantAttemptsByOutcomeIndex(tenantId, 'failed', shard) : keys.tenantAttemptsIndex(tenantId, shard),
+        ),
+        order: 'asc',
+        from: window.since.toISOString(),
+        before: window.until.toISOString(),
+        pageSize: 100,
+      });
+      const limit = window.limit ?? Infinity;
+      const attempts: DeliveryAttemptRecord[] = [];
+      while (attempts.length < limit) {
+        const entries = await take(merged, Math.min(100, limit - attempts.length));
+        if (entries.length === 0) break;
+        const rows = await batchGetAll(db, TableName, entries.map((entry) => ({ pk: String(entry.pk), sk: String(entry.sk) })));
+        const records = rows.map((item) => stripStorage<DeliveryAttemptRecord>(item));
+        attempts.push(...(window.outcome === 'delivered' ? records.filter((record) => record.outcome === 'delivered') : records));
+      }
+      return attempts.sort(byStart).slice(0, limit);
     },
 
     async readJobStory(tenantId, jobId) {
       const { subject: jobItem, attempts } = await readPartition(keys.job(tenantId, jobId).pk);
       if (!jobItem) return undefined;
-      const job = stripStorage<AuditedJob>(jobItem);
-      const batchPartition = await readPartition(keys.batch(tenantId, job.batch_id).pk);
+      const batchPartition = await readPartition(keys.batch(tenantId, String(jobItem.batch_id)).pk);
+      // The bookkeeping stays visible to auditors; the metadata comes from the batch item, where it is stored once.
+      const job: AuditedJob = {
+        ...stripStorage<AuditedJob>(jobItem),
+        metadata: toJobRecord(jobItem, (batchPartition.subject?.metadata as Record<string, unknown> | undefined) ?? null).metadata,
+      };
       return {
         job,
         attempts,
-        batch: batchPartition.subject ? toBatchRecord(batchPartition.subject) : undefined,
+        batch: batchPartition.subject ? toBatchRecord(batchPartition.subject, batchPartition.progress) : undefined,
         batchAttempts: batchPartition.attempts,
       };
     },

@@ -31,24 +31,48 @@ export const keys = {
     sk: `${createdAt}#${batchId}`,
   }),
   enqueueOutboxShard: (shard: number) => `OUTBOX#${shard}`,
-  /** gsi1: jobs of a batch. */
-  batchJobsIndex: (tenantId: string, batchId: string) => `${tenantPrefix(tenantId)}#BATCH#${batchId}`,
-  /** gsi2: jobs of a tenant by creation time. */
-  tenantJobsIndex: (tenantId: string) => `${tenantPrefix(tenantId)}#JOBS`,
-  /** gsi1: attempts of a tenant by start time. */
-  tenantAttemptsIndex: (tenantId: string) => `${tenantPrefix(tenantId)}#ATTEMPTS`,
-  /** gsi2: attempts of a tenant with one outcome, by start time. */
-  tenantAttemptsByOutcomeIndex: (tenantId: string, outcome: string) => `${tenantPrefix(tenantId)}#ATTEMPTS#${outcome}`,
+  /** A batch's progress (finished-job slots, completion claim, batch.completed delivery): small and fixed-size, beside the write-once batch item. */
+  batchProgress: (tenantId: string, batchId: string) => ({ pk: `${tenantPrefix(tenantId)}#BATCH#${batchId}`, sk: 'PROGRESS' }),
+  /** gsi2 (KEYS_ONLY): jobs of a tenant by creation time, write-sharded over LISTING_SHARDS partitions. */
+  tenantJobsIndex: (tenantId: string, shard: number) => `${tenantPrefix(tenantId)}#JOBS#${shard}`,
+  /** The listing a tenant's jobs cursor belongs to (all its shards). */
+  tenantJobsListing: (tenantId: string) => `${tenantPrefix(tenantId)}#JOBS`,
+  /** gsi1 (KEYS_ONLY): attempts of a tenant by start time, write-sharded. */
+  tenantAttemptsIndex: (tenantId: string, shard: number) => `${tenantPrefix(tenantId)}#ATTEMPTS#${shard}`,
+  /** gsi2 (KEYS_ONLY): attempts of a tenant with one outcome, by start time, write-sharded. */
+  tenantAttemptsByOutcomeIndex: (tenantId: string, outcome: string, shard: number) => `${tenantPrefix(tenantId)}#ATTEMPTS#${outcome}#${shard}`,
 };
+
+/** Sort key of a job in its tenant's listing: creation time, then id (unique, so a cursor is one value). */
+export const jobListingSortKey = (createdAt: string, jobId: string) => `${createdAt}#${jobId}`;
+
+/** Sort key of an attempt in its tenant's listings: start time, event, attempt number. */
+export const attemptListingSortKey = (startedAt: string, eventId: string, attempt: number) =>
+  `${startedAt}#${eventId}#${String(attempt).padStart(4, '0')}`;
+
+/**
+ * Shards of every per-tenant listing. Each listed item writes 1 WCU (KEYS_ONLY entries are far
+ * below 1 KB) on one shard, so one tenant can list up to 8 x 1,000 items/s before a shard
+ * throttles; bench:capacity checks it at 1,000 files/s.
+ */
+export const LISTING_SHARDS = 8;
+
+/** Shard of an id among `shards` (FNV-1a): stable, so a writer and a reader agree. */
+export function shardOf(id: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % shards;
+}
+
+/** Every shard number of a listing, for the readers that merge them. */
+export const listingShards = (): number[] => Array.from({ length: LISTING_SHARDS }, (_, shard) => shard);
 
 /** Outbox partitions: one write per intake request, so a few shards keep each far below 1,000 WCU/s. */
 export const OUTBOX_SHARDS = 8;
 
-/** Stable shard of a batch id (FNV-1a), so open and close address the same item. */
+/** Stable shard of a batch id, so open and close address the same item. */
 export function outboxShard(batchId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < batchId.length; i++) hash = Math.imul(hash ^ batchId.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % OUTBOX_SHARDS;
+  return shardOf(batchId, OUTBOX_SHARDS);
 }
 
 /** Key and index attributes that are storage detail, not part of a record. */

@@ -1,23 +1,56 @@
-// Wiring helper: the table-backed ports every handler builds the same way (job repository,
-// cached tenant directory), from the environment, once per cold start.
+// Wiring helper: the table-backed ports every handler builds the same way (the job store's
+// ports by concern, cached tenant directory), from the environment, once per cold start.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Settings } from '../../../lib/settings';
-import type { JobRepository, TenantDirectory } from '../../core/ports';
+import type {
+  BatchProgressStore,
+  DedupeClaims,
+  DeliveryLedger,
+  EnqueueOutbox,
+  JobLifecycle,
+  JobListings,
+  TenantDirectory,
+} from '../../core/ports';
 import { ENV, readSettings, requireEnv } from '../../runtime-config';
 import { createDocumentClient } from '../aws-clients';
 import { cacheTenantDirectory } from '../cached-tenant-directory';
-import { createDynamoJobRepository } from './job-repository';
+import { createDynamoBatchProgress } from './batch-progress';
+import { createDynamoDedupeClaims } from './dedupe-claims';
+import { createDynamoDeliveryLedger } from './delivery-ledger';
+import { createDynamoEnqueueOutbox } from './enqueue-outbox';
+import { createDynamoJobLifecycle } from './job-lifecycle';
+import { createDynamoJobListings } from './job-listings';
 import { createDynamoTenantDirectory } from './tenant-directory';
 
 /** How long a warm Lambda trusts a tenant lookup: a disable or rotation lands within this. */
 const TENANT_CACHE_MS = 30_000;
 
-export interface TablePorts {
+/** The job store's ports, one per concern. */
+export interface JobStorePorts {
+  readonly claims: DedupeClaims;
+  readonly outbox: EnqueueOutbox;
+  readonly jobs: JobLifecycle;
+  readonly batches: BatchProgressStore;
+  readonly ledger: DeliveryLedger;
+  readonly listings: JobListings;
+}
+
+export interface TablePorts extends JobStorePorts {
   readonly settings: Settings;
   readonly tableName: string;
   readonly db: DynamoDBDocumentClient;
-  readonly jobs: JobRepository;
   readonly tenants: TenantDirectory;
+}
+
+export function createDynamoJobStore(db: DynamoDBDocumentClient, options: { readonly tableName: string; readonly retentionDays: number }): JobStorePorts {
+  return {
+    claims: createDynamoDedupeClaims(db, options),
+    outbox: createDynamoEnqueueOutbox(db, options),
+    jobs: createDynamoJobLifecycle(db, options),
+    batches: createDynamoBatchProgress(db, options),
+    ledger: createDynamoDeliveryLedger(db, options),
+    listings: createDynamoJobListings(db, options),
+  };
 }
 
 export function tablePorts(env: Record<string, string | undefined>): TablePorts {
@@ -28,7 +61,7 @@ export function tablePorts(env: Record<string, string | undefined>): TablePorts 
     settings,
     tableName,
     db,
-    jobs: createDynamoJobRepository(db, { tableName, retentionDays: settings.retention.jobDays }),
+    ...createDynamoJobStore(db, { tableName, retentionDays: settings.retention.jobDays }),
     tenants: cacheTenantDirectory(createDynamoTenantDirectory(db, { tableName }), TENANT_CACHE_MS),
   };
 }

@@ -5,6 +5,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocum
 import type { TenantDirectory, TenantWriter } from '../../core/ports';
 import type { SigningSecret, TenantRecord } from '../../core/records';
 import { keys, stripStorage } from './keys';
+import { batchGetAll } from './table-io';
 
 interface StoredTenant extends TenantRecord {
   readonly signing_secrets: SigningSecret[];
@@ -108,10 +109,12 @@ export function createDynamoTenantDirectory(
             ExclusiveStartKey,
           }),
         );
-        tenants.push(...(page.Items ?? []).map((item) => publicTenant(stripStorage<StoredTenant>(item))));
+        // The index is KEYS_ONLY: read the tenants themselves by key.
+        const items = await batchGetAll(db, TableName, (page.Items ?? []).map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
+        tenants.push(...items.map((item) => publicTenant(stripStorage<StoredTenant>(item))));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
-      return tenants;
+      return tenants.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.tenant_id.localeCompare(b.tenant_id));
     },
   };
 }

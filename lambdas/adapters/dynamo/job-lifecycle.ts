@@ -1,0 +1,181 @@
+// Adapter: JobLifecycle port on DynamoDB. Every state change is a conditional UpdateItem whose
+// condition is the transition's guard from core/job-state.ts (job-conditions.ts translates it),
+// so concurrent extractors cannot process a job twice at once and a cancel cannot race a start.
+// Job items carry no metadata (it is stored once, on the batch item) and no listing attributes
+// other than one KEYS_ONLY, write-sharded index key (keys.tenantJobsIndex).
+import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { JOB_TRANSITIONS } from '../../core/job-state';
+import type { JobLifecycle, JobOutcomeUpdate, StartProcessingResult } from '../../core/ports';
+import type { BatchRecord, JobRecord } from '../../core/records';
+import { createBatchMetadataReader } from './batch-metadata';
+import { transitionCondition } from './job-conditions';
+import { SLOT_CODES } from './item-records';
+import { epochSeconds, isConditionalCheckFailed, jobListingSortKey, keys, LISTING_SHARDS, shardOf, conditionally } from './keys';
+import { batchGetAll, batchPutAll, getConsistent, type JobTableOptions } from './table-io';
+
+/** The items createBatch writes: the batch (write-once, holds the metadata), its progress, and the jobs. */
+export function batchItems(batch: BatchRecord, jobs: readonly JobRecord[], retentionDays: number): Record<string, unknown>[] {
+  const expires_at = epochSeconds(new Date(batch.created_at)) + retentionDays * 24 * 3600;
+  const { counts: _counts, ...batchFields } = batch;
+  const slotOf = new Map(batch.job_ids.map((jobId, slot) => [jobId, slot]));
+  return [
+    { ...keys.batch(batch.tenant_id, batch.batch_id), entity: 'batch', ...batchFields, expires_at },
+    {
+      ...keys.batchProgress(batch.tenant_id, batch.batch_id),
+      entity: 'batch_progress',
+      total: batch.job_ids.length,
+      slots: batch.job_ids.map(() => SLOT_CODES.pending),
+      expires_at,
+    },
+    ...jobs.map((job) => {
+      const { metadata, ...fields } = job;
+      const slot = slotOf.get(job.job_id);
+      return {
+        ...keys.job(job.tenant_id, job.job_id),
+        entity: 'job',
+        ...fields,
+        ...(metadata !== null && metadata !== undefined ? { metadata_in_batch: true } : {}),
+        ...(slot !== undefined ? { batch_slot: slot } : {}),
+        gsi2pk: keys.tenantJobsIndex(job.tenant_id, shardOf(job.job_id, LISTING_SHARDS)),
+        gsi2sk: jobListingSortKey(job.created_at, job.job_id),
+        expires_at,
+      };
+    }),
+  ];
+}
+
+/** SET/REMOVE clauses and values for storing an outcome (completed or failed). */
+function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; removes: string[]; names: Record<string, string>; values: Record<string, unknown> } {
+  const values: Record<string, unknown> = { ':to': outcome.status, ':at': now.toISOString() };
+  const names: Record<string, string> = { '#status': 'status' };
+  const sets = ['#status = :to', 'updated_at = :at', 'finished_at = :at'];
+  const removes = ['lease_until'];
+  const assign = (attribute: string, value: unknown) => {
+    if (value === undefined) return;
+    values[`:${attribute}`] = value;
+    names[`#${attribute}`] = attribute;
+    sets.push(`#${attribute} = :${attribute}`);
+  };
+  if (outcome.status === 'completed') {
+    assign('media_type', outcome.mediaType);
+    assign('result', outcome.result);
+    assign('model', outcome.model);
+    assign('source', outcome.source);
+    assign('usage', outcome.usage);
+    names['#error'] = 'error';
+    removes.push('#error');
+  } else {
+    assign('error', outcome.error);
+    assign('media_type', outcome.mediaType);
+    assign('source', outcome.source);
+  }
+  return { sets, removes, names, values };
+}
+
+export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: JobTableOptions): JobLifecycle {
+  const TableName = options.tableName;
+  const metadata = createBatchMetadataReader(db, TableName);
+  const record = async (item: Record<string, unknown>) => (await metadata.jobRecords([item]))[0]!;
+
+  /**
+   * A conditional state change of a job that returns the job either way: as changed, or as it
+   * stands when the condition did not hold (dynalite ignores ReturnValuesOnConditionCheckFailure).
+   */
+  async function changeJobState(
+    tenantId: string,
+    jobId: string,
+    update: Omit<UpdateCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
+  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string }> {
+    const Key = keys.job(tenantId, jobId);
+    try {
+      const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
+      return { changed: true, job: await record(Attributes!) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const item = await getConsistent(db, TableName, Key);
+      const leaseUntil = typeof item?.lease_until === 'string' ? item.lease_until : undefined;
+      return { changed: false, job: item ? await record(item) : undefined, ...(leaseUntil ? { leaseUntil } : {}) };
+    }
+  }
+
+  return {
+    async createBatch(batch, jobs) {
+      // The batch and progress items go first, in the first call: a job is never written before them.
+      await batchPutAll(db, TableName, batchItems(batch, jobs, options.retentionDays));
+    },
+
+    async getJob(tenantId, jobId) {
+      const item = await getConsistent(db, TableName, keys.job(tenantId, jobId));
+      return item ? record(item) : undefined;
+    },
+
+    async getJobs(tenantId, jobIds) {
+      const items = await batchGetAll(db, TableName, [...new Set(jobIds)].map((id) => keys.job(tenantId, id)));
+      return metadata.jobRecords(items);
+    },
+
+    async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
+      const condition = transitionCondition('start', now);
+      const { changed, job, leaseUntil: heldUntil } = await changeJobState(tenantId, jobId, {
+        UpdateExpression:
+          'SET #status = :to, lease_until = :lease, updated_at = :at, ' +
+          'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
+        ExpressionAttributeValues: {
+          ...condition.values,
+          ':to': JOB_TRANSITIONS.start.to[0],
+          ':lease': leaseUntil.toISOString(),
+          ':at': now.toISOString(),
+          ':zero': 0,
+          ':one': 1,
+        },
+      });
+      return changed ? { started: true, job: job! } : { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
+    },
+
+    async releaseLease(job, now) {
+      const condition = transitionCondition('release', now);
+      await conditionally(() =>
+        db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(job.tenant_id, job.job_id),
+            UpdateExpression: 'SET #status = :to, updated_at = :at REMOVE lease_until',
+            ConditionExpression: condition.expression,
+            ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
+            ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.release.to[0], ':at': now.toISOString() },
+          }),
+        ),
+      );
+    },
+
+    async finish(job, outcome: JobOutcomeUpdate, now) {
+      const condition = transitionCondition('finish', now);
+      const update = outcomeUpdate(outcome, now);
+      return conditionally(() =>
+        db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(job.tenant_id, job.job_id),
+            UpdateExpression: `SET ${update.sets.join(', ')} REMOVE ${update.removes.join(', ')}`,
+            ConditionExpression: condition.expression,
+            ExpressionAttributeNames: { ...condition.names, ...update.names },
+            ExpressionAttributeValues: { ...condition.values, ...update.values },
+          }),
+        ),
+      );
+    },
+
+    async cancel(tenantId, jobId, now) {
+      const condition = transitionCondition('cancel', now);
+      const { changed, job } = await changeJobState(tenantId, jobId, {
+        UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
+        ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.cancel.to[0], ':at': now.toISOString() },
+      });
+      return { cancelled: changed, job };
+    },
+  };
+}
