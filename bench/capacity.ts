@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     const urls = await Promise.all(
       Array.from({ length: perRequest }, async (_, i) => {
         const audio = i % 4 === 3; // the bench mix: 75% images, 25% audio
-        const key = `capacity/${i}.${audio ? 'mp3' : 'png'}`;
+        const key = `tenants/${stack.tenantId}/capacity/${i}.${audio ? 'mp3' : 'png'}`;
         await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.mediaBucket, Key: key, Body: audio ? mp3 : png }));
         return `s3://${stack.names.mediaBucket}/${key}`;
       }),

@@ -84,9 +84,9 @@ async function main(): Promise<void> {
   const results: unknown[] = [];
   try {
     const bucket = stack.names.mediaBucket;
-    await uploadLarge(stack.s3, bucket, 'bench/large.jpg', image.bytes);
-    await uploadLarge(stack.s3, bucket, 'bench/large.wav', await readFile(wavPath));
-    const urls = { image: `s3://${bucket}/bench/large.jpg`, audio: `s3://${bucket}/bench/large.wav` };
+    await uploadLarge(stack.s3, bucket, `tenants/${stack.tenantId}/bench/large.jpg`, image.bytes);
+    await uploadLarge(stack.s3, bucket, `tenants/${stack.tenantId}/bench/large.wav`, await readFile(wavPath));
+    const urls = { image: `s3://${bucket}/tenants/${stack.tenantId}/bench/large.jpg`, audio: `s3://${bucket}/tenants/${stack.tenantId}/bench/large.wav` };
     const bedrock = { METAHOOK_MODEL_PROVIDER: 'bedrock', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint };
     const cases: Case[] = [
       { label: 'local analyzer', file: 'image', env: { METAHOOK_MODEL_PROVIDER: 'local' } },

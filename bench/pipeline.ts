@@ -103,7 +103,7 @@ async function intakeBench(ctx: Context) {
   let fileNumber = 0;
   const body = (files: number) => ({
     callback_url: `${ctx.receiver.url}/intake`,
-    files: Array.from({ length: files }, () => ({ url: `s3://${stack.names.mediaBucket}/bench/intake/${fileNumber++}.jpg` })),
+    files: Array.from({ length: files }, () => ({ url: `s3://${stack.names.mediaBucket}/tenants/${stack.tenantId}/bench/intake/${fileNumber++}.jpg` })),
   });
 
   // Warm the handler, the tenant cache and the connections first.
@@ -157,7 +157,7 @@ async function uploadMedia(stack: LocalStack): Promise<string[]> {
   // 100 distinct keys: a 100-file request needs 100 distinct URLs (duplicates collapse into one job).
   for (let i = 0; i < 100; i++) {
     const audio = i % 4 === 3;
-    const key = `bench/media/${i}.${audio ? 'mp3' : 'jpg'}`;
+    const key = `tenants/${stack.tenantId}/bench/media/${i}.${audio ? 'mp3' : 'jpg'}`;
     await stack.s3.send(new PutObjectCommand({ Bucket: stack.names.mediaBucket, Key: key, Body: audio ? mp3 : jpeg }));
     urls.push(`s3://${stack.names.mediaBucket}/${key}`);
   }
@@ -171,7 +171,7 @@ async function directPath(stack: LocalStack) {
   const model = await createMetadataProvider(process.env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(process.env) });
   return async (fileUrl: string, callbackUrl: string): Promise<string> => {
-    const fetched = await media.fetch(fileUrl, { maxBytes: Math.max(settings.maxImageBytes, settings.maxAudioBytes) });
+    const fetched = await media.fetch(fileUrl, { maxBytes: Math.max(settings.maxImageBytes, settings.maxAudioBytes), scope: { tenantId: stack.tenantId, grants: [] } });
     const sniffed = await sniffMedia(fetched.bytes);
     if (sniffed.kind === 'unsupported') throw new Error(`unsupported bench file ${fileUrl}`);
     const extracted = await model.extract({

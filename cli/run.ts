@@ -1,7 +1,7 @@
 // CLI: argument parsing and dispatch for `npm run metahook -- <group> <command> [options]`.
 // Each command parses strictly (a misspelt option is an error, not silently ignored).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TenantNotFoundError } from '../lambdas/core/manage-tenants';
+import { MediaSourceRefusedError, TenantNotFoundError } from '../lambdas/core/manage-tenants';
 import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
 import { formatDoctorReport, runDoctor } from './commands/doctor';
@@ -20,6 +20,10 @@ Tenants
   tenants disable --tenant ID           refuse its API key; hold its queued jobs
   tenants enable --tenant ID            undo disable
   tenants rotate-secret --tenant ID     new signing secret; the previous one keeps signing for 24 h
+  tenants allow-source --tenant ID --source s3://BUCKET/PREFIX/
+                                        let the tenant submit objects under PREFIX of BUCKET (its own
+                                        uploads prefix needs no grant; BUCKET must be in allowedSourceBuckets)
+  tenants revoke-source --tenant ID --source s3://BUCKET/PREFIX/   undo allow-source
 
 Audit (DynamoDB Queries on documented indexes only)
   audit deliveries --tenant ID --since ISO --until ISO [--outcome delivered|failed]
@@ -50,7 +54,7 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const COMMAND_OPTIONS = {
-  tenants: { name: { type: 'string' }, tenant: { type: 'string' } },
+  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, source: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' } },
@@ -99,7 +103,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
 
     if (group === 'tenants') {
-      const options = values as typeof values & { name?: string; tenant?: string };
+      const options = values as typeof values & { name?: string; tenant?: string; source?: string };
       if (!(TENANT_COMMANDS as readonly string[]).includes(command ?? '')) {
         throw new UsageError(`tenants needs one of: ${TENANT_COMMANDS.join(', ')}`);
       }
@@ -111,6 +115,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           format,
           ...(options.name !== undefined ? { name: options.name } : {}),
           ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+          ...(options.source !== undefined ? { source: options.source } : {}),
         },
         io,
       );
@@ -190,7 +195,7 @@ function reportFailure(error: unknown, io: CliIo): number {
     io.stderr(`metahook: ${error.message}\nRun "npm run metahook -- --help" for usage.`);
     return 2;
   }
-  if (error instanceof TenantNotFoundError || error instanceof TargetUnavailableError || error instanceof MissingSdkPackageError) {
+  if (error instanceof TenantNotFoundError || error instanceof MediaSourceRefusedError || error instanceof TargetUnavailableError || error instanceof MissingSdkPackageError) {
     io.stderr(`metahook: ${error.message}`);
     return 1;
   }

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ListDeadLetterSourceQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { MediaSourceLimits } from '../lambdas/core/manage-tenants';
 import type { ApiKeyRegistry } from '../lambdas/core/ports';
 import { ENV } from '../lambdas/runtime-config';
 import { DEFAULT_STAGE, metahookStackName } from '../lib/deploy-config';
@@ -40,6 +41,8 @@ export interface Target {
   queueUrls(): Promise<QueueUrls>;
   /** Lazy: only tenant commands need the gateway's keys (and, on AWS, its SDK package). */
   apiKeys(): Promise<ApiKeyRegistry>;
+  /** The media bucket and the buckets the deployment may read (tenants allow-source checks against them). */
+  mediaSourceLimits(): Promise<MediaSourceLimits>;
   close(): void;
 }
 
@@ -103,6 +106,10 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
     sqs,
     queueUrls: async () => queues,
     apiKeys: async () => createLocalApiKeys(db),
+    mediaSourceLimits: async () => ({
+      mediaBucket: need(ENV.mediaBucket),
+      allowedSourceBuckets: listOf(env[ENV.allowedSourceBuckets]),
+    }),
     close() {
       dynamo.destroy();
       sqs.destroy();
@@ -121,7 +128,16 @@ export const STACK_OUTPUTS = {
   /** Optional: found from the dead-letter queue (ListDeadLetterSourceQueues) when the stack lacks them. */
   jobsQueueUrl: 'JobsQueueUrl',
   deliveriesQueueUrl: 'DeliveriesQueueUrl',
+  mediaBucketName: 'MediaBucketName',
+  /** Comma-separated; `-` when the deployment reads no other bucket (an output cannot be empty). */
+  allowedSourceBuckets: 'AllowedSourceBuckets',
 } as const;
+
+const listOf = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0 && item !== '-');
 
 export type StackOutputs = Record<string, string>;
 
@@ -192,6 +208,10 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
       })();
       return queues;
     },
+    mediaSourceLimits: async () => ({
+      mediaBucket: need(STACK_OUTPUTS.mediaBucketName),
+      allowedSourceBuckets: listOf(need(STACK_OUTPUTS.allowedSourceBuckets)),
+    }),
     apiKeys:
       options.apiKeys ??
       (async () =>

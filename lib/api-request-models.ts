@@ -3,7 +3,7 @@
 // API Gateway models are JSON Schema draft 4 with CDK's key spelling ($schema -> schema, $ref -> ref).
 import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 import { JsonSchemaVersion, type JsonSchema } from 'aws-cdk-lib/aws-apigateway';
-import { submitJobsRequestSchema } from '../lambdas/core/api-schemas';
+import { createUploadRequestSchema, submitJobsRequestSchema } from '../lambdas/core/api-schemas';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -43,4 +43,5 @@ export function toApiGatewaySchema(schema: $ZodType): JsonSchema {
 /** Request models by name; the intake-api construct registers each as an API Gateway Model. */
 export const REQUEST_MODELS = {
   SubmitJobsRequest: () => toApiGatewaySchema(submitJobsRequestSchema),
+  CreateUploadRequest: () => toApiGatewaySchema(createUploadRequestSchema),
 } as const;

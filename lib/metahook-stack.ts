@@ -101,6 +101,7 @@ export class MetahookStack extends Stack {
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
       deliveriesQueue: this.deliveries.queue,
+      mediaBucket: this.storage.mediaBucket,
       environment,
       usagePlan: config.usagePlan,
       logRetention,
@@ -124,6 +125,7 @@ export class MetahookStack extends Stack {
       settings,
       table: this.storage.table,
       jobsQueue: this.jobs.queue,
+      deliveriesQueue: this.deliveries.queue,
       environment,
       logRetention,
       alarmTopic: this.observability.alarmTopic,
@@ -131,6 +133,11 @@ export class MetahookStack extends Stack {
 
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
+    // Read by `metahook tenants allow-source`: a tenant may be granted only buckets the extractor can read.
+    new CfnOutput(this, 'AllowedSourceBuckets', {
+      value: config.allowedSourceBuckets.length > 0 ? config.allowedSourceBuckets.join(',') : '-',
+      description: 'Buckets besides the media bucket the extractor may read (allowedSourceBuckets)',
+    });
     new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
     new CfnOutput(this, 'DeliveriesQueueUrl', { value: this.deliveries.queue.queueUrl });
     new CfnOutput(this, 'JobsDeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl });

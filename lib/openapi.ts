@@ -6,6 +6,8 @@ import { registry, toJSONSchema, type $ZodType } from 'zod/v4/core';
 import {
   batchCompletedEventSchema,
   batchViewSchema,
+  createUploadRequestSchema,
+  createUploadResponseSchema,
   deliveryAttemptSchema,
   deliverySummarySchema,
   errorEnvelopeSchema,
@@ -26,9 +28,9 @@ import { API_ERROR_STATUS, type ApiErrorCode } from '../lambdas/core/errors';
 import { JOBS_API_ROUTES, splitRoute, type JobsApiRoute } from '../lambdas/jobs-api/routes';
 import { resolveSettings } from './settings';
 
-/** Every route of the API: the intake's POST /jobs and the jobs API's routes. */
-export type ApiRoute = 'POST /jobs' | JobsApiRoute;
-export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', ...JOBS_API_ROUTES];
+/** Every route of the API: the intake's POST /jobs, the uploads function's POST /uploads and the jobs API's routes. */
+export type ApiRoute = 'POST /jobs' | 'POST /uploads' | JobsApiRoute;
+export const API_ROUTES: readonly ApiRoute[] = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES];
 
 /** Named component schemas; a schema used by several responses is one $ref. */
 export const COMPONENT_SCHEMAS = {
@@ -45,6 +47,8 @@ export const COMPONENT_SCHEMAS = {
   DeliveryAttempt: deliveryAttemptSchema,
   JobDeliveries: jobDeliveriesSchema,
   RedeliverResponse: redeliverResponseSchema,
+  CreateUploadRequest: createUploadRequestSchema,
+  CreateUploadResponse: createUploadResponseSchema,
   JobCompletedEvent: jobCompletedEventSchema,
   JobFailedEvent: jobFailedEventSchema,
   BatchCompletedEvent: batchCompletedEventSchema,
@@ -99,7 +103,10 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
     summary: 'Submit media files for metadata extraction',
     description:
       'Queues one job per file and answers at once. Each finished job is POSTed, signed, to `callback_url` ' +
-      '(see `webhooks`). The same file URL with the same callback URL within 24 hours is the same job (`duplicate: true`).',
+      '(see `webhooks`). The same file URL with the same callback URL within 24 hours is the same job (`duplicate: true`). ' +
+      "An `s3://` URL must lie in the tenant's media scope: its own upload prefix (`tenants/<tenant id>/` of the media bucket, " +
+      'see POST /uploads) or a source an operator allowed for the tenant; anything else is `file_url_forbidden`, ' +
+      'whether or not the object exists.',
     parameters: [
       {
         name: 'Idempotency-Key',
@@ -120,6 +127,17 @@ export const ROUTE_CONTRACTS: Readonly<Record<ApiRoute, RouteContract>> = {
       'callback_url_forbidden',
       'file_url_forbidden',
     ],
+  },
+  'POST /uploads': {
+    operationId: 'createUpload',
+    summary: "Get a presigned URL to stage one file under the tenant's own prefix",
+    description:
+      'For integrators without a bucket of their own. PUT the file to `upload.url` with exactly `upload.headers` ' +
+      `(the signature covers the size and type) within ${api.uploadUrlExpirySeconds / 60} minutes, then submit \`file_url\` to POST /jobs. ` +
+      "The key is chosen by Metahook under the tenant's prefix, so an upload never overwrites another. Staged files expire with the bucket's lifecycle rule.",
+    requestBody: 'CreateUploadRequest',
+    success: { status: 201, schema: 'CreateUploadResponse', description: 'Signed: PUT the file, then submit `file_url`.' },
+    errors: ['invalid_request', 'payload_too_large', 'unsupported_content_type', 'unsupported_media_type'],
   },
   'GET /jobs': {
     operationId: 'listJobs',

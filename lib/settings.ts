@@ -69,6 +69,12 @@ export interface Settings {
     /** Nesting levels of `metadata` (the object itself is 1); DynamoDB stores at most 32 per item. */
     readonly maxMetadataDepth: number;
     readonly maxExternalIdLength: number;
+    /**
+     * How long a POST /v1/uploads URL stays valid. Short: it is a bearer credential for one key.
+     * A presigned URL also stops working when the signer's session credentials expire, whichever
+     * comes first (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html).
+     */
+    readonly uploadUrlExpirySeconds: number;
   };
   readonly idempotency: {
     /** Same file URL + callback URL from the same tenant inside this window returns the existing job. */
@@ -86,7 +92,22 @@ export interface Settings {
     /** Lambda's guidance: queue visibility >= 6x the function timeout. */
     readonly queueVisibilityTimeoutSeconds: number;
     readonly retryScheduleSeconds: readonly number[];
-    /** Attempts before the job message is dead-lettered (and the job fails). */
+    /**
+     * Extraction attempts a job gets (schedule + 1), counted on the job item when processing
+     * starts (`processing_attempts`): retries are decided from this, never from SQS receive counts.
+     */
+    readonly maxAttempts: number;
+    /**
+     * How long a started attempt holds the job: the function timeout (a receive cannot outlive it).
+     * METAHOOK_EXTRACTION_LEASE_SECONDS shortens it for local time compression only.
+     */
+    readonly leaseSeconds: number;
+    /**
+     * Last-resort net only (extractionReceiveBudget): the attempts, one lease wait before each, plus
+     * headroom for receives that end without an attempt (timeouts, init failures, infrastructure
+     * errors). The extractor fails the job and dead-letters the message itself, with a reason, on
+     * the last receive SQS allows.
+     */
     readonly maxReceiveCount: number;
     readonly maxImageBytes: number;
     readonly maxAudioBytes: number;
@@ -140,6 +161,12 @@ export interface Settings {
     /** Outbox entries younger than this may belong to a running intake. */
     readonly outboxMinAgeSeconds: number;
     readonly maxEntriesPerRun: number;
+    /**
+     * A job `processing` (or waiting for a retry) this long past its deadline has no live message:
+     * a timed-out receive's message is visible again after the queue's visibility timeout, which
+     * starts about when the lease does, so by then it would have taken the job back.
+     */
+    readonly leaseGraceSeconds: number;
     readonly functionTimeoutSeconds: number;
   };
   readonly intake: {
@@ -150,6 +177,15 @@ export interface Settings {
 
 /** SQS's cap on a message's total visibility from one receipt, and on one ChangeMessageVisibility. */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/** Receives the jobs queue allows beyond the attempts and their lease waits, before SQS dead-letters by count. */
+export const EXTRACTION_RECEIVE_HEADROOM = 5;
+
+/** Attempts (schedule + 1), a possible lease wait before each, plus headroom: no extra receive uses up a retry. */
+export function extractionReceiveBudget(schedule: readonly number[]): number {
+  const attempts = schedule.length + 1;
+  return 2 * attempts + EXTRACTION_RECEIVE_HEADROOM;
+}
 
 /** Receives SQS may see before dead-lettering by count that our delivery schedule never reaches. */
 export const DELIVERY_RECEIVE_HEADROOM = 5;
@@ -265,6 +301,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxMetadataBytes: 16 * 1024,
       maxMetadataDepth: 16,
       maxExternalIdLength: 128,
+      uploadUrlExpirySeconds: 15 * 60,
     },
     idempotency: {
       dedupeWindowSeconds: positiveInt(env, 'METAHOOK_DEDUPE_WINDOW_SECONDS', 24 * 3600),
@@ -279,7 +316,9 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       maxConcurrency: capacity.extractor.maxConcurrency,
       queueVisibilityTimeoutSeconds: 6 * extractorTimeout,
       retryScheduleSeconds: extractionSchedule,
-      maxReceiveCount: extractionSchedule.length + 1,
+      maxAttempts: extractionSchedule.length + 1,
+      leaseSeconds: positiveInt(env, 'METAHOOK_EXTRACTION_LEASE_SECONDS', extractorTimeout),
+      maxReceiveCount: extractionReceiveBudget(extractionSchedule),
       maxImageBytes: 20 * 1024 * 1024,
       maxAudioBytes: 50 * 1024 * 1024,
       maxAudioDurationSeconds: positiveInt(env, 'METAHOOK_MAX_AUDIO_SECONDS', 2 * 60 * 60),
@@ -310,6 +349,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       intervalSeconds: positiveInt(env, 'METAHOOK_SWEEP_INTERVAL_SECONDS', 60),
       outboxMinAgeSeconds: positiveInt(env, 'METAHOOK_SWEEP_MIN_AGE_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
       maxEntriesPerRun: 200,
+      leaseGraceSeconds: positiveInt(env, 'METAHOOK_SWEEP_LEASE_GRACE_SECONDS', 6 * extractorTimeout - extractorTimeout + 60),
       functionTimeoutSeconds: 60,
     },
     intake: {

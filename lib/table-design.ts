@@ -36,6 +36,18 @@ export const INDEXES = {
     purpose: 'jobs of a tenant by creation time (TENANT#t#JOBS#<n>); delivery attempts of a tenant by outcome and time (TENANT#t#ATTEMPTS#<outcome>#<n>)',
     projection: 'KEYS_ONLY',
   },
+  /**
+   * Sparse and write-sharded: only jobs in flight (processing, or waiting for a retry) carry its
+   * keys, so the sweeper finds the ones past their deadline with one Query per shard, never a scan.
+   * Keys only: the sweeper reads the job itself before acting.
+   */
+  leases: {
+    indexName: 'gsi3',
+    partitionKey: 'gsi3pk',
+    sortKey: 'gsi3sk',
+    purpose: 'jobs in flight by deadline (lease end or retry due), sharded; the sweeper requeues those past it',
+    projection: 'KEYS_ONLY',
+  },
 } as const satisfies Record<string, IndexDesign>;
 
 export const ALL_INDEXES: readonly IndexDesign[] = Object.values(INDEXES);

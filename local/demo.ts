@@ -1,19 +1,18 @@
 // `npm run demo`: the README's "see it work" step. Uses the stack `npm start` is running
-// (from .metahook/local.json) or starts one in memory, uploads the bundled fixtures to the
-// local bucket, submits them with a callback to a receiver on 127.0.0.1 that verifies each
+// (from .metahook/local.json) or starts one in memory, stages the bundled fixtures with
+// POST /v1/uploads (presigned PUTs under the tenant's prefix), submits them with a callback to a receiver on 127.0.0.1 that verifies each
 // signature with the official standardwebhooks package, and prints what arrived.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalStack, type LocalCredentials } from './stack';
 import { startWebhookReceiver } from './webhook-receiver';
 
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fixtures');
 const FILES = [
-  { fixture: 'photo-iptc.jpg', external_id: 'photo-with-iptc' },
-  { fixture: 'graphic.png', external_id: 'png-graphic' },
-  { fixture: 'tone.wav', external_id: 'wav-tone' },
-  { fixture: 'tagged.mp3', external_id: 'mp3-with-tags' },
+  { fixture: 'photo-iptc.jpg', external_id: 'photo-with-iptc', content_type: 'image/jpeg' },
+  { fixture: 'graphic.png', external_id: 'png-graphic', content_type: 'image/png' },
+  { fixture: 'tone.wav', external_id: 'wav-tone', content_type: 'audio/wav' },
+  { fixture: 'tagged.mp3', external_id: 'mp3-with-tags', content_type: 'audio/mpeg' },
 ];
 
 async function runningStack(): Promise<LocalCredentials | undefined> {
@@ -33,21 +32,23 @@ const stack: LocalCredentials = existing ?? ownStack!;
 console.log(existing ? `Using the running stack at ${stack.endpoint}` : `Started an in-memory stack at ${stack.endpoint}`);
 
 const receiver = await startWebhookReceiver(stack.signingSecret);
-const s3 = new S3Client({
-  endpoint: stack.s3Endpoint,
-  forcePathStyle: true,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-});
 const runId = Date.now().toString(36);
 const files = [];
-for (const { fixture, external_id } of FILES) {
-  const key = `demo/${runId}/${fixture}`;
-  await s3.send(new PutObjectCommand({ Bucket: stack.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }));
-  files.push({ url: `s3://${stack.mediaBucket}/${key}`, external_id });
+// The integrator's flow: POST /v1/uploads for a presigned PUT under the tenant's own prefix.
+for (const { fixture, external_id, content_type } of FILES) {
+  const bytes = await readFile(join(FIXTURES, fixture));
+  const signed = await fetch(`${stack.endpoint}/v1/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': stack.apiKey },
+    body: JSON.stringify({ filename: `${runId}-${fixture}`, content_type, size_bytes: bytes.byteLength }),
+  });
+  const staged = (await signed.json()) as { file_url: string; upload: { method: string; url: string; headers: Record<string, string> } };
+  if (signed.status !== 201) throw new Error(`POST /v1/uploads -> ${signed.status}: ${JSON.stringify(staged)}`);
+  const put = await fetch(staged.upload.url, { method: staged.upload.method, headers: staged.upload.headers, body: bytes });
+  if (!put.ok) throw new Error(`PUT ${fixture} -> ${put.status}`);
+  files.push({ url: staged.file_url, external_id });
 }
-console.log(`Uploaded ${files.length} fixtures to s3://${stack.mediaBucket}/demo/${runId}/`);
+console.log(`Staged ${files.length} fixtures with POST /v1/uploads under s3://${stack.mediaBucket}/tenants/${stack.tenantId}/uploads/`);
 
 const response = await fetch(`${stack.endpoint}/v1/jobs`, {
   method: 'POST',
@@ -86,5 +87,4 @@ if (response.status !== 202) {
   }
 }
 await receiver.stop();
-s3.destroy();
 await ownStack?.stop();

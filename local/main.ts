@@ -19,7 +19,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 const stack = await startLocalStack({ port, dataDir, fresh: args.has('--fresh') });
 const example = JSON.stringify({
   callback_url: 'http://127.0.0.1:4000/webhooks',
-  files: [{ url: `s3://${stack.names.mediaBucket}/photo.jpg`, external_id: 'photo-1' }],
+  files: [{ url: `s3://${stack.names.mediaBucket}/tenants/${stack.tenantId}/uploads/<id>/photo.jpg`, external_id: 'photo-1' }],
 });
 console.log(`
 Metahook local stack is running (model provider: ${process.env.METAHOOK_MODEL_PROVIDER}, Node ${process.version}).
@@ -30,7 +30,11 @@ Metahook local stack is running (model provider: ${process.env.METAHOOK_MODEL_PR
   media bucket    s3://${stack.names.mediaBucket}  (S3 API at ${stack.env.AWS_ENDPOINT_URL_S3})
   saved to        ${resolve(dataDir, 'local.json')}
 
-Try it:
+Try it: stage a file (the answer has a presigned PUT URL and the file_url to submit) ...
+  curl -sS -X POST ${stack.endpoint}/v1/uploads \\
+    -H 'content-type: application/json' -H 'x-api-key: ${stack.apiKey}' \\
+    -d '{"filename": "photo.jpg", "content_type": "image/jpeg", "size_bytes": <bytes>}'
+... PUT it (curl -X PUT "<upload.url>" -H 'content-type: image/jpeg' --data-binary @photo.jpg), then submit:
   curl -sS -X POST ${stack.endpoint}/v1/jobs \\
     -H 'content-type: application/json' -H 'x-api-key: ${stack.apiKey}' \\
     -d '${example}'

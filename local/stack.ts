@@ -29,7 +29,7 @@ import { restoreSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
 import { invokeWithTimeout } from './invocation-scope';
 import { fakeLambdaContext } from './lambda-context';
-import type { SweepOutboxResult } from '../lambdas/core/sweep-outbox';
+import type { SweepRunResult } from '../lambdas/core/sweep-leases';
 
 export interface LocalStackOptions {
   /** Port for the API; 0 picks a free one. */
@@ -91,7 +91,7 @@ export interface LocalStack extends LocalCredentials {
   readonly env: Record<string, string>;
   createTenant(name: string): Promise<CreatedTenant>;
   /** Runs the sweeper once now (it also runs on its schedule's timer), as EventBridge would. */
-  sweep(): Promise<SweepOutboxResult>;
+  sweep(): Promise<SweepRunResult>;
   stop(): Promise<void>;
 }
 
@@ -168,10 +168,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const extractor = wrap('extractor', (await import('../lambdas/extractor/handler')).handler as unknown as SqsHandler);
   const callback = wrap('callback', (await import('../lambdas/callback/handler')).handler as unknown as SqsHandler);
 
+  const uploads = wrap('uploads', (await import('../lambdas/uploads/handler')).handler as unknown as ProxyHandler);
   const jobsApi = wrap('jobsApi', (await import('../lambdas/jobs-api/handler')).handler as unknown as ProxyHandler);
   const jobsApiRoutes = JOBS_API_ROUTES.map((route) => ({ ...splitRoute(route), functionName: 'metahook-jobs-api', handler: jobsApi }));
   const routes: Route[] = [
     { method: 'POST', resource: '/jobs', functionName: 'metahook-intake', handler: intake },
+    { method: 'POST', resource: '/uploads', functionName: 'metahook-uploads', handler: uploads },
     ...jobsApiRoutes,
     // Local only, no key: the published contract (docs/openapi.json is the same document).
     {
@@ -229,11 +231,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     (await import('../lambdas/sweeper/handler')).handler as unknown as (
       event: unknown,
       context: ReturnType<typeof fakeLambdaContext>,
-    ) => Promise<SweepOutboxResult>,
+    ) => Promise<SweepRunResult>,
   );
   let sweepRuns = 0;
-  let sweeping: Promise<SweepOutboxResult> | undefined;
-  const sweep = (): Promise<SweepOutboxResult> => {
+  let sweeping: Promise<SweepRunResult> | undefined;
+  const sweep = (): Promise<SweepRunResult> => {
     if (sweeping) return sweeping;
     const requestId = `sweep-${++sweepRuns}`;
     const timeoutMs = settings.sweeper.functionTimeoutSeconds * 1000;

@@ -1,4 +1,4 @@
-// `npm run test:faults [-- --only <text>] [-- --occurrences N]`: the full fault-injection matrix
+// `npm run test:faults [-- --only <text>] [-- --occurrences N] [-- --deadline-ms N]`: the full fault-injection matrix
 // (issue 17). Records the AWS calls each handler makes in a clean run, then for each call
 // (and its first N occurrences) fails it before sending, after committing, and by hanging;
 // prints one row per scenario (lost / duplicated / stuck counts) and exits 1 if any failed.
@@ -23,9 +23,10 @@ try {
   const scenarios = scenariosFor(sites, Number(arg('occurrences') ?? 2)).filter((s) => !only || s.id.includes(only));
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
-    const result = await runScenario(h, scenario);
+    // --deadline-ms: how long an accepted request may take to settle (default 25 s; raise it on a loaded machine).
+    const result = await runScenario(h, scenario, undefined, Number(arg('deadline-ms') ?? 25_000));
     results.push(result);
-    process.stdout.write(`${result.passed ? 'ok  ' : 'FAIL'} ${result.id} (${result.ms} ms)\n`);
+    process.stdout.write(`${result.passed ? 'ok  ' : 'FAIL'} ${result.id} (${result.ms} ms)${result.notes.length > 0 ? `: ${result.notes.join('; ')}` : ''}\n`);
   }
   process.stdout.write(`\n${formatTable(results)}\n`);
   process.exitCode = results.every((r) => r.passed) ? 0 : 1;

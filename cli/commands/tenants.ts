@@ -1,27 +1,33 @@
-// CLI: `metahook tenants create|list|disable|enable|rotate-secret` -> manage-tenants use cases
+// CLI: `metahook tenants create|list|disable|enable|rotate-secret|allow-source|revoke-source` -> manage-tenants use cases
 // -> (tenant table, API Gateway keys or the local key store). Secrets are printed once, at
 // create and rotate-secret, and never by list.
 import { newTenantId } from '../../lambdas/core/ids';
 import {
+  allowMediaSource,
   createTenant,
   disableTenant,
   enableTenant,
   listTenants,
+  revokeMediaSource,
   rotateTenantSecret,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
+import { formatGrant, tenantMediaPrefix } from '../../lambdas/core/media-scope';
+import type { TenantRecord } from '../../lambdas/core/records';
 import { formatRows, type OutputFormat } from '../format';
 import { UsageError, type CliIo } from '../io';
 import type { Target } from '../target';
 
-export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret'] as const;
+export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'allow-source', 'revoke-source'] as const;
 export type TenantCommand = (typeof TENANT_COMMANDS)[number];
 
 export interface TenantCommandInput {
   readonly command: TenantCommand;
   readonly name?: string;
   readonly tenant?: string;
+  /** allow-source / revoke-source: s3://bucket/prefix/ */
+  readonly source?: string;
   readonly format: OutputFormat;
 }
 
@@ -31,7 +37,20 @@ const TENANT_COLUMNS = [
   { key: 'status' },
   { key: 'api_key_id' },
   { key: 'created_at' },
+  { key: 'media_sources', maxWidth: 60 },
 ];
+
+/** Table cell: the grants, space-separated; the upload prefix is implicit and not listed. */
+const sourcesCell = (tenant: TenantRecord): string => (tenant.media_sources ?? []).map(formatGrant).join(' ') || '-';
+
+function describeScope(tenant: TenantRecord, mediaBucket: string): string {
+  const grants = (tenant.media_sources ?? []).map((grant) => `  ${formatGrant(grant)}`);
+  return [
+    `Tenant ${tenant.tenant_id} (${tenant.name}) may reference:`,
+    `  s3://${mediaBucket}/${tenantMediaPrefix(tenant.tenant_id)}  (its own uploads, always)`,
+    ...grants,
+  ].join('\n');
+}
 
 function requireOption(value: string | undefined, flag: string): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`${flag} is required`);
@@ -68,7 +87,13 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
     }
     case 'list': {
       const all = await listTenants({ tenants });
-      io.stdout(formatRows(all.map((tenant) => ({ ...tenant })), TENANT_COLUMNS, input.format));
+      io.stdout(
+        formatRows(
+          all.map((tenant) => (input.format === 'json' ? { ...tenant, media_sources: tenant.media_sources ?? [] } : { ...tenant, media_sources: sourcesCell(tenant) })),
+          TENANT_COLUMNS,
+          input.format,
+        ),
+      );
       return;
     }
     case 'disable': {
@@ -83,6 +108,22 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
     case 'enable': {
       const tenant = await enableTenant(await deps(), requireOption(input.tenant, '--tenant'));
       io.stdout(`Enabled tenant ${tenant.tenant_id} (${tenant.name}): its API key works again.`);
+      return;
+    }
+    case 'allow-source':
+    case 'revoke-source': {
+      const tenantId = requireOption(input.tenant, '--tenant');
+      const source = requireOption(input.source, '--source');
+      const limits = await target.mediaSourceLimits();
+      const tenant =
+        input.command === 'allow-source'
+          ? await allowMediaSource({ tenants }, tenantId, source, limits)
+          : await revokeMediaSource({ tenants }, tenantId, source);
+      if (input.format === 'json') {
+        io.stdout(JSON.stringify({ tenant_id: tenant.tenant_id, media_sources: tenant.media_sources ?? [] }, null, 2));
+        return;
+      }
+      io.stdout(describeScope(tenant, limits.mediaBucket));
       return;
     }
     case 'rotate-secret': {

@@ -7,6 +7,7 @@ import { audioResultSchema, imageResultSchema } from './metadata-result';
 import { findUnstorableValue } from './storable-json';
 
 const limits = resolveSettings().api;
+const extractionLimits = resolveSettings().extraction;
 
 export const MEDIA_KINDS = ['image', 'audio'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
@@ -227,3 +228,40 @@ export const batchCompletedEventSchema = z.object({
     metadata: nullable(jsonObject),
   }),
 });
+
+// ---------- POST /v1/uploads (issue 16): stage a file under the tenant's own prefix ----------
+
+/** Content types an upload may declare: the supported formats' MIME types (without parameters). */
+export const UPLOAD_CONTENT_TYPES = [
+  'image/jpeg', 'image/png', 'image/gif', 'image/webp',
+  'audio/mpeg', 'audio/wav', 'audio/flac', 'audio/ogg', 'audio/mp4', 'audio/aac', 'audio/webm',
+] as const;
+
+/** One path segment: starts with a letter or digit (so never `.` or `..`), no separators. */
+export const UPLOAD_FILENAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export const createUploadRequestSchema = z.strictObject({
+  filename: z.string().check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(UPLOAD_FILENAME_PATTERN, 'filename must start with a letter or digit and contain only letters, digits and . _ - (at most 128)'),
+  ),
+  content_type: z.enum(UPLOAD_CONTENT_TYPES),
+  /** Exact size of the file: the upload URL is signed for this Content-Length. */
+  size_bytes: z.int().check(z.minimum(1), z.maximum(Math.max(extractionLimits.maxImageBytes, extractionLimits.maxAudioBytes))),
+});
+
+
+export const createUploadResponseSchema = z.object({
+  /** Submit this as a file `url` to POST /v1/jobs once the upload succeeded. */
+  file_url: z.string(),
+  upload: z.object({
+    method: z.literal('PUT'),
+    url: z.string(),
+    /** Send exactly these headers with the PUT: the signature covers them. */
+    headers: z.record(z.string(), z.string()),
+    expires_at: z.string(),
+  }),
+});
+
+export type CreateUploadResponse = Infer<typeof createUploadResponseSchema>;

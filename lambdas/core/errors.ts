@@ -18,6 +18,11 @@ export const API_ERROR_STATUS = {
   unsupported_media_type: 422,
   idempotency_key_reused: 422,
   callback_url_forbidden: 422,
+  /**
+   * A file URL the rules refuse, or an s3:// object outside the tenant's media scope (its own
+   * tenants/<id>/ prefix and the sources allowed for it). Decided without asking S3, so it is
+   * the same answer whether the object exists or not.
+   */
   file_url_forbidden: 422,
   rate_limited: 429,
   /** The request line or headers are larger than the gateway accepts. */
@@ -58,6 +63,7 @@ export class ApiError extends Error {
 /** Codes a job can fail with; they appear in job.failed events and on the job record. */
 export const JOB_FAILURE_CODES = [
   'unsupported_media_type',
+  /** Also when S3 refuses the read: a missing and a refused object look the same (issue 16). */
   'file_not_found',
   'file_too_large',
   /** Audio longer than the deployment's (or tenant's) maximum duration. */
@@ -65,6 +71,7 @@ export const JOB_FAILURE_CODES = [
   /** The bytes are of an accepted type but cannot be decoded (corrupt, truncated, hostile). */
   'file_unreadable',
   'file_fetch_failed',
+  /** The extractor's re-check of the tenant scope failed (grant revoked since intake, or a forged message). */
   'file_url_forbidden',
   'model_error',
   'model_invalid_output',

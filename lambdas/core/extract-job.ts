@@ -1,10 +1,16 @@
 // Use case: extractor handler -> extractJob -> (JobLifecycle, BatchProgressStore, MediaSource, MetadataProvider, DeliveryQueue).
 // Moves one job from queued to a terminal state and queues its webhook. Safe to run twice
 // for the same message: a finished job only has its delivery (same webhook-id) queued again.
+// Retries are decided from the attempt counter stored on the job (incremented when processing
+// starts), not from SQS receive counts. The lease belongs to the SQS message that took it, so a
+// later receive of that same message (after a timeout, a lost response, a crash) takes it straight
+// back; only a different message (a duplicate, a sweeper requeue) waits for the lease to end.
 import { createHash } from 'node:crypto';
 import type { Settings } from '../../lib/settings';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from './errors';
 import { batchEventId, jobEventId } from './ids';
+import { attemptDecision, attemptsUsedUp } from './job-state';
+import type { MediaScope } from './media-scope';
 import type { SniffResult } from './media-type';
 import type {
   BatchProgressStore,
@@ -32,60 +38,87 @@ export interface ExtractJobDeps {
 
 export type ExtractJobOutcome =
   | { readonly outcome: 'completed'; readonly jobId: string }
-  /** exhausted: transient failures ran out of retries; the message belongs in the dead-letter queue. */
-  | { readonly outcome: 'failed'; readonly jobId: string; readonly exhausted: boolean; readonly code: string }
-  | { readonly outcome: 'redelivered'; readonly jobId: string }
+  /** deadLetter: the reason the message belongs in the dead-letter queue (retries ran out, so a redrive may help). */
+  | { readonly outcome: 'failed'; readonly jobId: string; readonly code: string; readonly deadLetter?: DeadLetterReason }
+  | { readonly outcome: 'redelivered'; readonly jobId: string; readonly deadLetter?: DeadLetterReason }
   | { readonly outcome: 'skipped'; readonly jobId: string; readonly reason: string }
+  /** Try this message again after delaySeconds (a retry step, or until another message's lease ends). */
+  | { readonly outcome: 'retry'; readonly jobId: string; readonly delaySeconds: number; readonly reason: string; readonly attempt?: number }
   /** A disabled tenant's job is not processed; it waits in the dead-letter queue for a redrive. */
   | { readonly outcome: 'held'; readonly jobId: string; readonly reason: 'tenant_disabled' };
 
-/** Thrown when the job is being processed elsewhere under a live lease: retry later. */
-export class JobBusyError extends TransientJobError {}
+export type DeadLetterReason = 'attempts_exhausted' | 'receive_limit';
 
-export async function extractJob(
-  deps: ExtractJobDeps,
-  message: JobMessage,
-  attempt: { readonly receiveCount: number },
-): Promise<ExtractJobOutcome> {
+/** The SQS receive being handled: its message id owns the lease; its count only guards SQS's own limit. */
+export interface JobReceipt {
+  readonly messageId: string;
+  readonly receiveCount: number;
+  /** SentTimestamp: a failed job is restarted only by a message sent after it failed (a redrive). */
+  readonly sentAt?: Date;
+}
+
+export async function extractJob(deps: ExtractJobDeps, message: JobMessage, receipt: JobReceipt): Promise<ExtractJobOutcome> {
   const tenant = await deps.tenants.getTenant(message.tenant_id);
   if (!tenant || tenant.status !== 'active') return { outcome: 'held', jobId: message.job_id, reason: 'tenant_disabled' };
+  const limits = deps.settings.extraction;
+  // The last receive SQS allows: whatever happens now, this message must not go on to the DLQ without a reason.
+  const lastReceive = receipt.receiveCount >= limits.maxReceiveCount;
   const now = deps.now();
-  const leaseUntil = new Date(now.getTime() + deps.settings.extraction.functionTimeoutSeconds * 1000);
-  const claim = await deps.jobs.startProcessing(message.tenant_id, message.job_id, now, leaseUntil);
+  const lease = {
+    until: new Date(now.getTime() + limits.leaseSeconds * 1000),
+    owner: receipt.messageId,
+    ...(receipt.sentAt ? { messageSentAt: receipt.sentAt } : {}),
+  };
+  const claim = await deps.jobs.startProcessing(message.tenant_id, message.job_id, now, lease);
   if (!claim.started) {
     const job = claim.job;
     if (!job) return { outcome: 'skipped', jobId: message.job_id, reason: 'job not found' };
     if (job.status === 'cancelled') return { outcome: 'skipped', jobId: job.job_id, reason: 'job cancelled' };
     if (job.status === 'completed' || job.status === 'failed') {
-      // A retry after a crash between storing the result and queuing its webhook.
+      // A retry after a crash between storing the result and queuing its webhook (or the dead letter).
       await announce(deps, job, job.status);
-      return { outcome: 'redelivered', jobId: job.job_id };
+      const deadLetter = job.status === 'failed' ? deadLetterReasonOf(job.error) : undefined;
+      return { outcome: 'redelivered', jobId: job.job_id, ...(deadLetter ? { deadLetter } : {}) };
     }
-    // Wait until the lease ends, not a schedule step: a shorter wait only burns receives.
-    const leaseEnds = claim.leaseUntil ? Date.parse(claim.leaseUntil) : now.getTime();
-    const retryAfterSeconds = Math.max(1, Math.ceil((leaseEnds - now.getTime()) / 1000) + 1);
-    throw new JobBusyError('extraction_failed', `job ${job.job_id} is being processed by another worker`, { retryAfterSeconds });
+    // Another message holds a live lease on the job, and that message carries it to its end.
+    if (lastReceive) return { outcome: 'skipped', jobId: job.job_id, reason: 'another message holds the job' };
+    return { outcome: 'retry', jobId: job.job_id, delaySeconds: leaseWaitSeconds(claim.leaseUntil, now), reason: 'job leased by another message' };
   }
 
   const job = claim.job;
+  const attempt = claim.attempt;
   let outcome: JobOutcomeUpdate;
-  try {
-    outcome = await extract(deps, job);
-  } catch (error) {
-    const lastAttempt = attempt.receiveCount >= deps.settings.extraction.maxReceiveCount;
-    if (error instanceof PermanentJobError) {
-      outcome = { status: 'failed', error: { code: error.code, message: error.message } };
-    } else if (lastAttempt) {
-      const code: JobFailureCode = error instanceof TransientJobError ? error.code : 'extraction_failed';
-      const reason = error instanceof Error ? error.message : String(error);
-      outcome = {
-        status: 'failed',
-        error: { code, message: `gave up after ${attempt.receiveCount} attempts: ${reason}`, retryable: true },
-      };
-    } else {
-      // Without this the retry would find the job still leased and wait out the lease.
-      await deps.jobs.releaseLease(job, deps.now()).catch(() => undefined);
-      throw error;
+  let deadLetter: DeadLetterReason | undefined;
+  if (attemptsUsedUp(attempt, limits)) {
+    // Its attempts were used up but it never reached a terminal state (e.g. dead-lettered by count, then requeued).
+    outcome = exhausted('extraction_failed', attempt - 1, 'no attempt left');
+    deadLetter = 'attempts_exhausted';
+  } else {
+    try {
+      outcome = await extract(deps, job, { tenantId: job.tenant_id, grants: tenant.media_sources ?? [] });
+    } catch (error) {
+      if (error instanceof PermanentJobError) {
+        outcome = { status: 'failed', error: { code: error.code, message: error.message } };
+      } else {
+        const code: JobFailureCode = error instanceof TransientJobError ? error.code : 'extraction_failed';
+        const reason = error instanceof Error ? error.message : String(error);
+        const decision = attemptDecision(attempt, receipt.receiveCount, limits);
+        if (decision === 'attempts_exhausted') {
+          outcome = exhausted(code, attempt, reason);
+          deadLetter = 'attempts_exhausted';
+        } else if (decision === 'receive_limit') {
+          outcome = {
+            status: 'failed',
+            error: { code, message: `SQS receive limit (${limits.maxReceiveCount}) reached after ${attempt} attempts: ${reason}`, retryable: true },
+          };
+          deadLetter = 'receive_limit';
+        } else {
+          const delaySeconds = retryDelaySeconds(deps.settings, attempt, error);
+          // The job waits for this message's next receive; the sweeper watches the deadline in case it never comes.
+          await deps.jobs.releaseLease(job, deps.now(), new Date(deps.now().getTime() + delaySeconds * 1000)).catch(() => undefined);
+          return { outcome: 'retry', jobId: job.job_id, delaySeconds, reason, attempt };
+        }
+      }
     }
   }
 
@@ -95,10 +128,31 @@ export async function extractJob(
   }
   await announce(deps, job, outcome.status);
   if (outcome.status === 'completed') return { outcome: 'completed', jobId: job.job_id };
-  return { outcome: 'failed', jobId: job.job_id, exhausted: outcome.error.retryable === true, code: outcome.error.code };
+  return { outcome: 'failed', jobId: job.job_id, code: outcome.error.code, ...(deadLetter ? { deadLetter } : {}) };
 }
 
-async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcomeUpdate> {
+function exhausted(code: JobFailureCode, attempts: number, reason: string): JobOutcomeUpdate {
+  return { status: 'failed', error: { code, message: `gave up after ${attempts} attempts: ${reason}`, retryable: true } };
+}
+
+/** A job that failed only because its retries ran out belongs in the DLQ, where a redrive can start it again. */
+const deadLetterReasonOf = (error: JobRecord['error']): DeadLetterReason | undefined =>
+  error?.retryable === true ? 'attempts_exhausted' : undefined;
+
+/** The schedule step after `attempt` failed, or longer when the provider asked for it (Retry-After). */
+export function retryDelaySeconds(settings: Settings, attempt: number, error: unknown): number {
+  const schedule = settings.extraction.retryScheduleSeconds;
+  const step = schedule[Math.min(attempt - 1, schedule.length - 1)] ?? 0;
+  return error instanceof TransientJobError && error.retryAfterSeconds !== undefined ? Math.max(step, error.retryAfterSeconds) : step;
+}
+
+/** Wait until the other message's lease ends, not a schedule step: a shorter wait only burns receives. */
+function leaseWaitSeconds(leaseUntil: string | undefined, now: Date): number {
+  const leaseEnds = leaseUntil ? Date.parse(leaseUntil) : now.getTime();
+  return Math.max(1, Math.ceil((leaseEnds - now.getTime()) / 1000) + 1);
+}
+
+async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope): Promise<JobOutcomeUpdate> {
   const limits = deps.settings.extraction;
   const maxBytes =
     job.declared_media_type === 'image'
@@ -106,7 +160,8 @@ async function extract(deps: ExtractJobDeps, job: JobRecord): Promise<JobOutcome
       : job.declared_media_type === 'audio'
         ? limits.maxAudioBytes
         : Math.max(limits.maxImageBytes, limits.maxAudioBytes);
-  const fetched = await deps.media.fetch(job.url, { maxBytes });
+  // The tenant's scope as it is now: a reference accepted earlier, or forged, is checked again.
+  const fetched = await deps.media.fetch(job.url, { maxBytes, scope });
   const bytes = fetched.bytes;
   const source = {
     sha256: createHash('sha256').update(bytes).digest('hex'),

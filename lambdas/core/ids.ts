@@ -6,6 +6,8 @@ import { ulid } from 'ulid';
 export const newJobId = (): string => `job_${ulid()}`;
 export const newBatchId = (): string => `bat_${ulid()}`;
 export const newTenantId = (): string => `ten_${ulid()}`;
+/** The folder of one POST /v1/uploads object: tenants/<tenant>/uploads/<upload id>/<filename>. */
+export const newUploadId = (): string => `upl_${ulid()}`;
 
 export type JobOutcome = 'completed' | 'failed';
 

@@ -1,5 +1,6 @@
 // Use case: tenant commands (cli/ and the local stack's dev tenant) -> (ApiKeyRegistry, TenantWriter, TenantDirectory).
 // The API key and the signing secret are shown once, at creation; only the key's id is stored.
+import { formatGrant, parseMediaSourceGrant, type MediaSourceGrant } from './media-scope';
 import type { ApiKeyRegistry, TenantDirectory, TenantWriter } from './ports';
 import type { SigningSecret, TenantRecord } from './records';
 import { generateSigningSecret } from './webhook-signature';
@@ -68,7 +69,7 @@ export class TenantNotFoundError extends Error {
   }
 }
 
-async function requireTenant(deps: TenantAdminDeps, tenantId: string): Promise<TenantRecord> {
+async function requireTenant(deps: Pick<TenantAdminDeps, 'tenants'>, tenantId: string): Promise<TenantRecord> {
   const tenant = await deps.tenants.getTenant(tenantId);
   if (!tenant) throw new TenantNotFoundError(tenantId);
   return tenant;
@@ -124,4 +125,70 @@ export async function rotateTenantSecret(deps: TenantAdminDeps, tenantId: string
     signingSecret: newSecret,
     previousSecretExpiresAt: secrets.find((secret) => secret.secret !== newSecret)?.expires_at ?? null,
   };
+}
+
+// ---------- media sources (issue 16): what a tenant may reference besides its upload prefix ----------
+
+/** What the deployment lets the extractor read at all (its IAM grant): a grant outside it could never be read. */
+export interface MediaSourceLimits {
+  readonly mediaBucket: string;
+  readonly allowedSourceBuckets: readonly string[];
+}
+
+export class MediaSourceRefusedError extends Error {
+  override readonly name = 'MediaSourceRefusedError';
+}
+
+/**
+ * Lets the tenant reference objects of `source` (`s3://bucket/prefix/`). Refuses the media bucket
+ * (its tenants' prefixes are given, never shared) and buckets the deployment cannot read.
+ * Idempotent: an existing grant is not added twice.
+ */
+export async function allowMediaSource(
+  deps: Pick<TenantAdminDeps, 'tenants'>,
+  tenantId: string,
+  source: string,
+  limits: MediaSourceLimits,
+): Promise<TenantRecord> {
+  let grant: MediaSourceGrant;
+  try {
+    grant = parseMediaSourceGrant(source);
+  } catch (error) {
+    throw new MediaSourceRefusedError((error as Error).message);
+  }
+  if (grant.bucket === limits.mediaBucket) {
+    throw new MediaSourceRefusedError(
+      `${grant.bucket} is the media bucket: each tenant may read only its own prefix there (tenants/<tenant id>/), which needs no grant`,
+    );
+  }
+  if (!limits.allowedSourceBuckets.includes(grant.bucket)) {
+    const allowed = limits.allowedSourceBuckets.length > 0 ? limits.allowedSourceBuckets.join(', ') : 'none';
+    throw new MediaSourceRefusedError(
+      `the deployment cannot read ${grant.bucket}: add it to allowedSourceBuckets and deploy first (allowed now: ${allowed})`,
+    );
+  }
+  const tenant = await requireTenant(deps, tenantId);
+  const current = tenant.media_sources ?? [];
+  if (current.some((g) => g.bucket === grant.bucket && g.prefix === grant.prefix)) return tenant;
+  const media_sources = [...current, grant];
+  await deps.tenants.setMediaSources(tenantId, media_sources);
+  return { ...tenant, media_sources };
+}
+
+/** Removes a grant added by allowMediaSource; jobs already queued for it fail with file_url_forbidden. */
+export async function revokeMediaSource(deps: Pick<TenantAdminDeps, 'tenants'>, tenantId: string, source: string): Promise<TenantRecord> {
+  let grant: MediaSourceGrant;
+  try {
+    grant = parseMediaSourceGrant(source);
+  } catch (error) {
+    throw new MediaSourceRefusedError((error as Error).message);
+  }
+  const tenant = await requireTenant(deps, tenantId);
+  const current = tenant.media_sources ?? [];
+  const media_sources = current.filter((g) => !(g.bucket === grant.bucket && g.prefix === grant.prefix));
+  if (media_sources.length === current.length) {
+    throw new MediaSourceRefusedError(`tenant ${tenantId} has no grant ${formatGrant(grant)}`);
+  }
+  await deps.tenants.setMediaSources(tenantId, media_sources);
+  return { ...tenant, media_sources };
 }

@@ -1,11 +1,29 @@
 // Ports: what the use cases need from the outside world. Adapters in ../adapters
 // implement them; tests pass fakes. Ports never import adapters.
 import type { MediaKind } from './api-schemas';
+import type { MediaScope, MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError } from './records';
 import type { SubmitJobsResponse } from './api-schemas';
 
 // ---------- media ----------
+
+/** What an integrator needs to PUT one object: a URL signed for exactly this key, type and size. */
+export interface PresignedUpload {
+  readonly url: string;
+  /** Headers the PUT must carry as they are: the signature covers them. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Signs uploads into the media bucket (POST /v1/uploads); on AWS a SigV4 presigned PutObject. */
+export interface UploadSigner {
+  presignPut(input: {
+    readonly key: string;
+    readonly contentType: string;
+    readonly contentLength: number;
+    readonly expiresInSeconds: number;
+  }): Promise<PresignedUpload>;
+}
 
 export interface FetchedMedia {
   readonly bytes: Uint8Array;
@@ -17,7 +35,11 @@ export interface FetchedMedia {
 
 /** Reads a file by URL (s3:// or https://) with a byte cap. Throws PermanentJobError / TransientJobError. */
 export interface MediaSource {
-  fetch(url: string, options: { maxBytes: number }): Promise<FetchedMedia>;
+  /**
+   * `scope`: whose job this is. The S3 reader refuses (file_url_forbidden) a key outside it, and
+   * any s3:// read without one (fail closed); HTTP sources ignore it.
+   */
+  fetch(url: string, options: { maxBytes: number; scope?: MediaScope }): Promise<FetchedMedia>;
 }
 
 export interface SniffedMedia {
@@ -113,8 +135,18 @@ export interface DedupeReservation {
   readonly expiresAt: Date;
 }
 
+/** A started attempt's hold on a job: until the function's timeout, owned by the SQS message that took it. */
+export interface JobLease {
+  readonly until: Date;
+  /** The SQS message id: another receive of this same message takes the lease back at once. */
+  readonly owner: string;
+  /** When that message was sent: only one sent after a job failed may restart it (a redrive). */
+  readonly messageSentAt?: Date;
+}
+
 export type StartProcessingResult =
-  | { readonly started: true; readonly job: JobRecord }
+  /** attempt: the job's stored attempt counter after this start (1 for the first attempt). */
+  | { readonly started: true; readonly job: JobRecord; readonly attempt: number }
   /** leaseUntil: when a processing job's current lease ends (a retry waits exactly that long). */
   | { readonly started: false; readonly job: JobRecord | undefined; readonly leaseUntil?: string };
 
@@ -162,10 +194,17 @@ export interface JobLifecycle {
   createBatch(batch: BatchRecord, jobs: readonly JobRecord[]): Promise<void>;
   getJob(tenantId: string, jobId: string): Promise<JobRecord | undefined>;
   getJobs(tenantId: string, jobIds: readonly string[]): Promise<JobRecord[]>;
-  /** queued -> processing (or a processing job whose lease ran out). Returns the job either way. */
-  startProcessing(tenantId: string, jobId: string, now: Date, leaseUntil: Date): Promise<StartProcessingResult>;
-  /** processing -> queued: a transient failure hands the job back for the next retry. */
-  releaseLease(job: JobRecord, now: Date): Promise<void>;
+  /**
+   * queued -> processing, counting the attempt; also a processing job whose lease ran out or is
+   * owned by this same message, and a job failed only because its retries ran out (a redrive; not
+   * by the message that failed it). Returns the job either way.
+   */
+  startProcessing(tenantId: string, jobId: string, now: Date, lease: JobLease): Promise<StartProcessingResult>;
+  /**
+   * processing -> queued: a transient failure hands the job back for the next retry, due at
+   * `retryAt` (the sweeper's deadline for it: a job still waiting long after has lost its message).
+   */
+  releaseLease(job: JobRecord, now: Date, retryAt: Date): Promise<void>;
   /** processing -> completed | failed. False when the job was no longer processing. */
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
   /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
@@ -191,6 +230,11 @@ export interface BatchProgressStore {
    * after claiming still emits): its caller queues batch.completed.
    */
   claimBatchCompletion(tenantId: string, batchId: string, jobId: string, now: Date): Promise<boolean>;
+  /**
+   * Sweeper: jobs of the batch whose write failed no longer count towards its total, so the batch
+   * can still complete. Returns the progress afterwards, or undefined when the batch was never written.
+   */
+  markJobsNeverWritten(tenantId: string, batchId: string, jobIds: readonly string[]): Promise<BatchProgress | undefined>;
 }
 
 /** The delivery side of a job or batch: its summary and the attempts behind it. */
@@ -203,6 +247,26 @@ export interface DeliveryLedger {
 /** A tenant's jobs, paged (GET /v1/jobs). */
 export interface JobListings {
   listJobs(tenantId: string, query: JobListQuery): Promise<{ jobs: JobRecord[]; cursor: string | null }>;
+}
+
+/** A job in flight (processing, or waiting for its retry) whose deadline has passed. */
+export interface OverdueJob {
+  readonly tenantId: string;
+  readonly jobId: string;
+  /** ISO: the lease end or retry time it was found with (the requeue is conditional on it). */
+  readonly deadline: string;
+}
+
+/** Sweeper: jobs in flight by deadline (a sparse, sharded index), so stalled ones are found without a scan. */
+export interface StalledJobs {
+  /** Jobs whose deadline is before `before`, oldest first, across all shards. */
+  listOverdue(before: Date, limit: number): Promise<OverdueJob[]>;
+  /**
+   * Counts a requeue and moves the job's deadline to `nextDeadline(requeues)`, only if the job is
+   * still in flight with the deadline it was found with. Returns the requeue count, or undefined
+   * when the job moved on (finished, restarted, or another sweep took it).
+   */
+  claimRequeue(job: OverdueJob, now: Date, nextDeadline: (requeues: number) => Date): Promise<number | undefined>;
 }
 
 export interface JobListQuery {
@@ -274,6 +338,8 @@ export interface TenantWriter {
   setStatus(tenantId: string, status: TenantRecord['status']): Promise<void>;
   replaceSecrets(tenantId: string, secrets: SigningSecret[]): Promise<void>;
   listTenants(): Promise<TenantRecord[]>;
+  /** Replaces the tenant's allowed media sources (issue 16); fails for an unknown tenant. */
+  setMediaSources(tenantId: string, sources: readonly MediaSourceGrant[]): Promise<void>;
 }
 
 /**

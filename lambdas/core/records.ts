@@ -1,6 +1,7 @@
 // The domain's stored records, independent of how DynamoDB lays them out
 // (see ../adapters/dynamo for keys and indexes).
 import type { JobStatus, MediaKind } from './api-schemas';
+import type { MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { DeliverySummaryUpdate, ModelUsage } from './ports';
 
@@ -109,6 +110,8 @@ export interface TenantRecord {
   readonly status: TenantStatus;
   readonly api_key_id: string;
   readonly created_at: string;
+  /** Source buckets/prefixes this tenant may reference besides its own upload prefix (issue 16). @default none */
+  readonly media_sources?: readonly MediaSourceGrant[];
 }
 
 export interface SigningSecret {

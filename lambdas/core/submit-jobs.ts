@@ -11,6 +11,7 @@ import {
   type SubmittedJob,
 } from './api-schemas';
 import { ApiError, type ErrorDetail } from './errors';
+import { checkMediaScope, type MediaScope, type MediaSourceGrant } from './media-scope';
 import { inferKindFromUrl } from './media-type';
 import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue } from './ports';
 import type { BatchRecord, JobRecord } from './records';
@@ -35,6 +36,8 @@ export interface SubmitJobsCommand {
   /** The parsed JSON body, not yet validated. */
   readonly body: unknown;
   readonly idempotencyKey?: string;
+  /** The tenant's allowed source buckets/prefixes besides its own upload prefix (issue 16). @default none */
+  readonly mediaSources?: readonly MediaSourceGrant[];
 }
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -69,8 +72,15 @@ export function parseSubmission(body: unknown, settings: Settings): SubmitJobsRe
   return request;
 }
 
-/** URL and media-type rules that need no network: refused requests never create jobs. */
-export function checkSubmissionUrls(request: SubmitJobsRequest, deps: Pick<SubmitJobsDeps, 'outbound' | 'sources'>): void {
+/**
+ * URL, tenant-scope and media-type rules that need no network: refused requests never create jobs.
+ * No S3 call either, so an out-of-scope key is refused the same way whether or not it exists.
+ */
+export function checkSubmissionUrls(
+  request: SubmitJobsRequest,
+  deps: Pick<SubmitJobsDeps, 'outbound' | 'sources'>,
+  scope: MediaScope,
+): void {
   const callback = checkCallbackUrl(request.callback_url, deps.outbound);
   if (!callback.ok) {
     throw new ApiError('callback_url_forbidden', `callback_url is not allowed: ${callback.reason}`, [
@@ -84,6 +94,13 @@ export function checkSubmissionUrls(request: SubmitJobsRequest, deps: Pick<Submi
     if (!check.ok) {
       forbidden.push({ path: `files[${index}].url`, message: check.reason });
       return;
+    }
+    if (check.kind === 's3') {
+      const inScope = checkMediaScope({ bucket: check.bucket!, key: check.key! }, scope, deps.sources);
+      if (!inScope.ok) {
+        forbidden.push({ path: `files[${index}].url`, message: inScope.reason });
+        return;
+      }
     }
     if (inferKindFromUrl(file.url) === 'unsupported') {
       unsupported.push({
@@ -133,8 +150,8 @@ interface PlannedFile {
 
 export async function submitJobs(deps: SubmitJobsDeps, command: SubmitJobsCommand): Promise<SubmitJobsResponse> {
   const request = parseSubmission(command.body, deps.settings);
-  checkSubmissionUrls(request, deps);
   const { idempotencyKey, tenantId } = command;
+  checkSubmissionUrls(request, deps, { tenantId, grants: command.mediaSources ?? [] });
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
     throw new ApiError('invalid_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.', [
       { path: 'headers.Idempotency-Key', message: 'invalid format' },

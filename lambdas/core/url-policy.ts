@@ -4,6 +4,7 @@
 import { resolveSettings } from '../../lib/settings';
 import type { OutboundPolicy, SourcePolicy } from '../runtime-config';
 import { isForbiddenAddress, isIpLiteral, isLoopbackAddress } from './address-policy';
+import { hasDotSegment } from './media-scope';
 
 export type UrlKind = 'https' | 'http-loopback' | 's3';
 
@@ -167,6 +168,8 @@ function checkS3Url(raw: string, url: URL, sources: SourcePolicy): UrlCheck {
     return refuse('the object key has an invalid percent-encoding');
   }
   if (key.length === 0) return refuse('an s3:// URL must name an object: s3://bucket/key');
+  // Encoded dots or separators (..%2F, %2e%2e%2f) survive WHATWG parsing and decode to ../ (issue 16).
+  if (hasDotSegment(key)) return refuse('the object key has . or .. segments once percent-decoded (such as ..%2F)');
   if (Buffer.byteLength(key) > 1024) return refuse('the object key is longer than 1024 bytes');
   return { ok: true, url, kind: 's3', bucket, key };
 }

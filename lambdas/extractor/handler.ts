@@ -1,6 +1,8 @@
 // Handler: jobs queue (SQS, partial batch failures) -> extractJob use case.
-// Transient failures postpone the record by the extraction retry schedule; jobs whose
-// retries ran out are failed by the use case and dead-lettered here with a reason. Before a
+// The use case decides retries from the job's stored attempt counter; a retry postpones the record
+// by its step (or until another message's lease ends). Jobs whose retries ran out are failed by the
+// use case and dead-lettered here with a reason, also on the last receive the queue's
+// maxReceiveCount allows, so SQS's own move by count stays a net that normally never fires. Before a
 // batch runs, fairShare holds back a backlogged tenant's excess records: they are sent again to
 // the back of the queue (a fresh message, no receive spent) so other tenants' files go first.
 import middy from '@middy/core';
@@ -8,8 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { TransientJobError } from '../core/errors';
-import { extractJob, JobBusyError } from '../core/extract-job';
+import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
 import { parseJobMessage } from '../core/queue-messages';
 import { createSqsJobQueue, deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
@@ -17,7 +18,7 @@ import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, settings, deliveryBuffer, batchProgress } = await buildExtractorDeps(process.env);
 const processor = new BatchProcessor(EventType.SQS);
 const jobsQueue = createSqsJobQueue(sqs, jobsQueueUrl);
 
@@ -29,29 +30,48 @@ async function processRecord(record: SQSRecord): Promise<void> {
     await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'malformed_message', 'not a job message');
     return;
   }
+  let outcome: ExtractJobOutcome;
   try {
-    const outcome = await extractJob(deps, message, { receiveCount });
-    logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
-    if (outcome.outcome === 'failed' && outcome.exhausted) {
-      await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'attempts_exhausted', outcome.code);
-    }
-    if (outcome.outcome === 'held') {
-      await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.reason, 'tenant is disabled; redrive after enabling it');
-    }
+    const sentAt = Number(record.attributes.SentTimestamp);
+    outcome = await extractJob(deps, message, {
+      messageId: record.messageId,
+      receiveCount,
+      ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt: new Date(sentAt) } : {}),
+    });
   } catch (error) {
-    const schedule = settings.extraction.retryScheduleSeconds;
-    const step = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;
-    // A busy job waits out the other worker's lease exactly; other transient errors take the step.
-    const delay = error instanceof JobBusyError && error.retryAfterSeconds !== undefined
-      ? error.retryAfterSeconds
-      : error instanceof TransientJobError && error.retryAfterSeconds !== undefined
-        ? Math.max(step, error.retryAfterSeconds) : step;
-    logger.warn('job will be retried', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
-    await postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
-      logger.error('could not postpone job message', { error: cause as Error }));
+    // Infrastructure failed mid-way (a DynamoDB or SQS call): nothing was decided, try the message again.
+    if (receiveCount >= settings.extraction.maxReceiveCount) {
+      // SQS would move it without a reason next; the sweeper still finds the job by its lease deadline.
+      logger.error('job message dead-lettered on its last receive', { jobId: message.job_id, receiveCount, error: error as Error });
+      await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_error', error instanceof Error ? error.message : String(error));
+      return;
+    }
+    const delay = retryDelaySeconds(settings, receiveCount, error);
+    logger.warn('job message will be received again', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
+    await postpone(record, delay);
     throw error;
   }
+  logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
+  if (outcome.outcome === 'retry') {
+    await postpone(record, outcome.delaySeconds);
+    throw new RetryScheduled(`job ${outcome.jobId} retried in ${outcome.delaySeconds}s: ${outcome.reason}`);
+  }
+  if ((outcome.outcome === 'failed' || outcome.outcome === 'redelivered') && outcome.deadLetter) {
+    await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.deadLetter, outcome.outcome === 'failed' ? outcome.code : 'job failed');
+  }
+  if (outcome.outcome === 'held') {
+    await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.reason, 'tenant is disabled; redrive after enabling it');
+  }
 }
+
+/** Marks a record failed for the batch response; its visibility already says when it comes back. */
+class RetryScheduled extends Error {
+  override readonly name = 'RetryScheduled';
+}
+
+const postpone = (record: SQSRecord, seconds: number) =>
+  postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, seconds).catch((cause: unknown) =>
+    logger.error('could not postpone job message', { error: cause as Error }));
 
 /** Requeues the held-back records; the ones whose send failed are reported failed (SQS retries them). */
 async function requeue(records: readonly SQSRecord[]): Promise<string[]> {
@@ -82,7 +102,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => deliveryBuffer.run(record.messageId, () => processRecord(record)),
+      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => processRecord(record))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
@@ -92,13 +112,8 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   if (undelivered.length > 0) {
     logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
     // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
-    const schedule = settings.extraction.retryScheduleSeconds;
-    await Promise.all(run.filter((entry) => undelivered.includes(entry.record.messageId)).map(({ record }) => {
-      const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-      const delay = schedule[Math.min(receiveCount - 1, schedule.length - 1)] ?? 0;
-      return postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, delay).catch((cause: unknown) =>
-        logger.error('could not postpone job message', { error: cause as Error }));
-    }));
+    await Promise.all(run.filter((entry) => undelivered.includes(entry.record.messageId)).map(({ record }) =>
+      postpone(record, retryDelaySeconds(settings, Number(record.attributes.ApproximateReceiveCount ?? '1'), undefined))));
   }
   const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...undelivered]);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };

@@ -3,6 +3,8 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Settings } from '../../lib/settings';
 import { createS3Client, createSqsClient } from '../adapters/aws-clients';
+import { createDynamoBatchProgress } from '../adapters/dynamo/batch-progress';
+import { gatherBatchProgress, type GatheredBatchProgress } from '../adapters/dynamo/gathered-batch-progress';
 import { tablePorts } from '../adapters/dynamo/table-ports';
 import { createHttpMediaSource } from '../adapters/http-media-source';
 import { createMetadataProvider } from '../adapters/model-provider';
@@ -23,17 +25,20 @@ export interface ExtractorWiring {
   readonly settings: Settings;
   /** Webhook messages of one SQS batch, sent together when the batch is done. */
   readonly deliveryBuffer: BatchingDeliveryQueue;
+  /** Batch progress of one SQS batch's records, written together (one UpdateItem per submission). */
+  readonly batchProgress: GatheredBatchProgress;
 }
 
 export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
-  const { settings, jobs, batches, tenants } = tablePorts(env);
+  const { settings, tableName, db, jobs, tenants } = tablePorts(env);
+  const batchProgress = gatherBatchProgress(createDynamoBatchProgress(db, { tableName }));
   const sqs = createSqsClient(env);
   const http = createSafeHttpClient({ policy: readOutboundPolicy(env) });
   const deliveryBuffer = createBatchingDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl));
   return {
     deps: {
       jobs,
-      batches,
+      batches: batchProgress.store,
       tenants,
       media: createMediaSource({
         s3: createS3MediaSource(createS3Client(env), readSourcePolicy(env)),
@@ -50,5 +55,6 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     jobsDlqUrl: requireEnv(env, ENV.jobsDlqUrl),
     settings,
     deliveryBuffer,
+    batchProgress,
   };
 }

@@ -25,6 +25,7 @@ export async function handleSubmitJobs(event: APIGatewayProxyEvent): Promise<API
       tenantId: tenant.tenant_id,
       body,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(tenant.media_sources ? { mediaSources: tenant.media_sources } : {}),
     });
     logger.info('batch accepted', { tenantId: tenant.tenant_id, batchId: response.batch_id, files: response.jobs.length });
     return jsonResponse(202, response, requestId);

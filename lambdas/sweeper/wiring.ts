@@ -1,20 +1,41 @@
 // Wiring: builds the sweeper's ports from the environment, once per cold start.
 import { createSqsClient } from '../adapters/aws-clients';
+import { createDynamoStalledJobs } from '../adapters/dynamo/stalled-jobs';
 import { tablePorts } from '../adapters/dynamo/table-ports';
-import { createSqsJobQueue } from '../adapters/sqs-queues';
+import { createSqsDeliveryQueue, createSqsJobQueue } from '../adapters/sqs-queues';
+import type { SweepStalledJobsDeps } from '../core/sweep-leases';
 import type { SweepOutboxDeps } from '../core/sweep-outbox';
 import { ENV, requireEnv } from '../runtime-config';
 
 type Env = Record<string, string | undefined>;
 
-export function buildSweeperDeps(env: Env): SweepOutboxDeps {
-  const { settings, outbox, jobs } = tablePorts(env);
+export interface SweeperWiring {
+  readonly outbox: SweepOutboxDeps;
+  readonly stalled: SweepStalledJobsDeps;
+}
+
+export function buildSweeperDeps(env: Env): SweeperWiring {
+  const { settings, outbox, jobs, batches, db, tableName } = tablePorts(env);
+  const sqs = createSqsClient(env);
+  const queue = createSqsJobQueue(sqs, requireEnv(env, ENV.jobsQueueUrl));
+  const now = () => new Date();
   return {
-    outbox,
-    jobs,
-    queue: createSqsJobQueue(createSqsClient(env), requireEnv(env, ENV.jobsQueueUrl)),
-    now: () => new Date(),
-    minAgeSeconds: settings.sweeper.outboxMinAgeSeconds,
-    maxEntries: settings.sweeper.maxEntriesPerRun,
+    outbox: {
+      outbox,
+      jobs,
+      batches,
+      queue,
+      deliveries: createSqsDeliveryQueue(sqs, requireEnv(env, ENV.deliveriesQueueUrl)),
+      now,
+      minAgeSeconds: settings.sweeper.outboxMinAgeSeconds,
+      maxEntries: settings.sweeper.maxEntriesPerRun,
+    },
+    stalled: {
+      stalled: createDynamoStalledJobs(db, { tableName }),
+      queue,
+      now,
+      graceSeconds: settings.sweeper.leaseGraceSeconds,
+      maxJobs: settings.sweeper.maxEntriesPerRun,
+    },
   };
 }

@@ -47,8 +47,9 @@ export class Delivery extends Construct {
       maxConcurrency: settings.delivery.maxConcurrency,
     });
 
-    // Reads job, batch and tenant; records each attempt (PutItem) and the delivery state.
-    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
+    // Reads job (BatchGetItem: one SQS batch's jobs at once), batch (Query: batch + progress) and
+    // tenant; records each attempt (PutItem) and the delivery state.
+    grantTable(props.table, fn, { actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'] });
     grantChangeVisibility(props.deliveries.queue, fn);
     // Retries change the record's visibility; only exhausted or gone deliveries are sent, to the DLQ.
     grantSend(props.deliveries.deadLetterQueue, fn);

@@ -12,6 +12,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Settings } from '../settings';
+import { TENANT_MEDIA_ROOT } from '../../lambdas/core/media-scope';
 import { bedrockInvokeStatements } from './bedrock-access';
 import { addQueueEventSource, grantChangeVisibility, grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
@@ -96,13 +97,14 @@ export class Extraction extends Construct {
     grantSend(props.jobs.queue, fn);
     grantSend(props.deliveriesQueue, fn);
 
-    // GetObject only (it also authorises HeadObject): no listing, no bucket-level reads.
+    // GetObject only (it also authorises HeadObject): no listing, no bucket-level reads; in the
+    // media bucket only below tenants/, where every tenant's uploads live (issue 16).
     fn.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadMediaAndAllowlistedSourceObjects',
         actions: ['s3:GetObject'],
         resources: [
-          props.mediaBucket.arnForObjects('*'),
+          props.mediaBucket.arnForObjects(`${TENANT_MEDIA_ROOT}*`),
           ...(props.allowedSourceBuckets ?? []).map((bucket) => `arn:${Aws.PARTITION}:s3:::${bucket}/*`),
         ],
       }),

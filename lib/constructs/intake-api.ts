@@ -20,9 +20,11 @@ import {
   type Method,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -36,6 +38,7 @@ import type { Settings } from '../settings';
 import { grantSend, grantTable } from './grants';
 import { PipelineFunction } from './pipeline-function';
 import { JOBS_API_ROUTES, splitRoute } from '../../lambdas/jobs-api/routes';
+import { TENANT_MEDIA_ROOT } from '../../lambdas/core/media-scope';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -61,6 +64,8 @@ export interface IntakeApiProps {
   readonly jobsQueue: IQueue;
   /** The jobs API queues redeliveries here. */
   readonly deliveriesQueue: IQueue;
+  /** POST /uploads signs PUTs into this bucket, under tenants/<tenant id>/ only. */
+  readonly mediaBucket: IBucket;
   readonly environment: Record<string, string>;
   readonly usagePlan: UsagePlanLimits;
   readonly logRetention: RetentionDays;
@@ -84,6 +89,8 @@ export class IntakeApi extends Construct {
   public readonly usagePlan: UsagePlan;
   public readonly intake: PipelineFunction;
   public readonly jobsApi: PipelineFunction;
+  /** POST /uploads: presigns a PUT under the caller's tenant prefix of the media bucket. */
+  public readonly uploads: PipelineFunction;
   public readonly accessLogs: LogGroup;
   /** Refuses bodies too large for a Lambda invoke with 413 payload_too_large (lib/payload-limit.ts). */
   public readonly webAcl: CfnWebACL;
@@ -123,6 +130,26 @@ export class IntakeApi extends Construct {
       queryIndexes: true,
     });
     grantSend(props.deliveriesQueue, this.jobsApi.function);
+
+    this.uploads = new PipelineFunction(this, 'Uploads', {
+      handlerName: 'uploads',
+      description: 'Metahook uploads: presigns a PUT of one file under the tenant prefix of the media bucket',
+      timeoutSeconds: props.settings.intake.functionTimeoutSeconds,
+      memoryMb: props.settings.intake.memoryMb,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    // The tenant lookup by API key id.
+    grantTable(props.table, this.uploads.function, { actions: ['dynamodb:GetItem'] });
+    // A presigned URL acts with the signer's permissions: PutObject below tenants/ and nothing
+    // else, so no URL it signs can write another bucket, the bucket root or any read.
+    this.uploads.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'PutTenantUploads',
+        actions: ['s3:PutObject'],
+        resources: [props.mediaBucket.arnForObjects(`${TENANT_MEDIA_ROOT}*`)],
+      }),
+    );
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -185,6 +212,7 @@ export class IntakeApi extends Construct {
     }
 
     const submit = this.addRoute('POST', '/jobs', { requestModel: 'SubmitJobsRequest' });
+    this.addRoute('POST', '/uploads', { handler: this.uploads.function, requestModel: 'CreateUploadRequest' });
     for (const route of JOBS_API_ROUTES) {
       const { method, resource } = splitRoute(route);
       this.addRoute(method, resource, { handler: this.jobsApi.function });
@@ -246,6 +274,7 @@ export class IntakeApi extends Construct {
     const stack = Stack.of(this);
     new CfnOutput(stack, 'ApiBaseUrl', { value: this.api.url, description: 'Stage URL: https://.../v1/' });
     new CfnOutput(stack, 'JobsEndpoint', { value: this.api.urlForPath('/jobs'), description: 'POST file references here' });
+    new CfnOutput(stack, 'UploadsEndpoint', { value: this.api.urlForPath('/uploads'), description: 'POST here for a presigned upload URL' });
     new CfnOutput(stack, 'UsagePlanId', { value: this.usagePlan.usagePlanId, description: 'Tenant API keys are added to this plan' });
   }
 

@@ -5,6 +5,7 @@ import type { CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { foundationModelId, inferenceProfileGeography } from '../deploy-config';
 import type { MetahookStack } from '../metahook-stack';
+import { TENANT_MEDIA_ROOT } from '../../lambdas/core/media-scope';
 import type { PipelineFunction } from './pipeline-function';
 
 const PACK = 'AwsSolutions::';
@@ -30,6 +31,7 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
     stack.extraction.extractor,
     stack.delivery.callback,
     stack.sweeper.sweeper,
+    stack.intakeApi.uploads,
   ];
   for (const fn of functions) {
     acknowledge(fn.function, 'AwsSolutions-L1',
@@ -41,8 +43,11 @@ export function acknowledgeNagFindings(stack: MetahookStack, inputs: NagAcknowle
     'Query on the table\'s own GSIs (gsi1, gsi2; lib/table-design.ts); the wildcard covers only this table\'s indexes.');
 
   const extractorRole = stack.extraction.extractor.role;
-  acknowledge(extractorRole, `AwsSolutions-IAM5[Resource::${arnRef(stack, stack.storage.mediaBucket)}/*]`,
-    's3:GetObject on objects of the media staging bucket; object keys are chosen per upload, so they cannot be listed in advance.');
+  const tenantObjects = `${arnRef(stack, stack.storage.mediaBucket)}/${TENANT_MEDIA_ROOT}*`;
+  acknowledge(extractorRole, `AwsSolutions-IAM5[Resource::${tenantObjects}]`,
+    's3:GetObject on the tenant upload prefixes (tenants/*) of the media staging bucket; keys are chosen per upload, so they cannot be listed in advance, and the reader checks the job\'s own tenant prefix before every read (lambdas/core/media-scope.ts).');
+  acknowledge(stack.intakeApi.uploads.role, `AwsSolutions-IAM5[Resource::${tenantObjects}]`,
+    's3:PutObject below tenants/ of the media bucket: the presigned URLs it signs carry this role\'s permissions, and each is signed for one fresh key under the caller\'s own tenants/<tenant id>/ prefix (lambdas/core/create-upload.ts); the tenant id is known only per request.');
   for (const bucket of inputs.allowedSourceBuckets) {
     acknowledge(extractorRole, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
       `s3:GetObject on objects of "${bucket}", a source bucket the deployer allowlisted (allowedSourceBuckets); keys are caller-chosen.`);

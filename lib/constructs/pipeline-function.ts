@@ -19,6 +19,7 @@ export const HANDLER_ENTRIES = {
   callback: 'lambdas/callback/handler.ts',
   jobsApi: 'lambdas/jobs-api/handler.ts',
   sweeper: 'lambdas/sweeper/handler.ts',
+  uploads: 'lambdas/uploads/handler.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

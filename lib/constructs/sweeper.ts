@@ -1,6 +1,8 @@
 // Sweeper: a scheduled Lambda that finishes what a dead intake left half done (issue 17). It reads
-// the intake outbox (jobs written whose messages were never confirmed) and queues those jobs again.
-// What it re-enqueues is alarmed on: every requeue is an intake that failed midway.
+// the intake outbox (jobs written whose messages were never confirmed) and queues those jobs again,
+// and the lease index (jobs in flight past their lease or retry time with no live message) and
+// queues those again too. What it re-enqueues is alarmed on: every requeue is an intake that failed
+// midway, or a job message that was lost (dead-lettered by count, expired).
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -13,17 +15,23 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SWEEPER_REQUEUED_METRIC } from '../../lambdas/core/sweep-outbox';
+import { SWEEPER_STALLED_METRIC } from '../../lambdas/core/sweep-leases';
+import { INDEXES } from '../table-design';
 import type { Settings } from '../settings';
 import { grantSend } from './grants';
 import { PipelineFunction } from './pipeline-function';
 
 /** The sweeper's EMF metric (lambdas/sweeper/handler.ts emits it under this namespace and service). */
 export const SWEEPER_METRIC = { namespace: 'Metahook', metricName: SWEEPER_REQUEUED_METRIC, dimensions: { service: 'sweeper' } } as const;
+/** The stalled-jobs requeue metric, same namespace and service. */
+export const SWEEPER_STALLED_JOBS_METRIC = { ...SWEEPER_METRIC, metricName: SWEEPER_STALLED_METRIC } as const;
 
 export interface SweeperProps {
   readonly settings: Settings;
   readonly table: ITable;
   readonly jobsQueue: IQueue;
+  /** batch.completed of a batch the sweeper cut down to its written jobs goes here. */
+  readonly deliveriesQueue: IQueue;
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   /** Where the requeue alarm notifies. */
@@ -34,6 +42,7 @@ export class Sweeper extends Construct {
   public readonly sweeper: PipelineFunction;
   public readonly schedule: Rule;
   public readonly requeueAlarm: Alarm;
+  public readonly stalledJobsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
@@ -43,7 +52,7 @@ export class Sweeper extends Construct {
     }
     this.sweeper = new PipelineFunction(this, 'Sweeper', {
       handlerName: 'sweeper',
-      description: 'Metahook sweeper: queues jobs whose intake died between writing them and queuing them',
+      description: 'Metahook sweeper: queues jobs whose intake died before queuing them, or whose message was lost',
       timeoutSeconds: settings.sweeper.functionTimeoutSeconds,
       memoryMb: 256,
       environment: props.environment,
@@ -65,26 +74,57 @@ export class Sweeper extends Construct {
         resources: [props.table.tableArn], // the base table only: the outbox uses no index
       }),
     );
+    // lambdas/adapters/dynamo/stalled-jobs.ts: Query the lease index; GetItem + conditional UpdateItem
+    // of one job (its deadline and requeue count), before sending it a fresh message. UpdateItem also
+    // cuts a half-written batch down to its jobs (batch-progress.ts) and claims its batch.completed.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'FindStalledJobsByLease',
+        actions: ['dynamodb:Query'],
+        resources: [`${props.table.tableArn}/index/${INDEXES.leases.indexName}`],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ClaimStalledJobRequeue',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+      }),
+    );
     props.table.encryptionKey?.grant(fn, 'kms:Decrypt');
     grantSend(props.jobsQueue, fn);
+    grantSend(props.deliveriesQueue, fn);
 
-    this.requeueAlarm = new Alarm(this, 'JobsRequeued', {
-      alarmDescription:
-        'The sweeper queued jobs an intake wrote but never queued (an intake died or SQS failed midway): check the intake logs',
-      metric: new Metric({
-        namespace: SWEEPER_METRIC.namespace,
-        metricName: SWEEPER_METRIC.metricName,
-        dimensionsMap: { ...SWEEPER_METRIC.dimensions },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    // Any requeue at all is worth a look: nothing is lost, but something failed midway.
+    const anyRequeue = (alarmId: string, metric: { namespace: string; metricName: string; dimensions: Record<string, string> }, alarmDescription: string) =>
+      new Alarm(this, alarmId, {
+        alarmDescription,
+        metric: new Metric({
+          namespace: metric.namespace,
+          metricName: metric.metricName,
+          dimensionsMap: { ...metric.dimensions },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    this.requeueAlarm = anyRequeue(
+      'JobsRequeued',
+      SWEEPER_METRIC,
+      'The sweeper queued jobs an intake wrote but never queued (an intake died or SQS failed midway): check the intake logs',
+    );
+    this.stalledJobsAlarm = anyRequeue(
+      'StalledJobsRequeued',
+      SWEEPER_STALLED_JOBS_METRIC,
+      'The sweeper queued jobs that were in flight past their lease with no message left (lost or dead-lettered by count): check the extractor logs and the jobs DLQ',
+    );
     const action = new SnsAction(props.alarmTopic);
-    this.requeueAlarm.addAlarmAction(action);
-    this.requeueAlarm.addOkAction(action);
+    for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm]) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
   }
 }

@@ -65,7 +65,10 @@ describe('local/cloud parity', () => {
     expect(queueDesigns(settings).deliveries.deadLetter?.maxReceiveCount).toBe(10);
     // The default schedule's last step (43,200 s + 20%) outlasts one 12 h visibility window: one extra receive.
     expect(queueDesigns(resolveSettings({})).deliveries.deadLetter?.maxReceiveCount).toBe(10 + 1 + 5);
-    expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2);
+    // Jobs: also a net, not the retry counter (attempts are counted on the job): attempts, a lease
+    // wait before each, 5 spare receives.
+    expect(queueDesigns(settings).jobs.deadLetter?.maxReceiveCount).toBe(2 * settings.extraction.maxAttempts + 5);
+    expect(queueDesigns(resolveSettings({})).jobs.deadLetter?.maxReceiveCount).toBe(2 * 5 + 5);
   });
 
   it('synthesizes the table lib/table-design.ts describes', () => {

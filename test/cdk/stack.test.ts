@@ -61,7 +61,7 @@ afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 describe('intake API', () => {
   it('requires an API key on every method, including routes added later', () => {
     const methods = ofType('AWS::ApiGateway::Method');
-    const expected = ['POST /jobs', ...JOBS_API_ROUTES, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]!);
+    const expected = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]!);
     expect(methods.map(([, m]) => String(m.Properties.HttpMethod)).sort()).toEqual(expected.sort());
     for (const [, method] of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
   });
@@ -279,13 +279,26 @@ describe('least privilege', () => {
     const [[bucketId]] = ofType('AWS::S3::Bucket') as [[string, Resource]];
     const granted = grants('extractor', 's3:GetObject').map(render);
     expect(granted).toHaveLength(3);
-    expect(granted.some((r) => r.includes(bucketId) && r.includes('/*'))).toBe(true);
+    // In the media bucket only the tenant upload prefixes (issue 16), never the whole bucket.
+    expect(granted.some((r) => r.includes(bucketId) && r.includes('/tenants/*'))).toBe(true);
     expect(granted.some((r) => r.includes(':s3:::partner-uploads/*'))).toBe(true);
     expect(granted.some((r) => r.includes(':s3:::archive.example-media/*'))).toBe(true);
     const s3Actions = statementsOf(roleOf('extractor')).flatMap(actions).filter((a) => a.startsWith('s3:'));
     expect(s3Actions).toEqual(['s3:GetObject']);
     expect(grants('intake', 's3:GetObject')).toEqual([]);
     expect(grants('callback', 's3:GetObject')).toEqual([]);
+    expect(grants('uploads', 's3:GetObject')).toEqual([]);
+  });
+
+  it('lets the uploads function (whose presigned URLs carry its permissions) only PutObject below tenants/ of the media bucket', () => {
+    const [[bucketId]] = ofType('AWS::S3::Bucket') as [[string, Resource]];
+    const s3Actions = statementsOf(roleOf('uploads')).flatMap(actions).filter((a) => a.startsWith('s3:'));
+    expect(s3Actions).toEqual(['s3:PutObject']);
+    const granted = grants('uploads', 's3:PutObject').map(render);
+    expect(granted).toHaveLength(1);
+    expect(granted[0]).toContain(bucketId);
+    expect(granted[0]).toContain('/tenants/*');
+    for (const other of ['intake', 'extractor', 'callback', 'jobsApi', 'sweeper']) expect(grants(other, 's3:PutObject'), other).toEqual([]);
   });
 
   it('lets only the extractor invoke Bedrock, on the configured profile and the models it routes to', () => {

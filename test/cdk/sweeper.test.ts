@@ -6,6 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import { resolveSettings } from '../../lib/settings';
 import { SWEEPER_METRIC } from '../../lib/constructs/sweeper';
 import { SWEEPER_REQUEUED_METRIC as REQUEUED_METRIC } from '../../lambdas/core/sweep-outbox';
+import { SWEEPER_STALLED_METRIC } from '../../lambdas/core/sweep-leases';
 import { synthStack } from './synth-stack';
 
 afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
@@ -21,26 +22,33 @@ describe('sweeper', () => {
     });
   });
 
-  it('may read and close outbox entries and queue jobs, nothing else on the table', () => {
+  it('may read and close outbox entries, claim stalled jobs and queue jobs, nothing else on the table', () => {
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: { Roles: [{ Ref: stack.getLogicalId(stack.sweeper.sweeper.role.node.defaultChild as never) }] },
     });
     const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:Query']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:UpdateItem',
+    ]);
     expect(actions).toContain('sqs:SendMessage');
-    expect(actions.some((a) => a === 'dynamodb:PutItem' || a === 'dynamodb:UpdateItem' || a === 'dynamodb:Scan')).toBe(false);
+    expect(actions.some((a) => a === 'dynamodb:PutItem' || a === 'dynamodb:Scan')).toBe(false);
+    // The second Query is on the lease index only (not every index of the table).
+    const indexQuery = statements.find((s) => s.Action === 'dynamodb:Query') as unknown as { Resource: unknown };
+    expect(JSON.stringify(indexQuery.Resource)).toContain('/index/gsi3');
   });
 
-  it('alarms on any requeue, to the alarm topic, on the metric the handler emits', () => {
-    expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: REQUEUED_METRIC,
-      Namespace: 'Metahook',
-      Dimensions: [{ Name: 'service', Value: 'sweeper' }],
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      AlarmActions: [{ Ref: Stack.of(stack).getLogicalId(stack.observability.alarmTopic.node.defaultChild as never) }],
+  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', SWEEPER_STALLED_METRIC]] as const) {
+    it(`alarms on ${what}, to the alarm topic, on the metric the handler emits`, () => {
+      expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metricName,
+        Namespace: 'Metahook',
+        Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: Stack.of(stack).getLogicalId(stack.observability.alarmTopic.node.defaultChild as never) }],
+      });
     });
-  });
+  }
 });

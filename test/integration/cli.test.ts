@@ -56,8 +56,8 @@ const listJobs = (apiKey: string) =>
 
 const jobEvents = (all: ReceivedWebhook[], jobId: string) => all.filter((r) => r.payload?.data.job_id === jobId);
 
-async function submitAs(apiKey: string, callbackUrl: string): Promise<{ jobId: string; batchId: string }> {
-  const url = await h.upload('graphic.png', `cli/${Date.now()}-${Math.random()}.png`);
+async function submitAs(apiKey: string, callbackUrl: string, tenantId = h.stack.tenantId): Promise<{ jobId: string; batchId: string }> {
+  const url = await h.upload('graphic.png', `cli/${Date.now()}-${Math.random()}.png`, tenantId);
   const response = await fetch(`${h.stack.endpoint}/v1/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
@@ -125,7 +125,7 @@ describe('tenants', () => {
     // The receiver still verifies with the OLD secret: an integrator who has not switched yet.
     const receiver = await startWebhookReceiver(tenant.signing_secret);
     try {
-      const { jobId } = await submitAs(tenant.api_key, `${receiver.url}/rotated`);
+      const { jobId } = await submitAs(tenant.api_key, `${receiver.url}/rotated`, tenant.tenant_id);
       const [event] = jobEvents(await receiver.waitFor((all) => jobEvents(all, jobId).length > 0), jobId);
       expect(event!.signatureValid).toBe(true);
       expect(String(event!.headers['webhook-signature']).split(' ')).toHaveLength(2);
@@ -287,7 +287,7 @@ describe('entry point', () => {
       ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'cli', 'metahook.ts'), 'tenants', 'list', '--format', 'csv'],
       { env: { ...process.env, METAHOOK_DATA_DIR: dataDir }, timeout: 20_000 },
     );
-    expect(stdout.split('\r\n')[0]).toBe('tenant_id,name,status,api_key_id,created_at');
+    expect(stdout.split('\r\n')[0]).toBe('tenant_id,name,status,api_key_id,created_at,media_sources');
     expect(stdout).toContain(h.stack.tenantId);
   });
 });

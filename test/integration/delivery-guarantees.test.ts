@@ -152,7 +152,7 @@ describe('an extraction that keeps failing', () => {
       const event = jobEvents(all, jobId)[0]!;
       expect(event.payload!.type).toBe('job.failed');
       expect(event.payload!.data.error.code).toBe('file_fetch_failed');
-      expect(fetches).toBe(h.stack.settings.extraction.maxReceiveCount);
+      expect(fetches).toBe(h.stack.settings.extraction.maxAttempts); // the stored attempt counter decides, not the receive count
       const { Messages } = await h.stack.sqs.send(
         new ReceiveMessageCommand({ QueueUrl: h.stack.queueUrls.jobsDeadLetter, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
       );

@@ -38,8 +38,10 @@ it("finishes a small tenant's single file while a large tenant's 200-file backlo
   const bytes = await readFile(join(FIXTURES, 'graphic.png'));
   const urls = await Promise.all(
     Array.from({ length: 101 }, async (_, i) => {
-      await h.stack.s3.send(new PutObjectCommand({ Bucket: h.stack.names.mediaBucket, Key: `fair/${i}.png`, Body: bytes }));
-      return `s3://${h.stack.names.mediaBucket}/fair/${i}.png`;
+      // Each file under its owner's prefix: Big's 100, then Small's one (issue 16 tenant scope).
+      const owner = i < 100 ? big.tenant.tenant_id : small.tenant.tenant_id;
+      await h.stack.s3.send(new PutObjectCommand({ Bucket: h.stack.names.mediaBucket, Key: `tenants/${owner}/fair/${i}.png`, Body: bytes }));
+      return `s3://${h.stack.names.mediaBucket}/tenants/${owner}/fair/${i}.png`;
     }),
   );
   // 200 jobs for Big (two requests; distinct callbacks so dedupe keeps them apart), queued first.

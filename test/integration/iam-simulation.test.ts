@@ -9,10 +9,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { jobEventId } from '../../lambdas/core/ids';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoEnqueueOutbox } from '../../lambdas/adapters/dynamo/enqueue-outbox';
-import { startHarness, type Harness } from '../support/local-harness';
+import { createDynamoJobStore } from '../../lambdas/adapters/dynamo/table-ports';
+import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
+import { FIXTURES, startHarness, type Harness } from '../support/local-harness';
 import { converseReplies, mediaKindOf, startConverseStub, type RunningConverseStub } from '../support/converse-stub';
 import { startCallRecorder, type CallRecorder } from '../support/aws-call-recorder';
 import {
@@ -53,7 +56,19 @@ async function runPipelineSession(): Promise<void> {
     if (request.path.startsWith('/gone')) return { status: 410 };
     return { status: 200 };
   };
-  const photo = await h.upload('photo-iptc.jpg', 'iam/photo.jpg');
+  // A tenant stages a file with POST /v1/uploads and PUTs it with the presigned URL: S3 authorises
+  // that PUT as the uploads role that signed it, so it is recorded for that role.
+  const bytes = await readFile(join(FIXTURES, 'photo-iptc.jpg'));
+  const staged = await fetch(`${h.stack.endpoint}/v1/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': h.stack.apiKey },
+    body: JSON.stringify({ filename: 'staged.jpg', content_type: 'image/jpeg', size_bytes: bytes.byteLength }),
+  }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+  expect(staged.status).toBe(201);
+  expect((await fetch(staged.json.upload.url, { method: 'PUT', headers: staged.json.upload.headers, body: bytes })).status).toBe(200);
+  const stagedKey = new URL(staged.json.file_url).pathname.slice(1);
+  recorder.recordOnBehalfOf({ principal: 'uploads', service: 'S3', operation: 'PutObject', input: { Bucket: h.stack.names.mediaBucket, Key: stagedKey } });
+  const photo = staged.json.file_url as string;
   const song = await h.upload('tagged.mp3', 'iam/song.mp3');
   const step = (what: string) => process.env.IAM_SIM_DEBUG && console.error(new Date().toISOString(), what);
   step('submit');
@@ -70,6 +85,15 @@ async function runPipelineSession(): Promise<void> {
   await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed'), 30_000);
 
   step('completed');
+  // Two redeliveries sent together reach one callback invocation: its job reads go out as one
+  // BatchGetItem (lambdas/adapters/dynamo/job-lifecycle.ts).
+  const received = h.receiver.received.length;
+  const redeliver = [jobId, submitted.json.jobs[1].job_id as string].map((id, i) => ({
+    Id: String(i),
+    MessageBody: JSON.stringify({ kind: 'job', tenant_id: h.stack.tenantId, job_id: id, event_id: jobEventId(id, 'completed'), redelivery: true }),
+  }));
+  await h.stack.sqs.send(new SendMessageBatchCommand({ QueueUrl: h.stack.queueUrls.deliveries, Entries: redeliver }));
+  await h.receiver.waitFor((r) => r.length >= received + 2, 30_000);
   // A receiver that is gone: the delivery is dead-lettered by the callback.
   const gone = await h.submit({ callback_url: `${h.receiver.url}/gone`, files: [{ url: photo }] });
   goneJob = gone.json.jobs[0].job_id as string;
@@ -82,7 +106,8 @@ async function runPipelineSession(): Promise<void> {
     new GetCommand({ TableName: h.stack.names.table, Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'JOB' } }),
   );
   const orphan = `${jobId}sw`;
-  const { result: _result, lease_until: _lease, ...queuedCopy } = template!;
+  // A fresh job: none of the template's extraction bookkeeping (lease, attempt count) comes along.
+  const { result: _result, lease_until: _lease, lease_owner: _owner, processing_attempts: _attempts, ...queuedCopy } = template!;
   await h.stack.db.send(
     new PutCommand({
       TableName: h.stack.names.table,
@@ -93,6 +118,35 @@ async function runPipelineSession(): Promise<void> {
   await outbox.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId, jobIds: [orphan], createdAt: new Date(Date.now() - 3_600_000).toISOString() });
   expect(await h.stack.sweep()).toMatchObject({ entries: 1, requeued: 1 });
   await expect.poll(async () => (await h.job(orphan))?.status, { timeout: 20_000 }).toBe('completed');
+
+  step('stalled and half-written');
+  // A job processing past its lease whose message was lost: the sweeper finds it in the lease index,
+  // claims the requeue and queues it. And a batch whose second job was never written (its intake's
+  // BatchWriteItem failed part-way) while the first has already finished: the sweeper drops the
+  // missing job from the batch's total and announces batch.completed itself.
+  const store = createDynamoJobStore(h.stack.db, { tableName: h.stack.names.table, retentionDays: 1 });
+  const now = new Date();
+  const stamp = now.getTime();
+  const jobRecord = (id: string, batch: string, status: JobRecord['status']): JobRecord => ({
+    job_id: id, tenant_id: h.stack.tenantId, batch_id: batch, url: photo, external_id: null, declared_media_type: null,
+    callback_url: `${h.receiver.url}/recovered`, metadata: null, status, created_at: now.toISOString(), updated_at: now.toISOString(),
+    delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
+  });
+  const batchRecord = (id: string, jobIds: string[]): BatchRecord => ({
+    batch_id: id, tenant_id: h.stack.tenantId, callback_url: `${h.receiver.url}/recovered`, metadata: null, job_ids: jobIds,
+    duplicate_job_ids: [], total: jobIds.length, counts: { completed: 0, failed: 0, cancelled: 0 }, created_at: now.toISOString(),
+  });
+  const stalled = `job_STALL${stamp}`;
+  await store.jobs.createBatch(batchRecord(`bat_STALL${stamp}`, [stalled]), [jobRecord(stalled, `bat_STALL${stamp}`, 'queued')]);
+  await store.jobs.startProcessing(h.stack.tenantId, stalled, now, { until: new Date(stamp - 3_600_000), owner: 'lost-message' });
+  const half = `bat_HALF${stamp}`;
+  const [written, missing] = [`job_HALFA${stamp}`, `job_HALFB${stamp}`];
+  await store.jobs.createBatch(batchRecord(half, [written, missing]), [jobRecord(written, half, 'completed')]);
+  await store.batches.recordBatchProgress(h.stack.tenantId, half, written, 'completed', 0);
+  await outbox.openEnqueueOutbox({ tenantId: h.stack.tenantId, batchId: half, jobIds: [written, missing], createdAt: new Date(stamp - 3_600_000).toISOString() });
+  expect(await h.stack.sweep()).toMatchObject({ batchesShrunk: 1, stalled: { requeued: 1 } });
+  await expect.poll(async () => (await h.job(stalled))?.status, { timeout: 20_000 }).toBe('completed');
+  await h.receiver.waitFor((r) => r.some((x) => x.payload?.type === 'batch.completed' && x.payload.data.batch_id === half), 20_000);
 
   step('gone failed');
   // Messages no handler can read: each consumer dead-letters them itself.

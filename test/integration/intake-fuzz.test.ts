@@ -30,10 +30,11 @@ const runs = (numRuns: number): fc.Parameters<unknown> => ({
 beforeAll(async () => {
   h = await startHarness();
   const bucket = h.stack.names.mediaBucket;
+  const own = `tenants/${h.stack.tenantId}/`;
   ctx = {
     callbackUrl: `${h.receiver.url}/fuzz`,
     // Absent objects: the few jobs created fail fast in the extractor instead of doing work.
-    fileUrls: [`s3://${bucket}/fuzz/a.png`, `s3://${bucket}/fuzz/b.mp3`, `s3://${bucket}/fuzz/c.jpg`],
+    fileUrls: [`s3://${bucket}/${own}fuzz/a.png`, `s3://${bucket}/${own}fuzz/b.mp3`, `s3://${bucket}/${own}fuzz/c.jpg`],
     limits: h.stack.settings.api,
   };
 });
@@ -199,7 +200,7 @@ describe('metadata with Object.prototype key names', () => {
     it(`"${key}" never gives a 5xx and is either refused clearly or stored as sent`, async () => {
       for (const [, metadata] of shapes(key)) {
         // A fresh URL each time: a duplicate would report the earlier job (and its metadata).
-        const url = `s3://${h.stack.names.mediaBucket}/fuzz/proto-${Math.random().toString(36).slice(2)}.jpg`;
+        const url = `s3://${h.stack.names.mediaBucket}/tenants/${h.stack.tenantId}/fuzz/proto-${Math.random().toString(36).slice(2)}.jpg`;
         const raw = `{"callback_url":${JSON.stringify(ctx.callbackUrl)},"files":[{"url":${JSON.stringify(url)}}],"metadata":${metadata}}`;
         const reply = await h.submitRaw(raw, { 'idempotency-key': `proto-${Math.random()}` });
         checkReply(reply, raw);

@@ -31,7 +31,7 @@ describe('local stack state', () => {
     const submitted = await fetch(`${first.endpoint}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': first.apiKey },
-      body: JSON.stringify({ callback_url: 'http://127.0.0.1:9/hook', files: [{ url: `s3://${first.names.mediaBucket}/none.png` }] }),
+      body: JSON.stringify({ callback_url: 'http://127.0.0.1:9/hook', files: [{ url: `s3://${first.names.mediaBucket}/tenants/${first.tenantId}/none.png` }] }),
     });
     const jobId = ((await submitted.json()) as any).jobs[0].job_id;
     await first.stop();

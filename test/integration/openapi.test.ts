@@ -129,6 +129,11 @@ describe('live API against the contract', () => {
 
   it('answers every documented operation as documented', async () => {
     const uploaded = await h.upload('graphic.png', 'contract/graphic.png');
+    const staged = await call('POST /uploads', {}, { body: { filename: 'contract.png', content_type: 'image/png', size_bytes: 1234 } });
+    expect(staged.status).toBe(201);
+    expect(staged.json.file_url).toMatch(new RegExp(`^s3://${h.stack.names.mediaBucket}/tenants/${h.stack.tenantId}/uploads/upl_\\w+/contract\\.png$`));
+    expect((await call('POST /uploads', {}, { body: { filename: '../x.png', content_type: 'image/png', size_bytes: 1 } })).json.error.code).toBe('invalid_request');
+    expect((await call('POST /uploads', {}, { body: { filename: 'x.mp3', content_type: 'image/png', size_bytes: 1 } })).json.error.code).toBe('unsupported_media_type');
     const callback = `${h.receiver.url}/contract`;
 
     // Submit: the held job occupies the only extractor; the next one stays queued.

@@ -116,7 +116,7 @@ describe('submitting image and audio files', () => {
   it('fails a missing S3 object with file_not_found', async () => {
     const { json } = await h.submit({
       callback_url: `${h.receiver.url}/missing`,
-      files: [{ url: `s3://${h.stack.names.mediaBucket}/nope/absent.png` }],
+      files: [{ url: `s3://${h.stack.names.mediaBucket}/tenants/${h.stack.tenantId}/nope/absent.png` }],
     });
     const jobId = json.jobs[0].job_id;
     const all = await h.receiver.waitFor((r) => eventsFor(r, [jobId]).length > 0);
@@ -181,7 +181,8 @@ describe('duplicates and idempotency', () => {
 });
 
 describe('refused requests', () => {
-  const valid = () => ({ callback_url: 'http://127.0.0.1:9/x', files: [{ url: 's3://metahook-media/a.png' }] });
+  const own = () => `s3://metahook-media/tenants/${h.stack.tenantId}`;
+  const valid = () => ({ callback_url: 'http://127.0.0.1:9/x', files: [{ url: `${own()}/a.png` }] });
 
   it('refuses a missing API key and a wrong one with the error envelope', async () => {
     const missing = await fetch(`${h.stack.endpoint}/v1/jobs`, {
@@ -211,7 +212,7 @@ describe('refused requests', () => {
   });
 
   it('refuses an obviously unsupported type at intake', async () => {
-    const { status, json } = await h.submit({ ...valid(), files: [{ url: 's3://metahook-media/report.pdf' }] });
+    const { status, json } = await h.submit({ ...valid(), files: [{ url: `${own()}/report.pdf` }] });
     expect(status).toBe(422);
     expect(json.error.code).toBe('unsupported_media_type');
     expect(json.error.details[0].path).toBe('files[0].url');

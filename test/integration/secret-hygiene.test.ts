@@ -106,7 +106,7 @@ beforeAll(async () => {
   const failing = await submit('submission with failing callback', { callback_url: `${h.receiver.url}/fails`, files: [{ url: other }] });
   const missing = await submit('submission of a missing file', {
     callback_url: `${h.receiver.url}/ok`,
-    files: [{ url: `s3://${h.stack.names.mediaBucket}/hygiene/absent.png` }],
+    files: [{ url: `s3://${h.stack.names.mediaBucket}/tenants/${h.stack.tenantId}/hygiene/absent.png` }],
   });
   jobIds.delivered = ok.json.jobs[0].job_id;
   jobIds.callbackFails = failing.json.jobs[0].job_id;

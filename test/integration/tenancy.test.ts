@@ -26,7 +26,7 @@ async function api(apiKey: string, method: string, path: string, body?: unknown)
 beforeAll(async () => {
   h = await startHarness();
   [a, b] = [await h.stack.createTenant('Tenant A'), await h.stack.createTenant('Tenant B')];
-  const files = await Promise.all(['graphic.png', 'photo-iptc.jpg'].map((fixture) => h.upload(fixture, `tenancy/${fixture}`)));
+  const files = await Promise.all(['graphic.png', 'photo-iptc.jpg'].map((fixture) => h.upload(fixture, `tenancy/${fixture}`, a.tenant.tenant_id)));
   const submitted = await api(a.apiKey, 'POST', '/jobs', {
     callback_url: `${h.receiver.url}/tenant-a`,
     files: files.map((url) => ({ url })),

@@ -59,6 +59,12 @@ export interface CallRecorder {
   readonly calls: readonly RecordedCall[];
   /** Runs fn with every SDK call inside it attributed to principal. */
   runAs<T>(principal: string, fn: () => T): T;
+  /**
+   * Records a call made with a principal's credentials outside its SDK client: a presigned URL
+   * used by someone else is authorised as the principal that signed it
+   * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html).
+   */
+  recordOnBehalfOf(call: RecordedCall): void;
   stop(): void;
 }
 
@@ -105,6 +111,7 @@ export function startCallRecorder(): CallRecorder {
   return {
     calls,
     runAs: (principal, fn) => who.run(principal, fn),
+    recordOnBehalfOf: (call) => void calls.push({ ...call, input: resourceFields(call.input) }),
     stop() {
       for (const [proto, original] of bases) proto.send = original;
     },

@@ -30,7 +30,11 @@ export function startFaultStack(): Promise<Harness> {
       // The intake lives 3 s here: its claims and outbox entries are stale after that plus slack.
       METAHOOK_STALE_CLAIM_SECONDS: '4',
       METAHOOK_SWEEP_MIN_AGE_SECONDS: '4',
-      METAHOOK_SWEEP_INTERVAL_SECONDS: '1',
+      // Every 2 s: each run is two sweeps of 8 shard Queries each against the in-process emulator.
+      METAHOOK_SWEEP_INTERVAL_SECONDS: '2',
+      // The extractor lives 4 s here: its lease is as long, and a job past it (+ slack) has no live message.
+      METAHOOK_EXTRACTION_LEASE_SECONDS: String(TIMEOUTS_MS['metahook-extractor']! / 1000),
+      METAHOOK_SWEEP_LEASE_GRACE_SECONDS: '3',
     },
     timeouts: {
       intakeMs: TIMEOUTS_MS['metahook-intake']!,
@@ -73,12 +77,15 @@ const mentions = (tenantId: string) => (call: AwsCall) => JSON.stringify(call.in
 
 /** Runs one clean scenario and returns every AWS call each handler made for it. */
 export async function discoverCallSites(h: Harness): Promise<CallSite[]> {
-  const tenant = await h.stack.createTenant(`discover-${Date.now()}`);
-  const recording = recordCalls(mentions(tenant.tenant.tenant_id));
-  const result = await runScenario(h, { id: 'clean' }, tenant);
-  recording.stop();
-  if (!result.passed) throw new Error(`the clean run did not pass: ${result.notes.join('; ')}`);
-  return recording.distinct().filter((site) => (HANDLERS as readonly string[]).includes(site.functionName));
+  // Twice at most: the first request of a cold stack on a loaded machine can outlast the client's timeout.
+  for (let run = 1; ; run++) {
+    const tenant = await h.stack.createTenant(`discover-${Date.now()}`);
+    const recording = recordCalls(mentions(tenant.tenant.tenant_id));
+    const result = await runScenario(h, { id: 'clean' }, tenant);
+    recording.stop();
+    if (result.passed) return recording.distinct().filter((site) => (HANDLERS as readonly string[]).includes(site.functionName));
+    if (run === 2) throw new Error(`the clean run did not pass: ${result.notes.join('; ')}`);
+  }
 }
 
 /** Every call site x occurrence (up to `maxOccurrences`) x mode. */
@@ -196,7 +203,7 @@ export async function runScenario(
   const tenantId = t.tenant_id;
   const files = await Promise.all(
     FILES.map(async (fixture, i) => {
-      const key = `faults/${tenantId}/${i}-${fixture}`;
+      const key = `tenants/${tenantId}/faults/${i}-${fixture}`;
       await h.stack.s3.send(new PutObjectCommand({ Bucket: h.stack.names.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }));
       return { url: `s3://${h.stack.names.mediaBucket}/${key}`, external_id: `f${i}` };
     }),

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { startWebhookReceiver, type WebhookReceiver } from '../../local/webhook-receiver';
 
@@ -15,7 +16,8 @@ export interface Harness {
   readonly receiver: WebhookReceiver;
   submit(body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
   submitRaw(body: string, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
-  upload(fixture: string, key?: string): Promise<string>;
+  /** Stages a fixture under the tenant's own prefix (tenants/<id>/<key>) and returns its s3:// URL. */
+  upload(fixture: string, key?: string, tenantId?: string): Promise<string>;
   job(jobId: string, tenantId?: string): Promise<Record<string, any> | undefined>;
   attempts(jobId: string, tenantId?: string): Promise<Record<string, any>[]>;
   stop(): Promise<void>;
@@ -48,11 +50,12 @@ export async function startHarness(options: LocalStackOptions = {}): Promise<Har
     receiver,
     submitRaw,
     submit: (body, headers) => submitRaw(JSON.stringify(body), headers),
-    async upload(fixture, key = fixture) {
+    async upload(fixture, key = fixture, tenantId = stack.tenantId) {
+      const objectKey = `${tenantMediaPrefix(tenantId)}${key}`;
       await stack.s3.send(
-        new PutObjectCommand({ Bucket: stack.names.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }),
+        new PutObjectCommand({ Bucket: stack.names.mediaBucket, Key: objectKey, Body: await readFile(join(FIXTURES, fixture)) }),
       );
-      return `s3://${stack.names.mediaBucket}/${key}`;
+      return `s3://${stack.names.mediaBucket}/${objectKey}`;
     },
     async job(jobId, tenantId = stack.tenantId) {
       const { Item } = await stack.db.send(

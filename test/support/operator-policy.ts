@@ -27,6 +27,8 @@ export function operatorPolicy(requests: readonly AuthorizationRequest[]): Polic
 export function renderForDocs(policy: PolicyDocument, stack: ResolvedStack, outputs: Record<string, string>): string {
   const replacements: [string, string][] = [];
   for (const [key, value] of Object.entries(outputs)) {
+    // A setting, not a resource the policy names (its '-' for "none" would rewrite every hyphen).
+    if (key === 'AllowedSourceBuckets') continue;
     const name = value.startsWith('https://sqs.') ? value.split('/').pop()! : value;
     replacements.push([name, `<${key}${name === value ? '' : ' name'}>`]);
   }

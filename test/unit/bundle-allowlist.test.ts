@@ -18,7 +18,7 @@ describe('handler bundles', () => {
     const reports = await checkBundles();
     // Printed so a failure (or a reviewer) sees sizes and package lists.
     console.info(formatReport(reports));
-    expect(reports.map((r) => r.handler).sort()).toEqual(['callback', 'extractor', 'intake', 'jobsApi', 'sweeper']);
+    expect(reports.map((r) => r.handler).sort()).toEqual(['callback', 'extractor', 'intake', 'jobsApi', 'sweeper', 'uploads']);
     expect(reports.flatMap((r) => r.problems.map((problem) => `${r.handler}: ${problem}`))).toEqual([]);
     for (const report of reports) {
       // Only the native sharp, the ffmpeg installer (its binary sits on disk beside the bundle)

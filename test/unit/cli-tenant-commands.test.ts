@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import {
+  allowMediaSource,
   createTenant,
+  MediaSourceRefusedError,
+  revokeMediaSource,
   disableTenant,
   enableTenant,
   listTenants,
@@ -48,6 +51,10 @@ function fakes(start = new Date('2026-03-01T10:00:00.000Z')) {
     },
     async getTenant(id) {
       return tenants.get(id)?.tenant;
+    },
+    async setMediaSources(id, sources) {
+      const entry = tenants.get(id)!;
+      entry.tenant = { ...entry.tenant, media_sources: sources };
     },
     async getSigningSecrets(id, at) {
       return (tenants.get(id)?.secrets ?? []).filter((s) => s.expires_at === null || Date.parse(s.expires_at) > at.getTime());
@@ -131,5 +138,42 @@ describe('rotate-secret', () => {
     const stored = tenants.get(created.tenant.tenant_id)!.secrets;
     expect(stored.map((s) => s.secret)).toEqual([second.signingSecret, first.signingSecret]);
     expect(stored[1]!.expires_at).toBe('2026-03-01T11:00:00.000Z');
+  });
+});
+
+describe('allow-source and revoke-source (issue 16: per-tenant media sources)', () => {
+  const limits = { mediaBucket: 'metahook-media', allowedSourceBuckets: ['partner-uploads'] };
+
+  it('stores a grant with the tenant, once, and revoke removes it', async () => {
+    const { deps, tenants } = fakes();
+    const { tenant } = await createTenant(deps, { name: 'Acme' });
+    await allowMediaSource(deps, tenant.tenant_id, 's3://partner-uploads/acme/', limits);
+    const again = await allowMediaSource(deps, tenant.tenant_id, 'partner-uploads/acme/', limits);
+    expect(again.media_sources).toEqual([{ bucket: 'partner-uploads', prefix: 'acme/' }]);
+    expect(tenants.get(tenant.tenant_id)!.tenant.media_sources).toEqual([{ bucket: 'partner-uploads', prefix: 'acme/' }]);
+    expect((await listTenants(deps))[0]!.media_sources).toEqual([{ bucket: 'partner-uploads', prefix: 'acme/' }]);
+
+    await revokeMediaSource(deps, tenant.tenant_id, 's3://partner-uploads/acme/');
+    expect(tenants.get(tenant.tenant_id)!.tenant.media_sources).toEqual([]);
+    await expect(revokeMediaSource(deps, tenant.tenant_id, 's3://partner-uploads/acme/')).rejects.toThrow('has no grant');
+  });
+
+  it.each([
+    ['s3://metahook-media/tenants/other/', /is the media bucket/],
+    ['s3://metahook-media/', /is the media bucket/],
+    ['s3://not-deployed/acme/', /the deployment cannot read not-deployed: add it to allowedSourceBuckets/],
+    ['s3://partner-uploads/acme', /must end with/],
+  ])('refuses %s and stores nothing', async (source, reason) => {
+    const { deps, tenants } = fakes();
+    const { tenant } = await createTenant(deps, { name: 'Acme' });
+    const refused = allowMediaSource(deps, tenant.tenant_id, source, limits);
+    await expect(refused).rejects.toBeInstanceOf(MediaSourceRefusedError);
+    await expect(allowMediaSource(deps, tenant.tenant_id, source, limits)).rejects.toThrow(reason);
+    expect(tenants.get(tenant.tenant_id)!.tenant.media_sources).toBeUndefined();
+  });
+
+  it('refuses an unknown tenant', async () => {
+    const { deps } = fakes();
+    await expect(allowMediaSource(deps, 'ten_missing', 's3://partner-uploads/a/', limits)).rejects.toBeInstanceOf(TenantNotFoundError);
   });
 });

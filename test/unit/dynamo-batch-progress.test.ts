@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBatchProgress } from '../../lambdas/adapters/dynamo/batch-progress';
+import { gatherBatchProgress } from '../../lambdas/adapters/dynamo/gathered-batch-progress';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -23,11 +24,11 @@ describe('recordBatchProgress', () => {
       {
         TableName: 'metahook',
         Key: keys.batchProgress('ten_1', 'bat_1'),
-        UpdateExpression: 'SET slots[2] = :status',
+        UpdateExpression: 'SET slots[2] = :s0',
         // A slot past the end would append (and corrupt the counts): refused.
         ConditionExpression: 'attribute_exists(pk) AND #total > :index',
         ExpressionAttributeNames: { '#total': 'total' },
-        ExpressionAttributeValues: { ':status': 2, ':index': 2 },
+        ExpressionAttributeValues: { ':s0': 2, ':index': 2 },
         ReturnValues: 'ALL_NEW',
       },
     ]);
@@ -40,7 +41,7 @@ describe('recordBatchProgress', () => {
     dynamo.on(UpdateCommand).resolves({ Attributes: { total: 2, slots: [0, 1] } });
     await progress().recordBatchProgress('ten_1', 'bat_1', 'job_2', 'completed');
     expect(inputsOf(GetCommand)[0]).toEqual({ TableName: 'metahook', Key: keys.batch('ten_1', 'bat_1'), ConsistentRead: true, ProjectionExpression: 'job_ids' });
-    expect(inputsOf(UpdateCommand)[0].UpdateExpression).toBe('SET slots[1] = :status');
+    expect(inputsOf(UpdateCommand)[0].UpdateExpression).toBe('SET slots[1] = :s0');
   });
 
   it('refuses a job that is not in the batch without writing', async () => {
@@ -95,5 +96,87 @@ describe('getBatch', () => {
   it('is undefined without a batch item', async () => {
     dynamo.on(QueryCommand).resolves({ Items: [] });
     expect(await progress().getBatch('ten_1', 'bat_9')).toBeUndefined();
+  });
+});
+
+describe('recordSlots and the extractor\'s gathered progress', () => {
+  it('writes several jobs of one batch in one UpdateItem, each slot once', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: { total: 5, slots: [1, 0, 2, 1, 0] } });
+    const counts = await progress().recordSlots('ten_1', 'bat_1', [
+      { slot: 0, status: 'completed' },
+      { slot: 3, status: 'completed' },
+      { slot: 2, status: 'failed' },
+      { slot: 3, status: 'completed' },
+    ]);
+    expect(inputsOf(UpdateCommand)).toEqual([
+      expect.objectContaining({
+        UpdateExpression: 'SET slots[0] = :s0, slots[3] = :s1, slots[2] = :s2',
+        ExpressionAttributeValues: { ':index': 3, ':s0': 1, ':s1': 1, ':s2': 2 },
+      }),
+    ]);
+    expect(counts).toEqual({ total: 5, completed: 2, failed: 1, cancelled: 0 });
+  });
+
+  it('holds each record\'s progress until every running record has asked or ended, then one write per batch', async () => {
+    dynamo.on(UpdateCommand).callsFake(async (input) => ({ Attributes: { total: 4, slots: input.Key.pk.endsWith('bat_1') ? [1, 1, 0, 0] : [2, 0, 0, 0] } }));
+    const gathered = gatherBatchProgress(progress());
+    let release!: () => void;
+    const slowRecord = new Promise<void>((resolve) => (release = resolve));
+    const results = Promise.all([
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_a', 'completed', 0)),
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_b', 'completed', 1)),
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_2', 'job_c', 'failed', 0)),
+      gathered.run(() => slowRecord), // still extracting: nothing is written yet
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(inputsOf(UpdateCommand)).toHaveLength(0);
+    release();
+    const [a, b, c] = await results;
+    expect(inputsOf(UpdateCommand).map((input) => [input.Key.pk, input.UpdateExpression])).toEqual([
+      ['TENANT#ten_1#BATCH#bat_1', 'SET slots[0] = :s0, slots[1] = :s1'],
+      ['TENANT#ten_1#BATCH#bat_2', 'SET slots[0] = :s0'],
+    ]);
+    expect(a).toEqual({ total: 4, completed: 2, failed: 0, cancelled: 0 });
+    expect(b).toEqual(a);
+    expect(c).toEqual({ total: 4, completed: 0, failed: 1, cancelled: 0 });
+  });
+
+  it('a failed write fails every record that waited on it; outside a record progress is written at once', async () => {
+    dynamo.on(UpdateCommand).rejectsOnce(new Error('throttled')).resolves({ Attributes: { total: 1, slots: [1] } });
+    const gathered = gatherBatchProgress(progress());
+    const outcomes = await Promise.allSettled([
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_a', 'completed', 0)),
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_b', 'completed', 1)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_a', 'completed', 0)).toMatchObject({ completed: 1 });
+    expect(inputsOf(UpdateCommand)).toHaveLength(2);
+  });
+});
+
+describe('markJobsNeverWritten', () => {
+  it('marks the missing jobs\' slots never written, so they leave the total, and reports the progress', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { job_ids: ['job_1', 'job_2', 'job_3'] } });
+    dynamo.on(UpdateCommand).resolves({ Attributes: { total: 3, slots: [1, 4, 4] } });
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2', 'job_3'])).toEqual({ total: 1, completed: 1, failed: 0, cancelled: 0 });
+    expect(inputsOf(UpdateCommand)).toEqual([
+      {
+        TableName: 'metahook',
+        Key: keys.batchProgress('ten_1', 'bat_1'),
+        UpdateExpression: 'SET slots[1] = :never, slots[2] = :never',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':never': 4 },
+        ReturnValues: 'ALL_NEW',
+      },
+    ]);
+  });
+
+  it('changes nothing when the batch or its progress item was never written', async () => {
+    dynamo.on(GetCommand).resolves({});
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2'])).toBeUndefined();
+    expect(inputsOf(UpdateCommand)).toHaveLength(0);
+    dynamo.on(GetCommand).resolves({ Item: { job_ids: ['job_1', 'job_2'] } });
+    dynamo.on(UpdateCommand).rejects(conditionFailed());
+    expect(await progress().markJobsNeverWritten('ten_1', 'bat_1', ['job_2'])).toBeUndefined();
   });
 });

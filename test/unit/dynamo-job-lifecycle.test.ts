@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchItems, createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { keys, LISTING_SHARDS, shardOf } from '../../lambdas/adapters/dynamo/keys';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
@@ -15,6 +15,8 @@ const conditionFailed = () => Object.assign(new Error('failed'), { name: 'Condit
 
 const NOW = new Date('2026-01-01T00:00:10.000Z');
 const LEASE = new Date('2026-01-01T00:15:10.000Z');
+/** The lease a start takes: until LEASE, in the name of the SQS message it comes from. */
+const START = { until: LEASE, owner: 'msg-1', messageSentAt: new Date('2026-01-01T00:14:00.000Z') };
 const lifecycle = () => createDynamoJobLifecycle(db, { tableName: 'metahook', retentionDays: 90 });
 
 const job = (overrides: Partial<JobRecord> = {}): JobRecord => ({
@@ -95,31 +97,39 @@ describe('createBatch', () => {
 });
 
 describe('startProcessing', () => {
-  it('claims the job with the start guard: queued, processing under an expired lease, or a retryable failure', async () => {
+  it('claims the job with the start guard: queued, processing under an expired lease or its own, or a retryable failure', async () => {
     dynamo.on(UpdateCommand).resolves({ Attributes: { ...keys.job('ten_1', 'job_1'), ...job({ status: 'processing', metadata: null }), lease_until: LEASE.toISOString(), processing_attempts: 1 } });
-    const result = await lifecycle().startProcessing('ten_1', 'job_1', NOW, LEASE);
+    const result = await lifecycle().startProcessing('ten_1', 'job_1', NOW, START);
     expect(inputsOf(UpdateCommand)[0]).toEqual({
       TableName: 'metahook',
       Key: keys.job('ten_1', 'job_1'),
-      UpdateExpression: 'SET #status = :to, lease_until = :lease, updated_at = :at, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+      UpdateExpression:
+        'SET #status = :to, lease_until = :lease, lease_owner = :leaseOwner, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk, ' +
+        'updated_at = :at, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
       ConditionExpression:
-        'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND lease_until < :now) OR (#status = :failed AND #error.retryable = :true))',
+        'attribute_exists(pk) AND (#status = :queued OR (#status = :processing AND (lease_until < :now OR lease_owner = :owner)) ' +
+        'OR (#status = :failed AND #error.retryable = :true AND (attribute_not_exists(finished_at) OR finished_at < :sentAt)))',
       ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
       ExpressionAttributeValues: {
         ':queued': 'queued',
         ':processing': 'processing',
         ':failed': 'failed',
         ':now': NOW.toISOString(),
+        ':owner': 'msg-1',
         ':true': true,
+        ':sentAt': '2026-01-01T00:14:00.000Z',
         ':to': 'processing',
         ':lease': LEASE.toISOString(),
+        ':leaseOwner': 'msg-1',
+        ':deadlinePk': keys.leaseIndex('ten_1', 'job_1', LEASE).gsi3pk,
+        ':deadlineSk': keys.leaseIndex('ten_1', 'job_1', LEASE).gsi3sk,
         ':at': NOW.toISOString(),
         ':zero': 0,
         ':one': 1,
       },
       ReturnValues: 'ALL_NEW',
     });
-    expect(result.started).toBe(true);
+    expect(result).toMatchObject({ started: true, attempt: 1 });
     // Bookkeeping stays in the adapter.
     expect(result.job).not.toHaveProperty('lease_until');
     expect(result.job).not.toHaveProperty('processing_attempts');
@@ -129,28 +139,34 @@ describe('startProcessing', () => {
   it('when the guard fails, reads the job back (consistent) and reports the live lease', async () => {
     dynamo.on(UpdateCommand).rejects(conditionFailed());
     dynamo.on(GetCommand).resolves({ Item: { ...job({ status: 'processing', metadata: null }), lease_until: LEASE.toISOString() } });
-    const result = await lifecycle().startProcessing('ten_1', 'job_1', NOW, LEASE);
+    const result = await lifecycle().startProcessing('ten_1', 'job_1', NOW, START);
     expect(result).toMatchObject({ started: false, job: { status: 'processing' }, leaseUntil: LEASE.toISOString() });
     expect(inputsOf(GetCommand)[0]).toEqual({ TableName: 'metahook', Key: keys.job('ten_1', 'job_1'), ConsistentRead: true });
   });
 
   it('throws any other error', async () => {
     dynamo.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
-    await expect(lifecycle().startProcessing('ten_1', 'job_1', NOW, LEASE)).rejects.toThrow('slow down');
+    await expect(lifecycle().startProcessing('ten_1', 'job_1', NOW, START)).rejects.toThrow('slow down');
   });
 });
 
 describe('releaseLease, finish, cancel', () => {
-  it('releaseLease: processing -> queued, lease removed, a lost race ignored', async () => {
+  it('releaseLease: processing -> queued, lease removed, due in the lease index when its retry is, a lost race ignored', async () => {
     dynamo.on(UpdateCommand).rejects(conditionFailed());
-    await lifecycle().releaseLease(job({ status: 'processing' }), NOW);
+    await lifecycle().releaseLease(job({ status: 'processing' }), NOW, LEASE);
     expect(inputsOf(UpdateCommand)[0]).toEqual({
       TableName: 'metahook',
       Key: keys.job('ten_1', 'job_1'),
-      UpdateExpression: 'SET #status = :to, updated_at = :at REMOVE lease_until',
+      UpdateExpression: 'SET #status = :to, updated_at = :at, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk REMOVE lease_until',
       ConditionExpression: 'attribute_exists(pk) AND #status = :processing',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':processing': 'processing', ':to': 'queued', ':at': NOW.toISOString() },
+      ExpressionAttributeValues: {
+        ':processing': 'processing',
+        ':to': 'queued',
+        ':at': NOW.toISOString(),
+        ':deadlinePk': keys.leaseIndex('ten_1', 'job_1', LEASE).gsi3pk,
+        ':deadlineSk': keys.leaseIndex('ten_1', 'job_1', LEASE).gsi3sk,
+      },
     });
   });
 
@@ -168,7 +184,7 @@ describe('releaseLease, finish, cancel', () => {
       TableName: 'metahook',
       Key: keys.job('ten_1', 'job_1'),
       UpdateExpression:
-        'SET #status = :to, updated_at = :at, finished_at = :at, #media_type = :media_type, #result = :result, #model = :model, #source = :source REMOVE lease_until, #error',
+        'SET #status = :to, updated_at = :at, finished_at = :at, #media_type = :media_type, #result = :result, #model = :model, #source = :source REMOVE lease_until, gsi3pk, gsi3sk, #error',
       ConditionExpression: 'attribute_exists(pk) AND #status = :processing',
       ExpressionAttributeNames: { '#status': 'status', '#media_type': 'media_type', '#result': 'result', '#model': 'model', '#source': 'source', '#error': 'error' },
       ExpressionAttributeValues: {
@@ -188,7 +204,7 @@ describe('releaseLease, finish, cancel', () => {
     const error = { code: 'file_not_found', message: 'gone' };
     expect(await lifecycle().finish(job({ status: 'processing' }), { status: 'failed', error }, NOW)).toBe(false);
     expect(inputsOf(UpdateCommand)[0]).toMatchObject({
-      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at, #error = :error REMOVE lease_until',
+      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at, #error = :error REMOVE lease_until, gsi3pk, gsi3sk',
       ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
       ExpressionAttributeValues: { ':processing': 'processing', ':to': 'failed', ':at': NOW.toISOString(), ':error': error },
     });
@@ -201,7 +217,7 @@ describe('releaseLease, finish, cancel', () => {
     expect(inputsOf(UpdateCommand)[0]).toEqual({
       TableName: 'metahook',
       Key: keys.job('ten_1', 'job_1'),
-      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at',
+      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at REMOVE gsi3pk, gsi3sk',
       ConditionExpression: 'attribute_exists(pk) AND #status = :queued',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':queued': 'queued', ':to': 'cancelled', ':at': NOW.toISOString() },
@@ -230,5 +246,22 @@ describe('reads', () => {
     expect((await lifecycle().getJob('ten_1', 'job_1'))!.metadata).toBeNull();
     expect(await lifecycle().getJob('ten_1', 'job_9')).toBeUndefined();
     expect(inputsOf(GetCommand)).toHaveLength(2);
+  });
+});
+
+describe('coalesced single-job reads', () => {
+  it('reads issued in the same turn go out as one consistent BatchGetItem; a lone read stays a GetItem', async () => {
+    const item = (id: string) => ({ ...keys.job('ten_1', id), ...job({ job_id: id, metadata: undefined as never }) });
+    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [item('job_1'), item('job_2')] } });
+    dynamo.on(GetCommand).resolves({ Item: item('job_3') });
+    const adapter = lifecycle();
+    const [a, b, missing] = await Promise.all([adapter.getJob('ten_1', 'job_1'), adapter.getJob('ten_1', 'job_2'), adapter.getJob('ten_1', 'job_9')]);
+    expect([a?.job_id, b?.job_id, missing]).toEqual(['job_1', 'job_2', undefined]);
+    expect(inputsOf(BatchGetCommand)).toEqual([
+      { RequestItems: { metahook: { Keys: [keys.job('ten_1', 'job_1'), keys.job('ten_1', 'job_2'), keys.job('ten_1', 'job_9')], ConsistentRead: true } } },
+    ]);
+    expect((await adapter.getJob('ten_1', 'job_3'))?.job_id).toBe('job_3');
+    expect(inputsOf(GetCommand)).toHaveLength(1);
+    expect(inputsOf(BatchGetCommand)).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 // The job state machine as data: which transitions each state allows, and the lease rules.
 import { describe, expect, it } from 'vitest';
-import { allows, canTransition, isFinalState, JOB_TRANSITIONS, type JobStateView, type JobTransitionName } from '../../lambdas/core/job-state';
+import { allows, attemptDecision, attemptsUsedUp, canTransition, isFinalState, JOB_TRANSITIONS, type JobStateView, type JobTransitionName } from '../../lambdas/core/job-state';
 
 const NOW = new Date('2026-01-01T00:10:00.000Z');
 const BEFORE = '2026-01-01T00:09:59.999Z';
@@ -62,5 +62,31 @@ describe('job state transitions', () => {
     expect(isFinalState(states['failed, permanent']!, NOW)).toBe(true);
     expect(isFinalState(states['failed, retries ran out']!, NOW)).toBe(false);
     expect(isFinalState(states.queued!, NOW)).toBe(false);
+  });
+
+  it('a live lease is taken back only by the SQS message that took it; a retryable failure is restarted only by a message sent after it', () => {
+    const leased = { status: 'processing' as const, lease_until: '2026-01-01T00:30:00.000Z', lease_owner: 'msg-1' };
+    expect(canTransition('start', leased, NOW, { leaseOwner: 'msg-1' })).toBe(true);
+    expect(canTransition('start', leased, NOW, { leaseOwner: 'msg-2' })).toBe(false);
+    expect(canTransition('start', leased, NOW)).toBe(false);
+    const gaveUp = { status: 'failed' as const, error: { retryable: true }, finished_at: '2026-01-01T00:05:00.000Z' };
+    // A copy sent before the failure (its own late receive, a duplicate, a requeue) only re-announces it.
+    expect(canTransition('start', gaveUp, NOW, { messageSentAt: '2026-01-01T00:04:00.000Z' })).toBe(false);
+    expect(canTransition('start', gaveUp, NOW, { messageSentAt: '2026-01-01T00:06:00.000Z' })).toBe(true);
+  });
+
+  it('keeps a started or postponed job in the lease index until a finish or cancel clears it', () => {
+    expect(Object.fromEntries(Object.entries(JOB_TRANSITIONS).map(([name, t]) => [name, t.deadline]))).toEqual({
+      start: 'lease', release: 'retry', finish: 'clear', cancel: 'clear',
+    });
+  });
+
+  it('decides a transient failure from the stored attempt counter; the receive count only guards SQS\'s own limit', () => {
+    const limits = { maxAttempts: 5, maxReceiveCount: 15 };
+    expect(attemptDecision(1, 9, limits)).toBe('retry'); // many receives, one attempt: not a reason to give up
+    expect(attemptDecision(5, 1, limits)).toBe('attempts_exhausted');
+    expect(attemptDecision(2, 15, limits)).toBe('receive_limit');
+    expect(attemptsUsedUp(5, limits)).toBe(false);
+    expect(attemptsUsedUp(6, limits)).toBe(true);
   });
 });

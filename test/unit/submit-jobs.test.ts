@@ -67,10 +67,10 @@ describe('parseSubmission', () => {
   });
   it('caps metadata size', () => {
     const metadata = { blob: 'x'.repeat(settings.api.maxMetadataBytes) };
-    expect(() => parseSubmission({ callback_url: 'https://a.example', files: [{ url: 's3://media/a.png' }], metadata }, settings)).toThrow(/metadata/);
+    expect(() => parseSubmission({ callback_url: 'https://a.example', files: [{ url: 's3://media/tenants/t/a.png' }], metadata }, settings)).toThrow(/metadata/);
   });
   it('refuses an external_id with characters outside the allowed set', () => {
-    expect(() => parseSubmission({ callback_url: 'https://a.example', files: [{ url: 's3://media/a.png', external_id: 'a b<script>' }] }, settings)).toThrow(ApiError);
+    expect(() => parseSubmission({ callback_url: 'https://a.example', files: [{ url: 's3://media/tenants/t/a.png', external_id: 'a b<script>' }] }, settings)).toThrow(ApiError);
   });
 });
 
@@ -90,33 +90,40 @@ describe('submitJobs', () => {
 
   it('creates one job and one message per new file, in request order', async () => {
     const { deps, created, queued } = fakeDeps();
-    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png', external_id: 'a' }, { url: 's3://partner/b.mp3' }]) });
+    const response = await submitJobs(deps, {
+      tenantId: 't',
+      body: body([{ url: 's3://media/tenants/t/a.png', external_id: 'a' }, { url: 's3://partner/b.mp3' }]),
+      mediaSources: [{ bucket: 'partner', prefix: '' }],
+    });
     expect(response.jobs.map((j) => [j.job_id, j.external_id, j.duplicate])).toEqual([['job_1', 'a', false], ['job_2', null, false]]);
-    expect(created.map((j) => j.url)).toEqual(['s3://media/a.png', 's3://partner/b.mp3']);
+    expect(created.map((j) => j.url)).toEqual(['s3://media/tenants/t/a.png', 's3://partner/b.mp3']);
     expect(queued).toEqual([{ tenant_id: 't', job_id: 'job_1' }, { tenant_id: 't', job_id: 'job_2' }]);
   });
 
   it('makes a file repeated inside one request a single job', async () => {
     const { deps, created } = fakeDeps();
-    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/a.png' }]) });
+    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }, { url: 's3://media/tenants/t/a.png' }]) });
     expect(response.jobs.map((j) => [j.job_id, j.duplicate])).toEqual([['job_1', false], ['job_1', true]]);
     expect(created).toHaveLength(1);
   });
 
   it('returns the existing job for a known file and queues nothing for it', async () => {
-    const existing = new Map([[dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in'), 'job_old']]);
+    const existing = new Map([[dedupeKey('t', 's3://media/tenants/t/a.png', 'https://hooks.example.com/in'), 'job_old']]);
     const { deps, queued, created } = fakeDeps(existing);
     created.push({ job_id: 'job_old', status: 'processing' } as JobRecord);
-    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
+    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]) });
     expect(response.jobs[0]).toMatchObject({ job_id: 'job_old', duplicate: true, status: 'processing' });
     expect(queued).toHaveLength(0);
   });
 
   it('refuses forbidden URLs and unsupported extensions before anything is written', async () => {
     const { deps, created } = fakeDeps();
-    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: { ...body([{ url: 's3://media/a.png' }]), callback_url: 'https://10.0.0.1/x' } }))).code).toBe('callback_url_forbidden');
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: { ...body([{ url: 's3://media/tenants/t/a.png' }]), callback_url: 'https://10.0.0.1/x' } }))).code).toBe('callback_url_forbidden');
     expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://elsewhere/a.png' }]) }))).code).toBe('file_url_forbidden');
-    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/report.pdf' }]) }))).code).toBe('unsupported_media_type');
+    // Another tenant's upload prefix, and an allowlisted bucket this tenant holds no grant on.
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/u/a.png' }]) }))).code).toBe('file_url_forbidden');
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://partner/b.mp3' }]) }))).code).toBe('file_url_forbidden');
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/report.pdf' }]) }))).code).toBe('unsupported_media_type');
     expect(created).toHaveLength(0);
   });
 
@@ -124,11 +131,11 @@ describe('submitJobs', () => {
     const { deps, created } = fakeDeps();
     const replayed = { batch_id: 'bat_0', jobs: [] };
     deps.idempotency.begin = async () => ({ state: 'replay', response: replayed });
-    expect(await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' })).toBe(replayed);
+    expect(await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]), idempotencyKey: 'k' })).toBe(replayed);
     deps.idempotency.begin = async () => ({ state: 'mismatch' });
-    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' }))).code).toBe('idempotency_key_reused');
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]), idempotencyKey: 'k' }))).code).toBe('idempotency_key_reused');
     deps.idempotency.begin = async () => ({ state: 'in_progress' });
-    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' }))).code).toBe('idempotency_key_in_progress');
+    expect((await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]), idempotencyKey: 'k' }))).code).toBe('idempotency_key_in_progress');
     expect(created).toHaveLength(0);
   });
 
@@ -139,7 +146,7 @@ describe('submitJobs', () => {
     (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
     let keyReleased = false;
     deps.idempotency.release = async () => { keyReleased = true; };
-    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]), idempotencyKey: 'k' })).rejects.toThrow('sqs down');
+    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]), idempotencyKey: 'k' })).rejects.toThrow('sqs down');
     expect(created.map((job) => job.job_id)).toEqual(['job_1']);
     expect(released).toEqual([]); // a retry must find job_1 (a duplicate that exists), not make a second job
     expect([...outbox.values()]).toEqual([{ tenantId: 't', batchId: 'bat_1', jobIds: ['job_1'], createdAt: '2026-01-01T00:00:00.000Z' }]);
@@ -150,7 +157,7 @@ describe('submitJobs', () => {
     const { deps, queued, outbox } = fakeDeps();
     const seenAtEnqueue: number[] = [];
     deps.queue.enqueueJobs = async (messages) => { seenAtEnqueue.push(outbox.size); queued.push(...messages); };
-    await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
+    await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]) });
     expect(seenAtEnqueue).toEqual([1]);
     expect(outbox.size).toBe(0);
   });
@@ -160,7 +167,7 @@ describe('submitJobs', () => {
     const released: string[] = [];
     (deps.outbox as any).openEnqueueOutbox = async () => { throw new Error('throttled'); };
     (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
-    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('throttled');
+    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }, { url: 's3://media/tenants/t/b.png' }]) })).rejects.toThrow('throttled');
     expect(released).toEqual(['job_1', 'job_2']);
     expect(created).toEqual([]);
     expect(queued).toEqual([]);
@@ -174,16 +181,16 @@ describe('submitJobs', () => {
       throw new Error('BatchWriteItem left 1 items unprocessed');
     };
     (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
-    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }, { url: 's3://media/b.png' }]) })).rejects.toThrow('unprocessed');
+    await expect(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }, { url: 's3://media/tenants/t/b.png' }]) })).rejects.toThrow('unprocessed');
     expect(released).toEqual(['job_2']);
   });
 
   it('never answers a claim whose job does not exist as a duplicate: 503 request_in_progress while it is fresh', async () => {
-    const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
+    const key = dedupeKey('t', 's3://media/tenants/t/a.png', 'https://hooks.example.com/in');
     const { deps, created, queued } = fakeDeps(new Map([[key, 'job_inflight']]));
     const released: string[] = [];
     (deps.claims as any).releaseReservations = async (r: DedupeReservation[]) => void released.push(...r.map((x) => x.jobId));
-    const error = await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/b.png' }, { url: 's3://media/a.png' }]) }));
+    const error = await errorOf(submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/b.png' }, { url: 's3://media/tenants/t/a.png' }]) }));
     expect(error.code).toBe('request_in_progress');
     expect(error.status).toBe(503);
     expect(error.retryAfterSeconds).toBe(settings.idempotency.staleReservationSeconds);
@@ -194,7 +201,7 @@ describe('submitJobs', () => {
   });
 
   it('takes over a claim whose job never appeared once the intake that made it cannot be running', async () => {
-    const key = dedupeKey('t', 's3://media/a.png', 'https://hooks.example.com/in');
+    const key = dedupeKey('t', 's3://media/tenants/t/a.png', 'https://hooks.example.com/in');
     const { deps, created } = fakeDeps(new Map([[key, 'job_dead']]));
     const tookOver: string[] = [];
     (deps.claims as any).reserve = async (reservations: readonly DedupeReservation[]) =>
@@ -204,7 +211,7 @@ describe('submitJobs', () => {
         reservedAt: new Date(Date.parse('2026-01-01T00:00:00Z') - (settings.intake.functionTimeoutSeconds + 7) * 1000).toISOString(),
       }));
     (deps.claims as any).takeOverReservation = async (r: DedupeReservation, stale: string) => { tookOver.push(`${stale}->${r.jobId}`); return true; };
-    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/a.png' }]) });
+    const response = await submitJobs(deps, { tenantId: 't', body: body([{ url: 's3://media/tenants/t/a.png' }]) });
     expect(tookOver).toEqual(['job_dead->job_1']);
     expect(response.jobs).toEqual([expect.objectContaining({ job_id: 'job_1', duplicate: false })]);
     expect(created.map((job) => job.job_id)).toEqual(['job_1']);

@@ -8,10 +8,14 @@ import { stripStorage } from './keys';
  * the job runs, then its terminal status. Setting a slot is idempotent and the item never grows
  * past its first write (about 3 bytes a job: 1 WCU for a 100-file batch).
  */
-export const SLOT_CODES = { pending: 0, completed: 1, failed: 2, cancelled: 3 } as const;
+export const SLOT_CODES = { pending: 0, completed: 1, failed: 2, cancelled: 3, neverWritten: 4 } as const;
+
+/** Slots of jobs whose write failed (the sweeper marks them): they do not count towards the batch's total. */
+export const neverWrittenSlots = (slots: unknown): number =>
+  Array.isArray(slots) ? (slots as number[]).filter((slot) => slot === SLOT_CODES.neverWritten).length : 0;
 
 /** Job item attributes that are bookkeeping, not part of the record. */
-const JOB_BOOKKEEPING = ['lease_until', 'processing_attempts', 'metadata_in_batch'] as const;
+const JOB_BOOKKEEPING = ['lease_until', 'lease_owner', 'processing_attempts', 'requeues', 'metadata_in_batch'] as const;
 
 /**
  * A job record from its item. Metadata is stored once, on the batch item: a job item flagged
@@ -38,6 +42,8 @@ export function toBatchRecord(batchItem: Record<string, unknown>, progressItem?:
   const progress = progressItem ?? {};
   return {
     ...(batch as unknown as BatchRecord),
+    // A batch whose job writes failed part-way counts only the jobs that exist.
+    total: Number(batch.total) - neverWrittenSlots(progress.slots),
     counts: countsOfSlots(progress.slots),
     ...(typeof progress.completed_event_at === 'string' ? { completed_event_at: progress.completed_event_at } : {}),
     ...(progress.delivery ? { delivery: progress.delivery as BatchRecord['delivery'] } : {}),

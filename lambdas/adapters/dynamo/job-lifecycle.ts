@@ -49,7 +49,8 @@ function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; 
   const values: Record<string, unknown> = { ':to': outcome.status, ':at': now.toISOString() };
   const names: Record<string, string> = { '#status': 'status' };
   const sets = ['#status = :to', 'updated_at = :at', 'finished_at = :at'];
-  const removes = ['lease_until'];
+  // JOB_TRANSITIONS.finish.deadline: out of the lease index, a terminal job is nobody's to sweep.
+  const removes = ['lease_until', 'gsi3pk', 'gsi3sk'];
   const assign = (attribute: string, value: unknown) => {
     if (value === undefined) return;
     values[`:${attribute}`] = value;
@@ -68,6 +69,8 @@ function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; 
     assign('error', outcome.error);
     assign('media_type', outcome.mediaType);
     assign('source', outcome.source);
+    // Failed only for want of retries: a redrive starts a fresh attempt count.
+    if (outcome.error.retryable === true) removes.push('processing_attempts');
   }
   return { sets, removes, names, values };
 }
@@ -77,6 +80,32 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
   const metadata = createBatchMetadataReader(db, TableName);
   const record = async (item: Record<string, unknown>) => (await metadata.jobRecords([item]))[0]!;
 
+  // Single-job reads issued in the same turn of the event loop (the callback's records of one
+  // SQS batch each load their job first) go out as one BatchGetItem; a lone read stays a GetItem.
+  let pendingReads: Array<{ key: Record<string, string>; resolve(item: Record<string, unknown> | undefined): void; reject(error: unknown): void }> = [];
+  function readJobItem(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
+    return new Promise((resolve, reject) => {
+      pendingReads.push({ key, resolve, reject });
+      if (pendingReads.length > 1) return;
+      setImmediate(() => {
+        const reads = pendingReads;
+        pendingReads = [];
+        const unique = [...new Map(reads.map((read) => [String(read.key.pk), read.key])).values()];
+        const items =
+          unique.length === 1
+            ? getConsistent(db, TableName, unique[0]!).then((item) => (item ? [item] : []))
+            : batchGetAll(db, TableName, unique);
+        items.then(
+          (found) => {
+            const byPk = new Map(found.map((item) => [String(item.pk), item]));
+            for (const read of reads) read.resolve(byPk.get(String(read.key.pk)));
+          },
+          (error: unknown) => reads.forEach((read) => read.reject(error)),
+        );
+      });
+    });
+  }
+
   /**
    * A conditional state change of a job that returns the job either way: as changed, or as it
    * stands when the condition did not hold (dynalite ignores ReturnValuesOnConditionCheckFailure).
@@ -85,11 +114,11 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     tenantId: string,
     jobId: string,
     update: Omit<UpdateCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
-  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string }> {
+  ): Promise<{ changed: boolean; job: JobRecord | undefined; leaseUntil?: string; item?: Record<string, unknown> }> {
     const Key = keys.job(tenantId, jobId);
     try {
       const { Attributes } = await db.send(new UpdateCommand({ TableName, Key, ...update, ReturnValues: 'ALL_NEW' }));
-      return { changed: true, job: await record(Attributes!) };
+      return { changed: true, job: await record(Attributes!), item: Attributes! };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const item = await getConsistent(db, TableName, Key);
@@ -105,7 +134,7 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async getJob(tenantId, jobId) {
-      const item = await getConsistent(db, TableName, keys.job(tenantId, jobId));
+      const item = await readJobItem(keys.job(tenantId, jobId));
       return item ? record(item) : undefined;
     },
 
@@ -114,37 +143,54 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
       return metadata.jobRecords(items);
     },
 
-    async startProcessing(tenantId, jobId, now, leaseUntil): Promise<StartProcessingResult> {
-      const condition = transitionCondition('start', now);
-      const { changed, job, leaseUntil: heldUntil } = await changeJobState(tenantId, jobId, {
+    async startProcessing(tenantId, jobId, now, lease): Promise<StartProcessingResult> {
+      const condition = transitionCondition('start', now, {
+        leaseOwner: lease.owner,
+        ...(lease.messageSentAt ? { messageSentAt: lease.messageSentAt.toISOString() } : {}),
+      });
+      // JOB_TRANSITIONS.start.deadline: in the lease index, due when the lease ends.
+      const deadline = keys.leaseIndex(tenantId, jobId, lease.until);
+      const { changed, job, leaseUntil: heldUntil, item } = await changeJobState(tenantId, jobId, {
         UpdateExpression:
-          'SET #status = :to, lease_until = :lease, updated_at = :at, ' +
-          'processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
+          'SET #status = :to, lease_until = :lease, lease_owner = :leaseOwner, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk, ' +
+          'updated_at = :at, processing_attempts = if_not_exists(processing_attempts, :zero) + :one',
         ConditionExpression: condition.expression,
         ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
         ExpressionAttributeValues: {
           ...condition.values,
           ':to': JOB_TRANSITIONS.start.to[0],
-          ':lease': leaseUntil.toISOString(),
+          ':lease': lease.until.toISOString(),
+          ':leaseOwner': lease.owner,
+          ':deadlinePk': deadline.gsi3pk,
+          ':deadlineSk': deadline.gsi3sk,
           ':at': now.toISOString(),
           ':zero': 0,
           ':one': 1,
         },
       });
-      return changed ? { started: true, job: job! } : { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
+      if (changed) return { started: true, job: job!, attempt: Number(item!.processing_attempts) };
+      return { started: false, job, ...(heldUntil ? { leaseUntil: heldUntil } : {}) };
     },
 
-    async releaseLease(job, now) {
+    async releaseLease(job, now, retryAt) {
       const condition = transitionCondition('release', now);
+      // JOB_TRANSITIONS.release.deadline: still in flight, due when its retry is (the sweeper's deadline if the message is lost).
+      const deadline = keys.leaseIndex(job.tenant_id, job.job_id, retryAt);
       await conditionally(() =>
         db.send(
           new UpdateCommand({
             TableName,
             Key: keys.job(job.tenant_id, job.job_id),
-            UpdateExpression: 'SET #status = :to, updated_at = :at REMOVE lease_until',
+            UpdateExpression: 'SET #status = :to, updated_at = :at, gsi3pk = :deadlinePk, gsi3sk = :deadlineSk REMOVE lease_until',
             ConditionExpression: condition.expression,
             ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
-            ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.release.to[0], ':at': now.toISOString() },
+            ExpressionAttributeValues: {
+              ...condition.values,
+              ':to': JOB_TRANSITIONS.release.to[0],
+              ':at': now.toISOString(),
+              ':deadlinePk': deadline.gsi3pk,
+              ':deadlineSk': deadline.gsi3sk,
+            },
           }),
         ),
       );
@@ -170,7 +216,8 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     async cancel(tenantId, jobId, now) {
       const condition = transitionCondition('cancel', now);
       const { changed, job } = await changeJobState(tenantId, jobId, {
-        UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at',
+        // JOB_TRANSITIONS.cancel.deadline: out of the lease index (a job waiting for a retry may be cancelled).
+        UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at REMOVE gsi3pk, gsi3sk',
         ConditionExpression: condition.expression,
         ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
         ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.cancel.to[0], ':at': now.toISOString() },

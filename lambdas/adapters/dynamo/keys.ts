@@ -31,6 +31,16 @@ export const keys = {
     sk: `${createdAt}#${batchId}`,
   }),
   enqueueOutboxShard: (shard: number) => `OUTBOX#${shard}`,
+  /**
+   * gsi3 (sparse, keys only): a job in flight, by its deadline (lease end, or when its retry is due).
+   * Set with the state change that starts or postpones an attempt, removed by the one that ends it.
+   * Not tenant scoped (the sweeper reads every tenant's), spread over LEASE_SHARDS partitions by job id.
+   */
+  leaseIndex: (tenantId: string, jobId: string, deadline: Date) => ({
+    gsi3pk: `LEASES#${shardOf(jobId, LEASE_SHARDS)}`,
+    gsi3sk: `${deadline.toISOString()}#${tenantId}#${jobId}`,
+  }),
+  leaseIndexShard: (shard: number) => `LEASES#${shard}`,
   /** A batch's progress (finished-job slots, completion claim, batch.completed delivery): small and fixed-size, beside the write-once batch item. */
   batchProgress: (tenantId: string, batchId: string) => ({ pk: `${tenantPrefix(tenantId)}#BATCH#${batchId}`, sk: 'PROGRESS' }),
   /** gsi2 (KEYS_ONLY): jobs of a tenant by creation time, write-sharded over LISTING_SHARDS partitions. */
@@ -70,13 +80,22 @@ export const listingShards = (): number[] => Array.from({ length: LISTING_SHARDS
 /** Outbox partitions: one write per intake request, so a few shards keep each far below 1,000 WCU/s. */
 export const OUTBOX_SHARDS = 8;
 
+/** Lease index partitions: every job start and finish writes one, so shards keep each far below 1,000 WCU/s. */
+export const LEASE_SHARDS = 8;
+
+/** The job a lease-index entry names (its gsi3sk: `<deadline>#<tenant>#<job>`). */
+export function parseLeaseIndexKey(gsi3sk: string): { deadline: string; tenantId: string; jobId: string } | undefined {
+  const [deadline, tenantId, jobId, ...rest] = gsi3sk.split('#');
+  return deadline && tenantId && jobId && rest.length === 0 ? { deadline, tenantId, jobId } : undefined;
+}
+
 /** Stable shard of a batch id, so open and close address the same item. */
 export function outboxShard(batchId: string): number {
   return shardOf(batchId, OUTBOX_SHARDS);
 }
 
 /** Key and index attributes that are storage detail, not part of a record. */
-export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'expires_at', 'entity'] as const;
+export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'expires_at', 'entity'] as const;
 
 export function stripStorage<T>(item: Record<string, unknown>): T {
   const copy: Record<string, unknown> = { ...item };

@@ -96,6 +96,18 @@ export function createDynamoTenantDirectory(
       );
     },
 
+    async setMediaSources(tenantId, sources) {
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: 'SET media_sources = :sources',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':sources': sources.map(({ bucket, prefix }) => ({ bucket, prefix })) },
+        }),
+      );
+    },
+
     async listTenants() {
       const tenants: TenantRecord[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;

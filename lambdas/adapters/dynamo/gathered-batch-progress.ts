@@ -1,0 +1,84 @@
+// Adapter: the extractor's BatchProgressStore. An SQS batch's records run in parallel and
+// usually belong to one submission; instead of one UpdateItem per finished job, the progress of
+// every record is held until each running record has either asked for it or ended, then written
+// with one UpdateItem per batch (batch-progress.ts recordSlots). Nothing waits longer than the
+// invocation: the webhooks those records queue are sent at its end anyway
+// (sqs-batching-delivery-queue.ts). A failed write fails every record that waited on it, and
+// SQS brings them back; setting a slot again is harmless.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { BatchProgress, BatchProgressStore } from '../../core/ports';
+import type { DynamoBatchProgress, FinishedSlot } from './batch-progress';
+
+export interface GatheredBatchProgress {
+  readonly store: BatchProgressStore;
+  /** Runs one record's work; its progress is gathered with the other records running now. */
+  run<T>(work: () => Promise<T>): Promise<T>;
+}
+
+interface Waiter extends FinishedSlot {
+  readonly tenantId: string;
+  readonly batchId: string;
+  resolve(progress: BatchProgress): void;
+  reject(error: unknown): void;
+}
+
+export function gatherBatchProgress(inner: DynamoBatchProgress): GatheredBatchProgress {
+  const insideRecord = new AsyncLocalStorage<true>();
+  let running = 0;
+  let waiting: Waiter[] = [];
+  let checkScheduled = false;
+
+  // Checked on the next turn of the event loop: the batch processor starts every record in one
+  // synchronous loop, so by then all of them are counted as running.
+  function flushWhenAllWait(): void {
+    if (checkScheduled) return;
+    checkScheduled = true;
+    setImmediate(() => {
+      checkScheduled = false;
+      flushNow();
+    });
+  }
+
+  function flushNow(): void {
+    if (waiting.length === 0 || waiting.length < running) return;
+    const group = waiting;
+    waiting = [];
+    const byBatch = new Map<string, Waiter[]>();
+    for (const waiter of group) {
+      const id = `${waiter.tenantId}\u0000${waiter.batchId}`;
+      byBatch.set(id, [...(byBatch.get(id) ?? []), waiter]);
+    }
+    for (const waiters of byBatch.values()) {
+      const { tenantId, batchId } = waiters[0]!;
+      inner.recordSlots(tenantId, batchId, waiters).then(
+        (progress) => waiters.forEach((waiter) => waiter.resolve(progress)),
+        (error: unknown) => waiters.forEach((waiter) => waiter.reject(error)),
+      );
+    }
+  }
+
+  return {
+    store: {
+      getBatch: (tenantId, batchId) => inner.getBatch(tenantId, batchId),
+      claimBatchCompletion: (tenantId, batchId, jobId, now) => inner.claimBatchCompletion(tenantId, batchId, jobId, now),
+      markJobsNeverWritten: (tenantId, batchId, jobIds) => inner.markJobsNeverWritten(tenantId, batchId, jobIds),
+      recordBatchProgress(tenantId, batchId, jobId, status, slot) {
+        // Outside a record (nobody would release the wait), or without its slot: write it now.
+        if (!insideRecord.getStore() || slot === undefined) return inner.recordBatchProgress(tenantId, batchId, jobId, status, slot);
+        return new Promise<BatchProgress>((resolve, reject) => {
+          waiting.push({ tenantId, batchId, slot, status, resolve, reject });
+          flushWhenAllWait();
+        });
+      },
+    },
+    async run(work) {
+      running++;
+      try {
+        return await insideRecord.run(true, work);
+      } finally {
+        running--;
+        flushWhenAllWait();
+      }
+    },
+  };
+}
