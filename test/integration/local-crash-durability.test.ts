@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../../local/webhook-receiver';
+import { tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import { FIXTURES } from '../support/local-harness';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -85,6 +86,7 @@ describe('local stack durability', () => {
     const saved = JSON.parse(await readFile(join(dataDir, 'local.json'), 'utf8')) as {
       apiKey: string;
       signingSecret: string;
+      tenantId: string;
       s3Endpoint: string;
       mediaBucket: string;
     };
@@ -97,7 +99,8 @@ describe('local stack durability', () => {
     const urls: string[] = [];
     for (let i = 0; i < FILES; i++) {
       const fixture = FIXTURE_NAMES[i % FIXTURE_NAMES.length]!;
-      const key = `crash/${i}-${fixture}`;
+      // Media is tenant-scoped: a tenant may only submit keys under its own prefix.
+      const key = `${tenantMediaPrefix(saved.tenantId)}crash/${i}-${fixture}`;
       await s3.send(new PutObjectCommand({ Bucket: saved.mediaBucket, Key: key, Body: await readFile(join(FIXTURES, fixture)) }));
       urls.push(`s3://${saved.mediaBucket}/${key}`);
     }
@@ -121,7 +124,7 @@ describe('local stack durability', () => {
         } catch {
           return; // the stack is gone: this request was never acknowledged
         }
-        if (response.status !== 202) return;
+        if (response.status !== 202) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
         const body = (await response.json()) as { jobs: { job_id: string }[] };
         for (const job of body.jobs) acknowledged.add(job.job_id);
         // Pace the client a little so the kill falls while batches are still arriving.
