@@ -209,7 +209,7 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
       out.push(table(['origin', 'operation', 'per file', 'mean ms (local emulator)', 'conditional failures'], rows));
       const writes = new Map<string, { base: number; gsi: number }>();
       const gsiCount = r[key!].table as Record<string, { gsiCount: number }>;
-      for (const c of calls.filter((c) => c.service === 'DynamoDB')) {
+      for (const c of calls.filter((call) => call.service === 'DynamoDB')) {
         for (const [entity, units] of Object.entries(c.writeUnitsByEntity)) {
           const id = `${c.origin} ${c.operation} ${entity}`;
           const entry = writes.get(id) ?? { base: 0, gsi: 0 };

@@ -26,11 +26,11 @@ export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'
     };
     return {
       description: `local stack (${file})`,
-      loadOutputs: async () => ({ ...((await state()).handlerEnv ?? {}) }),
+      loadOutputs: async () => ({ ...(await state()).handlerEnv }),
       requiredOutputs: [ENV.tableName, ENV.jobsQueueUrl, ENV.jobsDlqUrl, ENV.deliveriesQueueUrl, ENV.deliveriesDlqUrl, ENV.mediaBucket],
       modelIds: { image: options.imageModel ?? DEFAULT_IMAGE_MODEL_ID, audio: options.audioModel ?? DEFAULT_AUDIO_MODEL_ID },
       // The provider the local extractor runs with (the local analyzer unless the stack was started with Bedrock).
-      createProvider: async () => createMetadataProvider({ ...((await state()).handlerEnv ?? {}) }),
+      createProvider: async () => createMetadataProvider({ ...(await state()).handlerEnv }),
     };
   }
   const stackName = stackNameFor(options, io.env);

@@ -330,7 +330,7 @@ export function buildOpenApiDocument(): JsonObject {
   const paths: Record<string, JsonObject> = {};
   for (const route of API_ROUTES) {
     const { method, resource } = splitRoute(route);
-    paths[resource] = { ...(paths[resource] ?? {}), [method.toLowerCase()]: operation(route) };
+    paths[resource] = { ...paths[resource], [method.toLowerCase()]: operation(route) };
   }
   return {
     openapi: '3.1.0',

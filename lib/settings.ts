@@ -297,7 +297,10 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
   const extractionSchedule = env.METAHOOK_EXTRACTION_RETRY_SCHEDULE
     ? parseSchedule(env.METAHOOK_EXTRACTION_RETRY_SCHEDULE, 'METAHOOK_EXTRACTION_RETRY_SCHEDULE')
     : [...DEFAULT_EXTRACTION_RETRY_SCHEDULE_SECONDS];
-  const extractorTimeout = 120;
+  // Overridable only to compress time (the local crash test): the extractor's lease and its
+  // queue's visibility follow it. Lambda's ceiling is 900 s.
+  const extractorTimeout = positiveInt(env, 'METAHOOK_EXTRACTOR_TIMEOUT_SECONDS', 120);
+  if (extractorTimeout > 900) throw new SettingsError('METAHOOK_EXTRACTOR_TIMEOUT_SECONDS must be at most 900 (the Lambda limit)');
   const callbackTimeout = 60;
   // SQS: "you can't extend the timeout of a message ... to more than a total visibility timeout
   // of 12 hours" from its receipt (API Reference, ChangeMessageVisibility).

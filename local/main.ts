@@ -40,14 +40,14 @@ Try it: stage a file (the answer has a presigned PUT URL and the file_url to sub
     -d '${example}'
 
 Or run the demo in another terminal:  npm run demo
-Stop with Ctrl+C (state is kept under ${dataDir}; npm start -- --fresh wipes it).
+Stop with Ctrl+C (state is kept under ${dataDir}, written as it changes, so even a killed run keeps\nwhat it acknowledged; npm start -- --fresh wipes it).
 `);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`\n${signal}: stopping (saving queues and bucket)...`);
+  console.log(`\n${signal}: stopping...`);
   await stack.stop();
   process.exit(0);
 }

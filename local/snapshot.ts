@@ -1,47 +1,15 @@
-// Local stack: fauxqs keeps SQS and S3 in memory only, so on a clean stop the queues'
-// messages and the bucket's objects are written under the data directory and put back on
-// the next start. (DynamoDB persists by itself: dynalite writes LevelDB there.)
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+// Local stack: data directories written before fauxqs 2 kept SQS and S3 state as a snapshot
+// saved on a clean stop (<dataDir>/snapshot). Now fauxqs persists by itself (emulators.ts); a
+// snapshot left by an older version is loaded into it once and removed, so no queued message
+// or uploaded object is lost by the upgrade.
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FauxqsServer } from 'fauxqs';
 
 interface QueueSnapshot {
   readonly queueUrl: string;
   readonly bodies: string[];
-}
-
-export async function saveSnapshot(
-  dir: string,
-  fauxqs: FauxqsServer,
-  s3: S3Client,
-  queues: Record<string, { name: string; url: string }>,
-  bucket: string,
-): Promise<void> {
-  await rm(join(dir, 'snapshot'), { recursive: true, force: true });
-  await mkdir(join(dir, 'snapshot', 'objects'), { recursive: true });
-  const snapshot: Record<string, QueueSnapshot> = {};
-  for (const [logical, queue] of Object.entries(queues)) {
-    const state = fauxqs.inspectQueue(queue.name);
-    if (!state) continue;
-    const messages = [...state.messages.ready, ...state.messages.delayed, ...state.messages.inflight.map((m) => m.message)];
-    snapshot[logical] = { queueUrl: queue.url, bodies: messages.map((m) => (m as { body: string }).body) };
-  }
-  await writeFile(join(dir, 'snapshot', 'queues.json'), JSON.stringify(snapshot));
-  const objects: { key: string; file: string; contentType?: string }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-    for (const entry of page.Contents ?? []) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: entry.Key! }));
-      const file = String(objects.length);
-      await writeFile(join(dir, 'snapshot', 'objects', file), await object.Body!.transformToByteArray());
-      objects.push({ key: entry.Key!, file, ...(object.ContentType ? { contentType: object.ContentType } : {}) });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  await writeFile(join(dir, 'snapshot', 'objects.json'), JSON.stringify(objects));
 }
 
 export async function restoreSnapshot(

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { FauxqsServer } from 'fauxqs';
 import { resolveSettings, type Settings } from '../lib/settings';
@@ -27,7 +27,7 @@ import { startEmulators } from './emulators';
 import { startLocalKeyService } from './key-service';
 import { startGateway, type Gateway, type ProxyHandler, type Route } from './gateway';
 import { createBucket, createQueues, createTables, LOCAL_NAMES, type QueueUrls } from './resources';
-import { restoreSnapshot, saveSnapshot } from './snapshot';
+import { restoreSnapshot } from './snapshot';
 import { startPoller, type Poller, type SqsHandler } from './sqs-poller';
 import { invokeWithTimeout } from './invocation-scope';
 import { fakeLambdaContext } from './lambda-context';
@@ -113,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (dataDir && options.fresh) await rm(dataDir, { recursive: true, force: true });
   if (dataDir) await mkdir(join(dataDir, 'dynamo'), { recursive: true });
 
-  const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo') } : {});
+  const emulators = await startEmulators(dataDir ? { dynamoPath: join(dataDir, 'dynamo'), fauxqsPath: join(dataDir, 'fauxqs') } : {});
   const queueUrls = createQueues(
     emulators.fauxqs,
     resolveSettings({ ...process.env, ...options.env }),
@@ -165,7 +165,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sqs = createSqsClient(process.env);
   const s3 = createS3Client(process.env);
   await createTables(dynamo);
-  if (dataDir) await restoreSnapshot(dataDir, sqs, s3, LOCAL_NAMES.mediaBucket, queueUrls);
+  if (dataDir) {
+    await restoreSnapshot(dataDir, sqs, s3, LOCAL_NAMES.mediaBucket, queueUrls);
+    // Messages a previous run had received are held by pollers that no longer exist (it was
+    // stopped or killed): hand them out again now rather than after their visibility timeout.
+    await releaseInflightMessages(emulators.fauxqs, sqs, queueUrls);
+  }
 
   const apiKeys = createLocalApiKeys(db);
   const tenantWriter = createDynamoTenantDirectory(db, { tableName: LOCAL_NAMES.table });
@@ -295,12 +300,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sweeping?.catch(() => undefined);
       await gateway.stop();
       await Promise.all(pollers.map((poller) => poller.stop()));
-      if (dataDir) {
-        const queues = Object.fromEntries(
-          (Object.keys(queueUrls) as QueueName[]).map((name) => [name, { name: LOCAL_NAMES.queues[name], url: queueUrls[name] }]),
-        );
-        await saveSnapshot(dataDir, emulators.fauxqs, s3, queues, LOCAL_NAMES.mediaBucket);
-      }
       dynamo.destroy();
       db.destroy();
       sqs.destroy();
@@ -331,4 +330,16 @@ async function devTenant(
   const credentials = { ...where, apiKey: created.apiKey, signingSecret: created.signingSecret, tenantId: created.tenant.tenant_id };
   if (file) await writeFile(file, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
   return credentials;
+}
+
+/** Makes every in-flight message of the queues visible again (ChangeMessageVisibility to 0). */
+async function releaseInflightMessages(fauxqs: FauxqsServer, sqs: SQSClient, queueUrls: QueueUrls): Promise<void> {
+  for (const name of Object.keys(queueUrls) as QueueName[]) {
+    const inflight = fauxqs.inspectQueue(LOCAL_NAMES.queues[name])?.messages.inflight ?? [];
+    for (let i = 0; i < inflight.length; i += 10) {
+      const Entries = inflight.slice(i, i + 10).map((entry, n) => ({ Id: String(n), ReceiptHandle: entry.receiptHandle, VisibilityTimeout: 0 }));
+      const { Failed } = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrls[name], Entries }));
+      if (Failed?.length) throw new Error(`could not release in-flight messages of ${name}: ${Failed.map((f) => f.Message ?? f.Code).join('; ')}`);
+    }
+  }
 }

@@ -1,7 +1,7 @@
 // A real webhook receiver on 127.0.0.1 for the demo and the integration tests. Verifies
 // every request with the official standardwebhooks package (not our own code) and answers
 // as the caller scripts it.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -57,7 +57,7 @@ export async function startWebhookReceiver(signingSecret: string): Promise<Webho
     },
     stop: async () => undefined,
   };
-  const server: Server = createServer(async (req, res) => {
+  const receive = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -82,8 +82,10 @@ export async function startWebhookReceiver(signingSecret: string): Promise<Webho
       res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' });
       res.end(answer.body ?? 'ok');
     }
-    for (const waiter of [...waiters]) waiter();
-  });
+    for (const waiter of waiters) waiter();
+  };
+  // A sender that aborts mid-body rejects the read: drop that connection, keep the receiver up.
+  const server: Server = createServer((req, res) => void receive(req, res).catch(() => res.destroy()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return Object.assign(receiver, {

@@ -14,6 +14,7 @@ export type CallOrigin =
   | 'extractor'
   | 'callback'
   | 'jobs-api'
+  | 'sweeper'
   | 'event-source'
   | 'gateway-emulation'
   | 'bench'
@@ -93,6 +94,8 @@ const ORIGIN_PATTERNS: ReadonlyArray<[RegExp, CallOrigin]> = [
   [/lambdas\/extractor\//, 'extractor'],
   [/lambdas\/callback\//, 'callback'],
   [/lambdas\/jobs-api\//, 'jobs-api'],
+  // The local stack runs the sweeper every 60 s: a bench run longer than that sees its calls.
+  [/lambdas\/sweeper\//, 'sweeper'],
   [/local\/sqs-poller/, 'event-source'],
   [/local\/(gateway|api-key-registry)/, 'gateway-emulation'],
   [/bench\//, 'bench'],

@@ -42,4 +42,3 @@ export function ms(value: number): string {
   return value.toFixed(2);
 }
 
-export const median = (samples: readonly number[]): number => percentile(samples, 0.5);

@@ -2,7 +2,7 @@
 // success or error, carries the security headers; errors use the one envelope and never
 // echo internals or stack traces to the caller.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { ApiError, type ApiErrorCode, API_ERROR_STATUS } from '../core/errors';
+import { ApiError } from '../core/errors';
 import type { ErrorEnvelope } from '../core/api-schemas';
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -44,8 +44,6 @@ export function errorResponse(error: ApiError, requestId: string): APIGatewayPro
   return jsonResponse(error.status, envelope, requestId, retryAfter);
 }
 
-export const apiError = (code: ApiErrorCode, message: string): ApiError => new ApiError(code, message);
-
 /** The raw body as text, refusing anything over the cap before it is parsed. */
 export function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>, maxBytes: number): string {
   const contentType = header(event, 'content-type');
@@ -81,5 +79,3 @@ export function parseJson(text: string): unknown {
   }
   return parsed;
 }
-
-export const isKnownStatus = (code: string): code is ApiErrorCode => code in API_ERROR_STATUS;

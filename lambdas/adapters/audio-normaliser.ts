@@ -268,7 +268,7 @@ const CHANNEL_LAYOUTS: Readonly<Record<string, number>> = { mono: 1, stereo: 2, 
 
 /** Reads ffmpeg's "Input #0" report: `Duration: 00:10:00.03, ...` and `Stream #0:0: Audio: mp3, 44100 Hz, stereo, ...`. */
 function readStreamReport(line: string, report: StreamReport): void {
-  if (/^Input #0/.test(line)) report.section = 'input';
+  if (line.startsWith('Input #0')) report.section = 'input';
   else if (/^(Output #0|Stream mapping:)/.test(line)) report.section = 'output';
   if (report.section !== 'input') return;
   const duration = /^\s*Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);

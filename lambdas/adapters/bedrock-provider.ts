@@ -29,9 +29,6 @@ import {
 import type { ImageDecodeBudget } from './image-decode-budget';
 import { CONVERSE_IMAGE_LIMITS, fitImageWithinLimits, type ImageLimits } from './image-downscaler';
 
-export { bedrockModelTraits } from './bedrock-model-traits';
-export type { BedrockModelTraits } from './bedrock-model-traits';
-
 export interface BedrockProviderOptions {
   /** Model or inference-profile ID per media kind, e.g. `us.amazon.nova-lite-v1:0`. */
   readonly modelIds: { readonly image: string; readonly audio: string };

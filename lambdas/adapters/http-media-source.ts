@@ -22,9 +22,7 @@ function statusError(status: number, headers: Record<string, string>, host: stri
   }
   if (status === 429 || status >= 500) {
     const retryAfterSeconds = parseRetryAfter(headers['retry-after']);
-    return new TransientJobError('file_fetch_failed', `${host} answered ${status}`, {
-      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
-    });
+    return new TransientJobError('file_fetch_failed', `${host} answered ${status}`, retryAfterSeconds !== undefined ? { retryAfterSeconds } : {});
   }
   if (status >= 300 && status < 400) {
     // Following a redirect would hand the target choice to whoever controls that server.

@@ -130,6 +130,7 @@ export function createKmsSecretSealer(kms: KMSClient, options: KmsSecretSealerOp
  * The sealer a handler builds once per cold start: the stack's secrets key (METAHOOK_SECRETS_KEY_ID),
  * KMS at AWS_ENDPOINT_URL_KMS when set (the local key service). Opening is cached per warm
  * container by the caller (cached-secret-sealer.ts) where it opens.
+ * @public The handlers' wiring is its user; that wiring lands from the `secrets` branch.
  */
 export function createSecretSealerFromEnv(env: Record<string, string | undefined>): SecretSealer {
   return createKmsSecretSealer(createKmsClient(env), { keyId: requireEnv(env, ENV.secretsKeyId) });

@@ -17,7 +17,6 @@ import { processTracer } from './tracing';
 type Env = Record<string, string | undefined>;
 
 export const MODEL_PROVIDERS = ['local', 'bedrock'] as const;
-export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
 
 export type ModelConfig =
   | { readonly provider: 'local' }

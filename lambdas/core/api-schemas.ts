@@ -12,7 +12,7 @@ const extractionLimits = resolveSettings().extraction;
 export const MEDIA_KINDS = ['image', 'audio'] as const;
 export type MediaKind = (typeof MEDIA_KINDS)[number];
 
-export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9._:@\/+=-]+$/;
+export const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]+$/;
 
 export const fileReferenceSchema = z.strictObject({
   url: z.string().check(z.minLength(1), z.maxLength(limits.maxUrlLength)),
@@ -357,7 +357,6 @@ export const createUploadRequestSchema = z.strictObject({
   size_bytes: z.int().check(z.minimum(1), z.maximum(Math.max(extractionLimits.maxImageBytes, extractionLimits.maxAudioBytes))),
 });
 
-export type CreateUploadRequest = Infer<typeof createUploadRequestSchema>;
 
 export const createUploadResponseSchema = z.object({
   /** Submit this as a file `url` to POST /v1/jobs once the upload succeeded. */

@@ -1,7 +1,6 @@
 // What extraction produces for a file, whichever model provider made it.
 // The Bedrock provider forces a tool call whose input schema is generated from these.
 import { z, type Infer } from './zod';
-import type { MediaKind } from './api-schemas';
 
 export const MAX_KEYWORDS = 20;
 
@@ -45,8 +44,6 @@ export const audioResultSchema = z.object({
 export type ImageResult = Infer<typeof imageResultSchema>;
 export type AudioResult = Infer<typeof audioResultSchema>;
 export type MetadataResult = ImageResult | AudioResult;
-
-export const resultSchemaFor = (kind: MediaKind) => (kind === 'image' ? imageResultSchema : audioResultSchema);
 
 /** Lower-cased, trimmed, de-duplicated (first occurrence wins) and capped at MAX_KEYWORDS. */
 export function normalizeKeywords(keywords: readonly string[]): string[] {

@@ -375,6 +375,7 @@ export interface TenantWriter {
  * purpose): opening it under another context fails, so a ciphertext copied to another tenant's
  * item is useless. On AWS: KMS envelope encryption with the stack's key; locally: the same code
  * against a local key service.
+ * @public A port: its adapters (KMS, local) and its users come from the `secrets` branch.
  */
 export interface SecretSealer {
   seal(plaintext: string, context: Readonly<Record<string, string>>): Promise<string>;

@@ -1,7 +1,7 @@
 // Standard Webhooks signing (https://www.standardwebhooks.com): the callback use case
 // signs each attempt here. Tests verify the output with the official `standardwebhooks`
 // package, so this code is checked against the spec, not against itself.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
 
@@ -50,11 +50,4 @@ export function signWebhook(input: {
     'webhook-timestamp': timestamp,
     'webhook-signature': signatures.join(' '),
   };
-}
-
-/** Constant-time comparison for secrets and signatures. */
-export function secretsEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -95,8 +95,8 @@ export class Sweeper extends Construct {
     grantSend(props.deliveriesQueue, fn);
 
     // Any requeue at all is worth a look: nothing is lost, but something failed midway.
-    const anyRequeue = (id: string, metric: { namespace: string; metricName: string; dimensions: Record<string, string> }, alarmDescription: string) =>
-      new Alarm(this, id, {
+    const anyRequeue = (alarmId: string, metric: { namespace: string; metricName: string; dimensions: Record<string, string> }, alarmDescription: string) =>
+      new Alarm(this, alarmId, {
         alarmDescription,
         metric: new Metric({
           namespace: metric.namespace,

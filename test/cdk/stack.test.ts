@@ -61,8 +61,8 @@ afterAll(() => CloudAssembly.cleanupTemporaryDirectories());
 describe('intake API', () => {
   it('requires an API key on every method, including routes added later', () => {
     const methods = ofType('AWS::ApiGateway::Method');
-    const expected = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]);
-    expect(methods.map(([, m]) => m.Properties.HttpMethod).sort()).toEqual(expected.sort());
+    const expected = ['POST /jobs', 'POST /uploads', ...JOBS_API_ROUTES, WEBHOOK_TEST_ROUTE, 'GET /late-route/{id}'].map((route) => route.split(' ')[0]!);
+    expect(methods.map(([, m]) => String(m.Properties.HttpMethod)).sort()).toEqual(expected.sort());
     for (const [, method] of methods) expect(method.Properties.ApiKeyRequired).toBe(true);
   });
 
@@ -93,7 +93,7 @@ describe('intake API', () => {
 
   it('answers gateway errors with the handlers\' envelope, codes and statuses', () => {
     const responses = ofType('AWS::ApiGateway::GatewayResponse').map(([, r]) => r.Properties);
-    expect(responses.map((r) => r.ResponseType).sort()).toEqual(GATEWAY_ERROR_RESPONSES.map((e) => e.type).sort());
+    expect(responses.map((r) => String(r.ResponseType)).sort()).toEqual(GATEWAY_ERROR_RESPONSES.map((e) => e.type).sort());
     for (const props of responses) {
       const body = JSON.parse(props.ResponseTemplates['application/json'].replace('$context.requestId', 'req-123'));
       expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'request_id']);
@@ -248,7 +248,7 @@ describe('least privilege', () => {
     const jobs = queueId((q) => q.Properties.VisibilityTimeout === settings.extraction.queueVisibilityTimeoutSeconds);
     const deliveries = queueId((q) => q.Properties.VisibilityTimeout === settings.delivery.queueVisibilityTimeoutSeconds);
     const dlqOf = (id: string) => logicalIdOf(resources[id]!.Properties.RedrivePolicy.deadLetterTargetArn)!;
-    const ids = (values: unknown[]) => values.map(logicalIdOf).sort();
+    const ids = (values: unknown[]) => values.map((value) => String(logicalIdOf(value))).sort();
 
     expect(ids(grants('intake', 'sqs:SendMessage'))).toEqual([jobs]);
     // The jobs queue too: the fairness guard requeues a busy tenant's excess records; and the

@@ -82,7 +82,7 @@ describe('delivery retries', () => {
     expect(again[1]!.body).toBe(first!.body);
     expect(again[1]!.signatureValid).toBe(true);
     await expect.poll(async () => (await h.attempts(jobId)).length, { timeout: 5000 }).toBe(2);
-    expect((await h.attempts(jobId)).map((a) => a.attempt).sort()).toEqual([1, 2]);
+    expect((await h.attempts(jobId)).map((a) => a.attempt).sort((x, y) => x - y)).toEqual([1, 2]);
   });
 
   it('stops at the first 410 Gone and dead-letters the delivery as endpoint_gone', async () => {

@@ -199,7 +199,7 @@ describe('two concurrent receipts of one message', () => {
     expect(posts).toHaveLength(2);
     expect(new Set(posts.map((p) => p.headers['webhook-id'])).size).toBe(1);
     const rows = await h.attempts(jobId);
-    expect(rows.map((r) => r.attempt).sort()).toEqual([1, 2]);
+    expect(rows.map((r) => r.attempt).sort((x, y) => x - y)).toEqual([1, 2]);
     expect((await h.job(jobId))!.delivery).toMatchObject({ attempts: 2, status: 'pending' });
   }, 30_000);
 });

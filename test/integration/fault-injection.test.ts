@@ -83,8 +83,8 @@ describe('fault injection (subset)', () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const terminalIds = (h: Harness, path: string, type: string) =>
-  new Set(h.receiver.received.filter((r) => r.path === path && r.payload?.type === type).map((r) => r.payload!.id));
+const terminalIds = (harness: Harness, path: string, type: string) =>
+  new Set(harness.receiver.received.filter((r) => r.path === path && r.payload?.type === type).map((r) => r.payload!.id));
 
 describe('recovery paths the 4-file matrix cannot reach', () => {
   it('requeues a job left processing past its lease with no message, and it ends in one job.completed', async () => {

@@ -107,17 +107,17 @@ describe('job-state guards as DynamoDB conditions', () => {
   it('a start takes the lease index deadline with it, a release moves it to the retry, a finish clears it', async () => {
     const lifecycle = createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
     await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem('job_deadline', { status: 'queued' }) }));
-    const raw = async () => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', 'job_deadline') }))).Item!;
+    const storedItem = async () => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', 'job_deadline') }))).Item!;
     const lease = { until: new Date('2026-01-01T00:12:00.000Z'), owner: 'msg-1' };
     const started = await lifecycle.startProcessing('ten_1', 'job_deadline', NOW, lease);
     expect(started).toMatchObject({ started: true, attempt: 1 });
-    expect(await raw()).toMatchObject({ ...keys.leaseIndex('ten_1', 'job_deadline', lease.until), lease_owner: 'msg-1', processing_attempts: 1 });
+    expect(await storedItem()).toMatchObject({ ...keys.leaseIndex('ten_1', 'job_deadline', lease.until), lease_owner: 'msg-1', processing_attempts: 1 });
     const job = (started as { job: JobRecord }).job;
     await lifecycle.releaseLease(job, NOW, new Date('2026-01-01T00:15:00.000Z'));
-    expect(await raw()).toMatchObject({ status: 'queued', ...keys.leaseIndex('ten_1', 'job_deadline', new Date('2026-01-01T00:15:00.000Z')) });
+    expect(await storedItem()).toMatchObject({ status: 'queued', ...keys.leaseIndex('ten_1', 'job_deadline', new Date('2026-01-01T00:15:00.000Z')) });
     expect(await lifecycle.startProcessing('ten_1', 'job_deadline', NOW, lease)).toMatchObject({ started: true, attempt: 2 });
     expect(await lifecycle.finish(job, { status: 'failed', error: { code: 'model_error', message: 'gave up', retryable: true } }, NOW)).toBe(true);
-    const finished = await raw();
+    const finished = await storedItem();
     expect(finished.gsi3pk).toBeUndefined();
     expect(finished.gsi3sk).toBeUndefined();
     expect(finished.processing_attempts).toBeUndefined(); // a redrive starts a fresh count

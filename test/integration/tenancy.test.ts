@@ -60,7 +60,7 @@ const routesFor = (jobId: string, batchId: string): [string, string][] => [
 
 describe('tenant isolation', () => {
   it("the owner reaches its own job and batch (the control for the 404s below)", async () => {
-    for (const [method, path] of routesFor(jobA, batchA).filter(([method]) => method === 'GET')) {
+    for (const [method, path] of routesFor(jobA, batchA).filter(([verb]) => verb === 'GET')) {
       expect((await api(a.apiKey, method, path)).status, `${method} ${path}`).toBe(200);
     }
   });

@@ -287,7 +287,7 @@ export function authorizationsFor(call: RecordedCall, stack: ResolvedStack, name
     case 'BedrockRuntime': {
       // Converse is authorised as bedrock:InvokeModel, ConverseStream as InvokeModelWithResponseStream
       // (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-call.html).
-      const action = /Stream$/.test(call.operation) ? 'bedrock:InvokeModelWithResponseStream' : 'bedrock:InvokeModel';
+      const action = call.operation.endsWith('Stream') ? 'bedrock:InvokeModelWithResponseStream' : 'bedrock:InvokeModel';
       return bedrockRequests(String(call.input.modelId), action, stack.env).map((r) => ({ ...request(r.action, r.resource, r.context), because: `${because}${r.why}` }));
     }
     case 'KMS': {

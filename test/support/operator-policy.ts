@@ -44,7 +44,7 @@ export function renderForDocs(policy: PolicyDocument, stack: ResolvedStack, outp
   for (const [key, value] of Object.entries(outputs)) {
     // A setting, not a resource the policy names (its '-' for "none" would rewrite every hyphen).
     if (key === 'AllowedSourceBuckets') continue;
-    const name = /^https:\/\/sqs\./.test(value) ? value.split('/').pop()! : value;
+    const name = value.startsWith('https://sqs.') ? value.split('/').pop()! : value;
     replacements.push([name, `<${key}${name === value ? '' : ' name'}>`]);
   }
   replacements.sort(([a], [b]) => b.length - a.length);

@@ -47,7 +47,7 @@ describe('listAttempts', () => {
     const attempts = await reader.listAttempts('ten_1', window);
 
     const queries = inputsOf(QueryCommand);
-    expect(queries.map((q) => q.ExpressionAttributeValues[':pk']).sort()).toEqual(
+    expect(queries.map((q) => String(q.ExpressionAttributeValues[':pk'])).sort()).toEqual(
       [...Array.from({ length: 8 }, (_, n) => shardOfTest(n)), shardOfTest(3)].sort(),
     );
     expect(queries[0]).toMatchObject({

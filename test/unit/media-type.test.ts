@@ -26,7 +26,7 @@ const isoFile = (majorBrand: string, ...handlers: string[]) =>
     ...box('ftyp', ascii(majorBrand), u32(0x200), ascii('isom'), ascii('mp41')),
     ...box(
       'moov',
-      ...handlers.map((handler) => box('trak', box('mdia', box('hdlr', u32(0), u32(0), ascii(handler), new Array(12).fill(0), [0])))),
+      ...handlers.map((handler) => box('trak', box('mdia', box('hdlr', u32(0), u32(0), ascii(handler), Array.from({ length: 12 }, () => 0), [0])))),
     ),
   ]);
 
@@ -48,7 +48,7 @@ const webmFile = (...codecIds: string[]) =>
 const adtsFrames = (count: number) => {
   const payload = 8;
   const length = 7 + payload;
-  const frame = [0xff, 0xf1, 0x50, 0x80 | ((length >> 11) & 0x3), (length >> 3) & 0xff, ((length & 7) << 5) | 0x1f, 0xfc, ...new Array(payload).fill(0)];
+  const frame = [0xff, 0xf1, 0x50, 0x80 | ((length >> 11) & 0x3), (length >> 3) & 0xff, ((length & 7) << 5) | 0x1f, 0xfc, ...Array.from({ length: payload }, () => 0)];
   return new Uint8Array(Array.from({ length: count }, () => frame).flat());
 };
 

@@ -121,7 +121,7 @@ export async function conditionally(write: () => Promise<unknown>): Promise<bool
 
 /** Runs tasks with at most `limit` in flight, keeping result order. */
 export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
+  const results = Array.from<R>({ length: items.length });
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
