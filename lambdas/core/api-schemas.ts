@@ -96,7 +96,6 @@ export const submitJobsRequestSchema = z.strictObject({
   ),
 });
 
-export type FileReference = Infer<typeof fileReferenceSchema>;
 
 /** POST /v1/webhooks/test: one signed webhook.test event to this URL, answered with the attempt. */
 export const webhookTestRequestSchema = z.strictObject({
@@ -104,7 +103,6 @@ export const webhookTestRequestSchema = z.strictObject({
   /** As on POST /v1/jobs: sent with the test event, never stored. */
   callback_headers: z.optional(callbackHeadersSchema),
 });
-export type WebhookTestRequest = Infer<typeof webhookTestRequestSchema>;
 export type SubmitJobsRequest = Infer<typeof submitJobsRequestSchema>;
 
 export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;

@@ -167,6 +167,3 @@ export interface SealedSigningSecret {
 export type StoredSigningSecret = SealedSigningSecret | SigningSecret;
 
 export const isSealedSecret = (stored: StoredSigningSecret): stored is SealedSigningSecret => 'sealed' in stored;
-
-export const isTerminal = (status: JobStatus): boolean =>
-  status === 'completed' || status === 'failed' || status === 'cancelled';

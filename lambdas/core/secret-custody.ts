@@ -37,7 +37,7 @@ export async function sealStoredSecrets(
   tenantId: string,
   stored: readonly StoredSigningSecret[],
 ): Promise<SealedSigningSecret[]> {
-  return Promise.all(stored.map((entry) => (isSealedSecret(entry) ? entry : sealSigningSecret(sealer, tenantId, entry))));
+  return Promise.all(stored.map((entry) => (isSealedSecret(entry) ? Promise.resolve(entry) : sealSigningSecret(sealer, tenantId, entry))));
 }
 
 /**

@@ -30,7 +30,7 @@ describe('stage alarms and dashboard', () => {
 
   it('alarms on each stage of the pipeline', () => {
     const alarmed = new Set(ours.map((m) => m.Dimensions.find((d: any) => d.Name === 'service').Value));
-    expect([...alarmed].sort()).toEqual(['callback', 'extractor', 'intake', 'sweeper']);
+    expect([...alarmed].sort((a, b) => String(a).localeCompare(String(b)))).toEqual(['callback', 'extractor', 'intake', 'sweeper']);
     // The split ones read the outcome or code the handlers write.
     const split = (MetricName: string, service: string, name: string, value: string) => expect.objectContaining({
       MetricName,

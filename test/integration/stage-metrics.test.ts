@@ -50,7 +50,7 @@ describe('stage metrics', () => {
 
     // extractor: one model call per file, split by media type (the local analyzer reports no tokens)
     const latencyRecords = emf.records().filter((r) => r[METRIC.extractionLatency] !== undefined);
-    expect(latencyRecords.map((r) => r.media_type).sort()).toEqual(['audio', 'image']);
+    expect(latencyRecords.map((r) => String(r.media_type)).sort()).toEqual(['audio', 'image']);
     for (const record of latencyRecords) {
       expect(record.service).toBe('extractor');
       expect(typeof record.model).toBe('string');

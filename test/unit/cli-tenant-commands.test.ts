@@ -22,7 +22,7 @@ import { generateSigningSecret, signWebhook } from '../../lambdas/core/webhook-s
 
 /** Reversible stand-in for KMS that, like KMS, opens a value under its own context only. */
 function fakeSealer(): SecretSealer & { opened: number; sealedCount: number } {
-  const context = (c: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(c).sort());
+  const context = (c: Readonly<Record<string, string>>) => JSON.stringify(Object.entries(c).sort(([a], [b]) => a.localeCompare(b)));
   const sealer = {
     opened: 0,
     sealedCount: 0,

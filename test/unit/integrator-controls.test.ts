@@ -201,8 +201,8 @@ describe('callback_headers', () => {
     const sealed = await sealCallbackHeaders(sealer, 'ten_1', 'bat_1', { authorization: 'Bearer x' });
     expect(sealed).not.toContain('Bearer x');
     expect(await openCallbackHeaders(sealer, 'ten_1', 'bat_1', sealed)).toEqual({ authorization: 'Bearer x' });
-    await expect(openCallbackHeaders(sealer, 'ten_2', 'bat_1', sealed)).rejects.toThrow();
-    await expect(openCallbackHeaders(sealer, 'ten_1', 'bat_2', sealed)).rejects.toThrow();
+    await expect(openCallbackHeaders(sealer, 'ten_2', 'bat_1', sealed)).rejects.toThrow('InvalidCiphertextException');
+    await expect(openCallbackHeaders(sealer, 'ten_1', 'bat_2', sealed)).rejects.toThrow('InvalidCiphertextException');
   });
 });
 
