@@ -3,11 +3,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
 import { createUpload } from '../core/create-upload';
 import { newUploadId } from '../core/ids';
 import { errorResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
+import { processTracer } from '../adapters/tracing';
 import { buildUploadsDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-uploads' });
@@ -31,4 +33,4 @@ export async function handleCreateUpload(event: APIGatewayProxyEvent): Promise<A
   }
 }
 
-export const handler = middy(handleCreateUpload).use(injectLambdaContext(logger));
+export const handler = middy(handleCreateUpload).use(injectLambdaContext(logger)).use(captureLambdaHandler(processTracer(), { captureResponse: false }));

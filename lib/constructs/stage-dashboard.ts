@@ -45,7 +45,10 @@ export class StageDashboard extends Construct {
       graph('Backlog age (max, s) and sweeper requeues', [
         stageMetric('extractor', METRIC.backlogAge, { statistic: 'Maximum', label: 'jobs queue' }),
         stageMetric('callback', METRIC.backlogAge, { statistic: 'Maximum', label: 'deliveries queue' }),
-      ], [stageMetric('sweeper', METRIC.sweeperJobsRequeued, { label: 'requeued by the sweeper' })]),
+      ], [
+        stageMetric('sweeper', METRIC.sweeperJobsRequeued, { label: 'requeued from the outbox' }),
+        stageMetric('sweeper', METRIC.sweeperStalledJobsRequeued, { label: 'stalled jobs requeued' }),
+      ]),
     );
   }
 }

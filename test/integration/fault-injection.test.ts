@@ -125,7 +125,7 @@ describe('recovery paths the 4-file matrix cannot reach', () => {
     const { tenant, apiKey } = await h.stack.createTenant('orphan batch');
     const path = `/orphan/${tenant.tenant_id}`;
     const files = await Promise.all(
-      Array.from({ length: 30 }, async (_, i) => ({ url: await h.upload('graphic.png', `orphan/${tenant.tenant_id}/${i}.png`), external_id: `f${i}` })),
+      Array.from({ length: 30 }, async (_, i) => ({ url: await h.upload('graphic.png', `orphan/${i}.png`, tenant.tenant_id), external_id: `f${i}` })),
     );
     const armed = injectFault({
       functionName: 'metahook-intake', service: 'DynamoDB', operation: 'BatchWriteItem', occurrence: 2, mode: 'before',

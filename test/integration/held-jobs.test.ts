@@ -48,7 +48,7 @@ const peek = async (queueUrl: string) => {
 describe('a disabled tenant', () => {
   it('has its jobs held outside the dead-letter queue, and enabling it releases them to completion', async () => {
     const tenant = await h.stack.createTenant('Held tenant');
-    const url = await h.upload('graphic.png', 'held/graphic.png');
+    const url = await h.upload('graphic.png', 'held/graphic.png', tenant.tenant.tenant_id);
     const submitted = await fetch(`${h.stack.endpoint}/v1/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': tenant.apiKey },
