@@ -67,8 +67,11 @@ function handlerRefusal(body: unknown): string[] | undefined {
   }
 }
 
-/** Refusals the model cannot express: byte size, nesting depth, DynamoDB's number range. */
-const HANDLER_ONLY = /metadata is too large|nesting may be at most|numbers must be 0 or between/;
+/**
+ * Refusals the model cannot express: byte size, nesting depth, DynamoDB's number range, and the
+ * key names the store cannot round-trip (`__proto__`, `constructor`) at any depth of metadata.
+ */
+const HANDLER_ONLY = /metadata is too large|nesting may be at most|numbers must be 0 or between|cannot be stored; send it under another name/;
 
 const valid = { callback_url: 'https://hooks.example.com/metahook', files: [{ url: 's3://metahook-media/a.png', external_id: 'id-1', media_type: 'image' }] };
 
