@@ -150,4 +150,9 @@ export function render(report: { command: string; ffmpeg?: string; results: Awai
 }
 
 // Run as a script (npm run bench:audio, or a child of bench/run.ts); imported, only `render` is used.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+  // Under tsx a MessagePort stays open after the metadata parser's worker thread has run (seen
+  // 2026-12-02; the worker itself is unref'd), so the process would never end on its own.
+  process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+}
