@@ -116,16 +116,7 @@ export class Observability extends Construct {
     const action = new SnsAction(this.alarmTopic);
 
     const alarm = (alarmId: string, description: string, metric: IMetric, threshold: number, evaluationPeriods = 1) => {
-      const created = new Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
+      const created = notifyingAlarm(this, alarmId, action, { description, metric, threshold, evaluationPeriods });
       this.alarms.push(created);
       return created;
     };
@@ -221,4 +212,24 @@ export class Observability extends Construct {
     new CfnOutput(stack, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Subscribe on-call here' });
     new CfnOutput(stack, 'DashboardName', { value: this.dashboard.dashboardName });
   }
+}
+
+/** An alarm above `threshold` that tells the alarm topic when it fires and when it clears; no data is not a breach. */
+export function notifyingAlarm(
+  scope: Construct,
+  id: string,
+  action: SnsAction,
+  spec: { readonly description: string; readonly metric: IMetric; readonly threshold: number; readonly evaluationPeriods: number },
+): Alarm {
+  const created = new Alarm(scope, id, {
+    alarmDescription: spec.description,
+    metric: spec.metric,
+    threshold: spec.threshold,
+    evaluationPeriods: spec.evaluationPeriods,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  created.addAlarmAction(action);
+  created.addOkAction(action);
+  return created;
 }

@@ -2,11 +2,12 @@
 // Each says what broke in that stage; docs/operations.md says what to do. Held jobs of a disabled
 // tenant (JobsProcessed outcome=held) are graphed, never alarmed: a routine disable pages no one.
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { MathExpression, type Alarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC } from '../../lambdas/core/metric-names';
+import { notifyingAlarm } from './observability';
 import { stageMetric } from './stage-metrics';
 
 export interface StageAlarmsProps {
@@ -30,17 +31,7 @@ export class StageAlarms extends Construct {
     const maxAge = props.maxBacklogAgeSeconds ?? 600;
     const action = new SnsAction(props.alarmTopic);
     const alarm = (alarmId: string, description: string, metric: IMetric, threshold: number, evaluationPeriods = 1) => {
-      const created = new Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
-      this.alarms.push(created);
+      this.alarms.push(notifyingAlarm(this, alarmId, action, { description, metric, threshold, evaluationPeriods }));
     };
 
     alarm(
