@@ -478,6 +478,18 @@ describe('IAM simulation of the recorded calls against the synthesized template'
     const operator = { arn: `arn:aws:iam::${account}:role/metahook-operator`, policies: [policy] };
     const decisions = await evaluate(stack, requestsOfOperator, { extra: { operator } });
     expect(decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.action} on ${d.resource}`)).toEqual([]);
+    // API Gateway calls the CLI does not make are refused by that policy: a new one fails above
+    // until the policy (and docs/deploy.md, checked below) is regenerated to allow it.
+    const { region } = stack.env;
+    const plan = String(stack.resolve(templateJson.Outputs[STACK_OUTPUTS.usagePlanId].Value));
+    const notMade = [
+      ['apigateway:GET', `/apikeys/abc123`],
+      ['apigateway:DELETE', `/usageplans/${plan}/keys/abc123`],
+      ['apigateway:POST', '/usageplans/another-plan/keys'],
+      ['apigateway:PATCH', `/usageplans/${plan}`],
+    ].map(([action, path]) => ({ principal: 'operator', action: action!, resource: `arn:aws:apigateway:${region}::${path}`, context: {}, because: 'not a CLI call' }));
+    const refused = await evaluate(stack, notMade, { extra: { operator } });
+    expect(refused.map((d) => `${d.action} ${d.resource} ${d.result}`)).toEqual(notMade.map((r) => `${r.action} ${r.resource} ImplicitlyDenied`));
 
     const outputs = Object.fromEntries(
       Object.entries<any>(templateJson.Outputs ?? {}).map(([key, output]) => [key, String(stack.resolve(output.Value))]),
