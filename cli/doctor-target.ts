@@ -1,20 +1,52 @@
 // CLI plumbing for `metahook doctor`: builds the checks' collaborators for the local stack
 // (its state file, the provider the local extractor uses) or a deployed stack (its outputs,
 // the production Bedrock provider with the caller's credentials, the alarm topic over SNS).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ENV } from '../lambdas/runtime-config';
 import { importOptionalSdk } from '../lambdas/adapters/apigateway-keys';
 import { createMetadataProvider } from '../lambdas/adapters/model-provider';
 import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../lib/deploy-config';
 import type { LocalCredentials } from '../local/stack';
-import { ALARM_TOPIC_OUTPUT, type DoctorDeps } from './commands/doctor';
-import type { CliIo } from './io';
+import { ALARM_TOPIC_OUTPUT, bundledFixtures, type DoctorCheck, type DoctorDeps } from './commands/doctor';
+import { END_TO_END_CHECK, runEndToEndCheck } from './commands/doctor-end-to-end';
+import { UsageError, type CliIo } from './io';
 import { chooseTarget, loadStackOutputs, localStateFile, stackNameFor, STACK_OUTPUTS, TargetUnavailableError, type TargetOptions } from './target';
 
 export interface DoctorOptions extends TargetOptions {
   readonly imageModel?: string;
   readonly audioModel?: string;
+  /** Send one real job whose event goes to this URL. */
+  readonly e2eCallback?: string;
+  /** @default 120 */
+  readonly e2eTimeoutSeconds?: number;
+}
+
+/** The tenant key the end-to-end job is sent with: an environment variable, never a flag (shell history, ps). */
+export const API_KEY_ENV = 'METAHOOK_API_KEY';
+/** The stage URL output of lib/constructs/intake-api.ts. */
+const API_BASE_URL_OUTPUT = 'ApiBaseUrl';
+
+function endToEnd(
+  options: DoctorOptions,
+  apiKey: string | undefined,
+  apiBaseUrl: (outputs: Record<string, string>) => string | undefined,
+): DoctorDeps['endToEnd'] {
+  const callbackUrl = options.e2eCallback;
+  if (callbackUrl === undefined) return undefined;
+  if (!apiKey) throw new UsageError(`--e2e-callback sends a job as a tenant: export ${API_KEY_ENV} with that tenant's API key`);
+  return async (outputs): Promise<DoctorCheck> => {
+    const base = apiBaseUrl(outputs);
+    if (!base) return { name: END_TO_END_CHECK, status: 'fail', detail: `no ${API_BASE_URL_OUTPUT} output`, fix: 'deploy this version of the stack' };
+    return runEndToEndCheck({
+      apiBaseUrl: base,
+      apiKey,
+      callbackUrl,
+      image: (await bundledFixtures()).image.bytes,
+      fetch: globalThis.fetch,
+      timeoutMs: (options.e2eTimeoutSeconds ?? 120) * 1000,
+    });
+  };
 }
 
 export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'>): DoctorDeps {
@@ -24,8 +56,12 @@ export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'
       if (!existsSync(file)) throw new TargetUnavailableError(`${file} not found: start the local stack with npm start`);
       return JSON.parse(await readFile(file, 'utf8')) as Partial<LocalCredentials>;
     };
+    // The local stack's own tenant unless the operator names another.
+    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalCredentials>) : {};
+    const e2e = endToEnd(options, io.env[API_KEY_ENV] ?? saved.apiKey, () => (saved.endpoint ? `${saved.endpoint}/v1/` : undefined));
     return {
       description: `local stack (${file})`,
+      ...(e2e ? { endToEnd: e2e } : {}),
       loadOutputs: async () => ({ ...(await state()).handlerEnv }),
       requiredOutputs: [ENV.tableName, ENV.jobsQueueUrl, ENV.jobsDlqUrl, ENV.deliveriesQueueUrl, ENV.deliveriesDlqUrl, ENV.mediaBucket],
       modelIds: { image: options.imageModel ?? DEFAULT_IMAGE_MODEL_ID, audio: options.audioModel ?? DEFAULT_AUDIO_MODEL_ID },
@@ -36,7 +72,9 @@ export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'
   const stackName = stackNameFor(options, io.env);
   const region = options.region ?? io.env.AWS_REGION;
   const modelIds = { image: options.imageModel ?? DEFAULT_IMAGE_MODEL_ID, audio: options.audioModel ?? DEFAULT_AUDIO_MODEL_ID };
+  const e2e = endToEnd(options, io.env[API_KEY_ENV], (outputs) => outputs[API_BASE_URL_OUTPUT]);
   return {
+    ...(e2e ? { endToEnd: e2e } : {}),
     description: `AWS stack ${stackName}${region ? ` in ${region}` : ''}`,
     loadOutputs: () => loadStackOutputs(stackName, region),
     requiredOutputs: [

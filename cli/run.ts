@@ -36,6 +36,10 @@ Doctor (run right after cdk deploy; also against npm start)
   doctor [--image-model ID] [--audio-model ID]
                                         stack outputs, each model answering a bundled image and audio
                                         file, the alarm topic accepting a test notification; PASS/FAIL + fix
+  doctor --e2e-callback URL [--e2e-timeout SECONDS]
+                                        also one real job (the bundled PNG, POST /v1/jobs) whose signed
+                                        event must reach URL; the tenant key comes from $METAHOOK_API_KEY
+                                        (--local: the local stack's tenant); default timeout 120 s
 
 Redrive (dead-letter queue -> source queue, receive/send/delete)
   redrive deliveries|jobs [--dry-run] [--tenant ID] [--job JOB_ID] [--max N]
@@ -63,7 +67,7 @@ const COMMON_OPTIONS = {
 const COMMAND_OPTIONS = {
   tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' }, source: { type: 'string' } },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
-  doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' } },
+  doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' }, 'e2e-callback': { type: 'string' }, 'e2e-timeout': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' }, held: { type: 'boolean' } },
   trace: {},
 } as const satisfies Record<string, ParseArgsConfig['options']>;
@@ -78,10 +82,10 @@ function parse(group: Group, args: string[]) {
   }
 }
 
-function parseMax(raw: string | undefined): number | undefined {
+function parseMax(raw: string | undefined, flag = '--max'): number | undefined {
   if (raw === undefined) return undefined;
   const max = Number(raw);
-  if (!Number.isInteger(max) || max < 1) throw new UsageError('--max must be a whole number of at least 1');
+  if (!Number.isInteger(max) || max < 1) throw new UsageError(`${flag} must be a whole number of at least 1`);
   return max;
 }
 
@@ -140,12 +144,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
     if (group === 'doctor') {
       if (command !== undefined) throw new UsageError(`unexpected argument "${command}"`);
-      const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string };
+      const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string; 'e2e-callback'?: string; 'e2e-timeout'?: string };
+      if (options['e2e-timeout'] !== undefined && options['e2e-callback'] === undefined) throw new UsageError('--e2e-timeout goes with --e2e-callback');
+      const timeout = parseMax(options['e2e-timeout'], '--e2e-timeout');
       const deps = doctorDeps(
         {
           ...values,
           ...(options['image-model'] ? { imageModel: options['image-model'] } : {}),
           ...(options['audio-model'] ? { audioModel: options['audio-model'] } : {}),
+          ...(options['e2e-callback'] !== undefined ? { e2eCallback: options['e2e-callback'] } : {}),
+          ...(timeout !== undefined ? { e2eTimeoutSeconds: timeout } : {}),
         },
         io,
       );

@@ -1,10 +1,12 @@
 // `metahook doctor`: what a platform team runs right after `cdk deploy` (or against `npm start`).
 // Each check passes or fails with the fix: the stack's outputs are there; each configured model
 // answers a tiny bundled image and audio file through the production provider (the extractor's
-// own request builder and reply parsing); the alarm topic accepts a test notification.
+// own request builder and reply parsing); the alarm topic accepts a test notification; and, with
+// --e2e-callback, one real job reaches the operator's receiver (doctor-end-to-end.ts).
 // The checks take their collaborators as arguments, so unit tests pass fakes.
 import { readFile } from 'node:fs/promises';
 import type { ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
+import { END_TO_END_CHECK } from './doctor-end-to-end';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
 
@@ -28,6 +30,11 @@ export interface DoctorDeps {
   createProvider(): Promise<MetadataProvider>;
   /** Publishes a test notification to the alarm topic; undefined where there is no SNS (local). */
   readonly publishToTopic?: (topicArn: string, subject: string, message: string) => Promise<void>;
+  /**
+   * One real job through the API to the operator's callback URL (--e2e-callback), given the
+   * outputs read above (ApiBaseUrl); undefined when not asked for.
+   */
+  readonly endToEnd?: (outputs: Record<string, string>) => Promise<DoctorCheck>;
   /** @default the bundled cli/fixtures files */
   readonly fixtures?: { readonly image: ExtractionInput; readonly audio: ExtractionInput };
 }
@@ -127,6 +134,11 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorCheck[]> {
       });
     }
   }
+  checks.push(
+    deps.endToEnd
+      ? await deps.endToEnd(outputs)
+      : { name: END_TO_END_CHECK, status: 'skip', detail: 'not asked for: --e2e-callback URL sends one real job to your receiver' },
+  );
   return checks;
 }
 

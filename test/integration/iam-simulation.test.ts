@@ -36,6 +36,10 @@ import { runCli } from '../../cli/run';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
 import { SEALING_PURPOSES, signingSecretContext } from '../../lambdas/core/secret-custody';
 import { ENV } from '../../lambdas/runtime-config';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { resolveAwsTarget, STACK_OUTPUTS } from '../../cli/target';
+import { runTenantCommand, type TenantCommandInput } from '../../cli/commands/tenants';
+import { startApiGatewayStandIn, type ApiGatewayStandIn } from '../support/api-gateway-stand-in';
 
 /**
  * Grants a code path needs that this session does not reach, each with that path. The test fails
@@ -54,6 +58,9 @@ let requests: AuthorizationRequest[];
 let goneJob: string;
 let heldTenant: string;
 let templateJson: any;
+let gateway: ApiGatewayStandIn;
+/** The usage plan the stand-in knows; the operator policy names the stack's UsagePlanId instead. */
+const LOCAL_USAGE_PLAN = 'local-usage-plan';
 
 async function runPipelineSession(): Promise<void> {
   h.receiver.reply = (request, index) => {
@@ -245,12 +252,74 @@ async function runCliSession(): Promise<void> {
   // here its API-key half would hit the local key registry, which has no deployed counterpart).
   await createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table }).setStatus(heldTenant, 'active');
   await cli('redrive', 'jobs', '--held', '--tenant', heldTenant);
+  await runGatewayTenantSession();
+}
+
+/**
+ * tenants create/disable/enable as `--aws` runs them: the CLI's --aws target (cli/target.ts
+ * resolveAwsTarget) with its real API-key adapter, which loads @aws-sdk/client-api-gateway and
+ * talks to the API Gateway stand-in (AWS_ENDPOINT_URL_API_GATEWAY, the SDK's per-service endpoint
+ * setting). Only the stack outputs are given (the local names; DescribeStacks is added in
+ * operatorRequests) and the table, queues and key are the local stack's.
+ */
+async function runGatewayTenantSession(): Promise<void> {
+  const env = h.stack.handlerEnv;
+  const outputs = {
+    [STACK_OUTPUTS.tableName]: env[ENV.tableName]!,
+    [STACK_OUTPUTS.usagePlanId]: LOCAL_USAGE_PLAN,
+    [STACK_OUTPUTS.secretsKeyArn]: env[ENV.secretsKeyId]!,
+    [STACK_OUTPUTS.jobsQueueUrl]: env[ENV.jobsQueueUrl]!,
+    [STACK_OUTPUTS.jobsDeadLetterQueueUrl]: env[ENV.jobsDlqUrl]!,
+    [STACK_OUTPUTS.jobsHeldQueueUrl]: env[ENV.jobsHeldQueueUrl]!,
+    [STACK_OUTPUTS.deliveriesQueueUrl]: env[ENV.deliveriesQueueUrl]!,
+    [STACK_OUTPUTS.deliveriesDeadLetterQueueUrl]: env[ENV.deliveriesDlqUrl]!,
+    [STACK_OUTPUTS.mediaBucketName]: env[ENV.mediaBucket]!,
+    [STACK_OUTPUTS.allowedSourceBuckets]: '-',
+  };
+  const kms = new KMSClient({ region: env.AWS_REGION ?? 'us-east-1', endpoint: env.AWS_ENDPOINT_URL_KMS!, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const previousEndpoint = process.env.AWS_ENDPOINT_URL_API_GATEWAY;
+  process.env.AWS_ENDPOINT_URL_API_GATEWAY = gateway.endpoint;
+  const tenants = (input: Omit<TenantCommandInput, 'format'>) =>
+    recorder.runAs('operator', async () => {
+      const target = await resolveAwsTarget({ stackName: 'Metahook-test', region: 'us-east-1', loadOutputs: async () => outputs, db: h.stack.db, sqs: h.stack.sqs, kms });
+      let stdout = '';
+      try {
+        const code = await runTenantCommand(target, { ...input, format: 'json' }, { stdout: (t) => (stdout += t), stderr: () => {}, env: {}, cwd: process.cwd() });
+        expect(code, `tenants ${input.command}`).toBe(0);
+        return stdout;
+      } finally {
+        target.close();
+      }
+    });
+  try {
+    const created = JSON.parse(await tenants({ command: 'create', name: 'IAM gateway tenant' })) as { tenant_id: string; api_key_id: string };
+    await tenants({ command: 'disable', tenant: created.tenant_id });
+    await tenants({ command: 'enable', tenant: created.tenant_id });
+    // A usage plan that refuses the key: the adapter deletes the key it just created.
+    gateway.refuseNextUsagePlanKey();
+    await expect(tenants({ command: 'create', name: 'IAM refused tenant' })).rejects.toMatchObject({ name: 'ConflictException' });
+    expect(gateway.requests.map((r) => `${r.method} ${r.path.replace(/\/apikeys\/[^/]+$/, '/apikeys/{id}')}`)).toEqual([
+      'POST /apikeys',
+      `POST /usageplans/${LOCAL_USAGE_PLAN}/keys`,
+      'PATCH /apikeys/{id}',
+      'PATCH /apikeys/{id}',
+      'POST /apikeys',
+      `POST /usageplans/${LOCAL_USAGE_PLAN}/keys`,
+      'DELETE /apikeys/{id}',
+    ]);
+  } finally {
+    if (previousEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL_API_GATEWAY;
+    else process.env.AWS_ENDPOINT_URL_API_GATEWAY = previousEndpoint;
+    kms.destroy();
+  }
 }
 
 /** What the CLI session asked for, plus what only an --aws target does. */
 function operatorRequests(): AuthorizationRequest[] {
   const { account, region, stackName } = stack.env;
-  const names = deployedNames(stack, h.stack.env);
+  const names = new Map(deployedNames(stack, h.stack.env));
+  // The stand-in's usage plan is the stack's UsagePlanId output.
+  names.set(LOCAL_USAGE_PLAN, String(stack.resolve(templateJson.Outputs[STACK_OUTPUTS.usagePlanId].Value)));
   return [
     ...recorder.calls.filter((c) => c.principal === 'operator').flatMap((call) => authorizationsFor(call, stack, names)),
     // Only an --aws target: it reads the stack's outputs first (cli/target.ts loadStackOutputs).
@@ -266,6 +335,7 @@ function operatorRequests(): AuthorizationRequest[] {
 
 beforeAll(async () => {
   recorder = startCallRecorder();
+  gateway = await startApiGatewayStandIn({ usagePlanId: LOCAL_USAGE_PLAN });
   let imageCalls = 0;
   stub = await startConverseStub({
     // The first image is throttled past the SDK's own retries, so the extractor postpones its record.
@@ -297,6 +367,7 @@ afterAll(async () => {
   recorder?.stop();
   await h?.stop();
   await stub?.stop();
+  await gateway?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   CloudAssembly.cleanupTemporaryDirectories();
 });
@@ -395,11 +466,30 @@ describe('IAM simulation of the recorded calls against the synthesized template'
   it('generates the operator policy in docs/deploy.md from the CLI calls, and that policy allows them', async () => {
     const { account } = stack.env;
     const requestsOfOperator = operatorRequests();
-    expect(requestsOfOperator.map((r) => r.action)).toEqual(expect.arrayContaining(['dynamodb:Query', 'sqs:ReceiveMessage', 'sqs:SendMessage']));
+    expect(requestsOfOperator.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'sqs:ReceiveMessage', 'sqs:SendMessage', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE']),
+    );
+    // Every request the API Gateway stand-in received went through a recorded SDK call, so each
+    // is in the generated policy and simulated below: a new API Gateway call is either allowed
+    // by the regenerated policy or fails here (unmapped resource, denied, or a stale docs block).
+    const gatewayCalls = recorder.calls.filter((c) => c.principal === 'operator' && c.service === 'APIGateway');
+    expect(gatewayCalls.map((c) => `${c.http?.method} ${c.http?.path}`)).toEqual(gateway.requests.map((r) => `${r.method} ${r.path}`));
     const policy = operatorPolicy(requestsOfOperator);
     const operator = { arn: `arn:aws:iam::${account}:role/metahook-operator`, policies: [policy] };
     const decisions = await evaluate(stack, requestsOfOperator, { extra: { operator } });
     expect(decisions.filter((d) => d.result !== 'Allowed').map((d) => `${d.action} on ${d.resource}`)).toEqual([]);
+    // API Gateway calls the CLI does not make are refused by that policy: a new one fails above
+    // until the policy (and docs/deploy.md, checked below) is regenerated to allow it.
+    const { region } = stack.env;
+    const plan = String(stack.resolve(templateJson.Outputs[STACK_OUTPUTS.usagePlanId].Value));
+    const notMade = [
+      ['apigateway:GET', `/apikeys/abc123`],
+      ['apigateway:DELETE', `/usageplans/${plan}/keys/abc123`],
+      ['apigateway:POST', '/usageplans/another-plan/keys'],
+      ['apigateway:PATCH', `/usageplans/${plan}`],
+    ].map(([action, path]) => ({ principal: 'operator', action: action!, resource: `arn:aws:apigateway:${region}::${path}`, context: {}, because: 'not a CLI call' }));
+    const refused = await evaluate(stack, notMade, { extra: { operator } });
+    expect(refused.map((d) => `${d.action} ${d.resource} ${d.result}`)).toEqual(notMade.map((r) => `${r.action} ${r.resource} ImplicitlyDenied`));
 
     const outputs = Object.fromEntries(
       Object.entries<any>(templateJson.Outputs ?? {}).map(([key, output]) => [key, String(stack.resolve(output.Value))]),

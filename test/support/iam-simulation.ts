@@ -38,6 +38,8 @@ export interface AuthorizationRequest {
   readonly context: Record<string, string>;
   /** What made this request necessary (the recorded call, or the documented AWS behaviour). */
   readonly because: string;
+  /** The resource a policy for this caller grants when `resource` holds an id minted at run time (an API key). */
+  readonly grantAs?: string;
 }
 
 export interface Decision extends AuthorizationRequest {
@@ -308,11 +310,29 @@ export function authorizationsFor(call: RecordedCall, stack: ResolvedStack, name
         return [request('cloudformation:DescribeStacks', `arn:aws:cloudformation:${region}:${account}:stack/${String(call.input.StackName)}/*`)];
       }
       break;
-    case 'APIGateway':
-      // API Gateway's management API is authorised by HTTP method on the resource path
+    case 'APIGateway': {
+      // API Gateway's management API is authorised as apigateway:<HTTP method> on the resource's
+      // path, arn:aws:apigateway:<region>::<path> with no account
       // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-create-and-manage-api.html).
-      if (call.http) return [request(`apigateway:${call.http.method}`, `arn:aws:apigateway:${region}::${call.http.path}`)];
-      break;
+      // Only the resource types of the service authorization reference are mapped ("Actions,
+      // resources, and condition keys for Amazon API Gateway Management",
+      // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagement.html):
+      // ApiKeys /apikeys, ApiKey /apikeys/${ApiKeyId}, UsagePlanKeys /usageplans/${UsagePlanId}/keys,
+      // UsagePlanKey /usageplans/${UsagePlanId}/keys/${Id}. A key id is minted at run time, so the
+      // operator's policy grants the ApiKey type by wildcard; the usage plan is the stack's.
+      if (!call.http) break;
+      const path = call.http.path;
+      const action = `apigateway:${call.http.method}`;
+      const arn = (resourcePath: string) => `arn:aws:apigateway:${region}::${resourcePath}`;
+      if (path === '/apikeys') return [request(action, arn(path))];
+      if (/^\/apikeys\/[^/]+$/.test(path)) return [{ ...request(action, arn(path)), grantAs: arn('/apikeys/*') }];
+      const planKeys = /^\/usageplans\/([^/]+)\/keys(\/[^/]+)?$/.exec(path);
+      if (planKeys) {
+        const plan = `/usageplans/${deployed(decodeURIComponent(planKeys[1]!), 'usage plan')}/keys`;
+        return planKeys[2] ? [{ ...request(action, arn(`${plan}${planKeys[2]}`)), grantAs: arn(`${plan}/*`) }] : [request(action, arn(plan))];
+      }
+      throw new Error(`no IAM mapping for API Gateway ${call.http.method} ${path}: map its resource type in test/support/iam-simulation.ts`);
+    }
     case 'SNS':
       if (call.operation === 'Publish') {
         const topic = String(call.input.TopicArn);

@@ -9,7 +9,8 @@ export const OPERATOR_POLICY_END = '<!-- operator-policy:end -->';
 const PURPOSE = 'kms:EncryptionContext:purpose';
 
 /**
- * One Allow statement per action, on exactly the resources the recorded calls touched. KMS calls
+ * One Allow statement per action, on exactly the resources the recorded calls touched (an API
+ * key the CLI created itself: every API key, its id is not known before). KMS calls
  * that named a sealing purpose get a statement per purpose, limited to it as the stack's own
  * grants are (lib/constructs/secret-custody.ts).
  */
@@ -21,7 +22,7 @@ export function operatorPolicy(requests: readonly AuthorizationRequest[]): Polic
     const purpose = request.action.startsWith('kms:') ? request.context[PURPOSE] : undefined;
     const id = `${request.action}|${purpose ?? ''}`;
     const group = groups.get(id) ?? { action: request.action, purpose, resources: new Set<string>() };
-    group.resources.add(request.resource);
+    group.resources.add(request.grantAs ?? request.resource);
     groups.set(id, group);
   }
   const statements = [...groups.entries()]

@@ -39,6 +39,7 @@ describe('runDoctor', () => {
       ['image model us.amazon.nova-lite-v1:0', 'pass'],
       ['audio model mistral.voxtral-small-24b-2507', 'pass'],
       ['alarm topic', 'pass'],
+      ['end-to-end job', 'skip'],
     ]);
     expect(published).toEqual([OUTPUTS.AlarmTopicArn]);
     expect(formatDoctorReport('test stack', checks)).toContain('all checks passed');
@@ -81,6 +82,27 @@ describe('runDoctor', () => {
     const wired = doctorDeps({ aws: true, stack: 'Metahook-prod', region: 'us-east-1' }, { env: {}, cwd: '/' });
     await wired.publishToTopic!(OUTPUTS.AlarmTopicArn, 'subject', 'message');
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toMatchObject({ TopicArn: OUTPUTS.AlarmTopicArn, Subject: 'subject' });
+  });
+
+  it('runs the end-to-end job against the ApiBaseUrl output, and needs the tenant key from METAHOOK_API_KEY', async () => {
+    const e2e = { aws: true, stack: 'Metahook-prod', region: 'us-east-1', e2eCallback: 'https://hooks.example.com/in' };
+    expect(() => doctorDeps(e2e, { env: {}, cwd: '/' })).toThrow(/METAHOOK_API_KEY/);
+    const wired = doctorDeps(e2e, { env: { METAHOOK_API_KEY: 'k' }, cwd: '/' });
+    // Without the output the check fails with the fix, before any request.
+    expect(await wired.endToEnd!({})).toMatchObject({ status: 'fail', detail: 'no ApiBaseUrl output' });
+    const realFetch = globalThis.fetch;
+    const asked: string[] = [];
+    globalThis.fetch = (async (url: string | URL) => {
+      asked.push(String(url));
+      return new Response('{"error":{"code":"invalid_api_key","message":"Forbidden"}}', { status: 403 });
+    }) as typeof fetch;
+    try {
+      const check = await wired.endToEnd!({ ApiBaseUrl: 'https://abc.execute-api.us-east-1.amazonaws.com/v1/' });
+      expect(check).toMatchObject({ status: 'fail' });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(asked).toEqual(['https://abc.execute-api.us-east-1.amazonaws.com/v1/uploads']);
   });
 
   it('reports a provider that cannot be built, and skips the alarm topic where there is no SNS', async () => {
