@@ -12,7 +12,7 @@ import {
   matchVocabulary,
   shortenAtWord,
 } from '../../lambdas/core/extraction-options';
-import { BATCH_RESULTS_PAGE, withInlineResults } from '../../lambdas/core/batch-results';
+import { BATCH_EVENT_MAX_BYTES, BATCH_RESULTS_PAGE, withInlineResults } from '../../lambdas/core/batch-results';
 import { buildBatchCompletedEvent, serializeEvent } from '../../lambdas/core/events';
 import { checkCallbackHeaders, openCallbackHeaders, sealCallbackHeaders } from '../../lambdas/core/callback-headers';
 import { deliverEvent, type DeliverEventDeps } from '../../lambdas/core/deliver-event';
@@ -183,6 +183,13 @@ describe('inline batch results', () => {
     const none = await withInlineResults(listing, batch, base, 100);
     expect(none.data.results).toEqual([]);
     expect(none.data.results_next).toEqual({ method: 'GET', path: '/v1/jobs?batch_id=bat_1' });
+  });
+
+  it('takes its limit from the settings, which a deployment may lower but not raise past the documented one', () => {
+    expect(settings.delivery.batchEventMaxBytes).toBe(BATCH_EVENT_MAX_BYTES);
+    expect(resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: '16000' }).delivery.batchEventMaxBytes).toBe(16_000);
+    expect(() => resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: String(BATCH_EVENT_MAX_BYTES + 1) })).toThrow(/may only lower/);
+    expect(() => resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: '0' })).toThrow(/positive whole number/);
   });
 });
 
