@@ -96,7 +96,14 @@ describe('batch.completed with results_next', () => {
       }
     }
 
-    // The link works only with this tenant's key.
+    // The link works only with this tenant's key: no key is refused, another tenant's cursor is
+    // refused, and another tenant's listing of this batch is empty.
     expect((await get(next, 'not-a-key')).status).toBe(403);
+    const other = await h.stack.createTenant('Other tenant');
+    const foreign = await get(next, other.apiKey);
+    expect(foreign.status).toBe(400);
+    expect(foreign.json.error.code).toBe('invalid_request');
+    const foreignList = await get(next.split('&cursor=')[0]!, other.apiKey);
+    expect(foreignList).toEqual({ status: 200, json: { jobs: [], next_cursor: null } });
   }, 30_000);
 });
