@@ -1,6 +1,7 @@
 // The one place for queue timings, batch sizes, retry schedule and limits.
 // Read by the CDK constructs (lib/) AND by the local runtime (local/) and handlers,
 // so the local stack and the cloud stack cannot drift. No AWS imports here.
+import { BATCH_EVENT_MAX_BYTES } from '../lambdas/core/batch-results';
 import { deriveCapacityPlan, type CapacityInputs, type CapacityPlan } from './capacity';
 
 /** Seconds to wait before delivery attempt n+1 after attempt n failed (index 0 = after attempt 1). */
@@ -146,6 +147,12 @@ export interface Settings {
     readonly visibilityCapSeconds: number;
     readonly httpTimeoutMs: number;
     readonly maxStoredResponseBytes: number;
+    /**
+     * Largest batch.completed body with inline results (events: ["batch.completed"]); past it the
+     * event carries the first pages and `results_next`. BATCH_EVENT_MAX_BYTES (the documented
+     * contract) unless METAHOOK_BATCH_EVENT_MAX_BYTES lowers it, so a test can page a small batch.
+     */
+    readonly batchEventMaxBytes: number;
   };
   readonly queues: {
     readonly messageRetentionSeconds: number;
@@ -310,6 +317,11 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
   if (httpTimeoutMs >= callbackTimeout * 1000) {
     throw new SettingsError('METAHOOK_CALLBACK_TIMEOUT_MS must be shorter than the callback function timeout');
   }
+  const batchEventMaxBytes = positiveInt(env, 'METAHOOK_BATCH_EVENT_MAX_BYTES', BATCH_EVENT_MAX_BYTES);
+  if (batchEventMaxBytes > BATCH_EVENT_MAX_BYTES) {
+    // Receivers are promised at most this much (docs/api.md); a deployment may only lower it.
+    throw new SettingsError(`METAHOOK_BATCH_EVENT_MAX_BYTES may only lower the limit of ${BATCH_EVENT_MAX_BYTES} bytes, got ${batchEventMaxBytes}`);
+  }
   const maxFilesPerRequest = 100;
   const capacity = deriveCapacityPlan(capacityInputs(env, maxFilesPerRequest));
   return {
@@ -360,6 +372,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       visibilityCapSeconds: deliveryVisibilityCap,
       httpTimeoutMs,
       maxStoredResponseBytes: 1024,
+      batchEventMaxBytes,
     },
     queues: {
       messageRetentionSeconds: 4 * 24 * 3600,

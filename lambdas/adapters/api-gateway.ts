@@ -44,6 +44,16 @@ export function errorResponse(error: ApiError, requestId: string): APIGatewayPro
   return jsonResponse(error.status, envelope, requestId, retryAfter);
 }
 
+/**
+ * The answer to a request that threw: an ApiError as its envelope; anything else is reported (with
+ * the handler's logger) and answered 500 internal_error, never with its message or stack.
+ */
+export function failureResponse(error: unknown, requestId: string, reportUnexpected: (error: Error) => void): APIGatewayProxyResult {
+  if (error instanceof ApiError) return errorResponse(error, requestId);
+  reportUnexpected(error as Error);
+  return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+}
+
 /** The raw body as text, refusing anything over the cap before it is parsed. */
 export function readBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>, maxBytes: number): string {
   const contentType = header(event, 'content-type');

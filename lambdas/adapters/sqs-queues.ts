@@ -1,5 +1,5 @@
-// Adapter: JobQueue and DeliveryQueue ports on SQS, plus the two SQS actions the
-// consumers take on a record: postponing it (retry backoff) and dead-lettering it.
+// Adapter: JobQueue and DeliveryQueue ports on SQS, plus what the consumers read from and do to a
+// record: its send time and queue age, postponing it (retry backoff) and dead-lettering it.
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
@@ -9,6 +9,21 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue, JobMessage, JobQueue } from '../core/ports';
 import { traceHeaderAttributes } from './tracing';
+
+/** When the record was last sent (SQS SentTimestamp, ms since the epoch); undefined if SQS did not say. */
+export function recordSentAt(record: { readonly attributes: { readonly SentTimestamp?: string } }): Date | undefined {
+  const sentAt = Number(record.attributes.SentTimestamp);
+  return Number.isFinite(sentAt) && sentAt > 0 ? new Date(sentAt) : undefined;
+}
+
+/**
+ * Seconds the record waited in the queue before this receive, since its last send: the backlog-age
+ * metric and the fair-share dwell. 0 without a send time, and never negative (clocks differ).
+ */
+export function queueAgeSeconds(record: { readonly attributes: { readonly SentTimestamp?: string } }, nowMs: number): number {
+  const sentAt = recordSentAt(record);
+  return sentAt ? Math.max(0, (nowMs - sentAt.getTime()) / 1000) : 0;
+}
 
 export class QueueSendError extends Error {
   override readonly name = 'QueueSendError';

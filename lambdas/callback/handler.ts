@@ -11,9 +11,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ApiError } from '../core/errors';
+import { callerTenant } from '../core/caller-tenant';
 import { sendTestWebhook } from '../core/send-test-webhook';
-import { errorResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
+import { failureResponse, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
 import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
 import { METRIC } from '../core/metric-names';
 import { parseDeliveryMessage } from '../core/queue-messages';
@@ -120,17 +120,13 @@ export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
 export async function handleWebhookTest(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext.requestId;
   try {
-    const apiKeyId = event.requestContext.identity?.apiKeyId;
-    const tenant = apiKeyId ? await deps.tenants.findByApiKeyId(apiKeyId) : undefined;
-    if (!tenant || tenant.status !== 'active') throw new ApiError('invalid_api_key', 'The API key is not valid.');
+    const tenant = await callerTenant(deps.tenants, event.requestContext.identity?.apiKeyId);
     const result = await sendTestWebhook(webhookTest, tenant.tenant_id, parseJson(readBody(event, deps.settings.api.maxBodyBytes)));
     // No URL and no headers in the log: both may carry the receiver's credentials.
     logger.info('webhook test sent', { tenantId: tenant.tenant_id, eventId: result.event_id, delivered: result.delivered, errorClass: result.error_class });
     return jsonResponse(200, result, requestId);
   } catch (error) {
-    if (error instanceof ApiError) return errorResponse(error, requestId);
-    logger.error('webhook test failed', { error: error as Error });
-    return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+    return failureResponse(error, requestId, (unexpected) => logger.error('webhook test failed', { error: unexpected }));
   }
 }
 

@@ -86,7 +86,7 @@ async function loadSubject(deps: DeliverEventDeps, message: DeliveryMessage): Pr
   if (!wantsEvent(batch.events, 'batch.completed')) return 'batch.completed not chosen in events';
   const event = buildBatchCompletedEvent(batch);
   return {
-    event: onlyBatchCompleted(batch.events) ? await withInlineResults(deps.listings, batch, event) : event,
+    event: onlyBatchCompleted(batch.events) ? await withInlineResults(deps.listings, batch, event, deps.settings.delivery.batchEventMaxBytes) : event,
     callbackUrl: batch.callback_url,
     delivery: batch.delivery,
     jobId: null,

@@ -17,7 +17,7 @@ import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/e
 import { fairShare } from '../core/fair-share';
 import { METRIC } from '../core/metric-names';
 import { parseJobMessage } from '../core/queue-messages';
-import { deadLetterMessage, postponeMessage, sendJobMessages } from '../adapters/sqs-queues';
+import { deadLetterMessage, postponeMessage, queueAgeSeconds, recordSentAt, sendJobMessages } from '../adapters/sqs-queues';
 import { emitPoints } from '../adapters/observed-ports';
 import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildExtractorDeps } from './wiring';
@@ -30,7 +30,7 @@ const processor = new BatchProcessor(EventType.SQS);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, backlogAgeSeconds(record));
+  metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, queueAgeSeconds(record, Date.now()));
   const message = parseJobMessage(record.body);
   if (!message) {
     logger.error('malformed job message dead-lettered', { messageId: record.messageId });
@@ -39,12 +39,8 @@ async function processRecord(record: SQSRecord): Promise<void> {
   }
   let outcome: ExtractJobOutcome;
   try {
-    const sentAt = Number(record.attributes.SentTimestamp);
-    outcome = await extractJob(deps, message, {
-      messageId: record.messageId,
-      receiveCount,
-      ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt: new Date(sentAt) } : {}),
-    });
+    const sentAt = recordSentAt(record);
+    outcome = await extractJob(deps, message, { messageId: record.messageId, receiveCount, ...(sentAt ? { sentAt } : {}) });
   } catch (error) {
     // Infrastructure failed mid-way (a DynamoDB or SQS call): nothing was decided, try the message again.
     if (receiveCount >= settings.extraction.maxReceiveCount) {
@@ -85,10 +81,6 @@ const postpone = (record: SQSRecord, seconds: number) =>
   postponeMessage(sqs, jobsQueueUrl, record.receiptHandle, seconds).catch((cause: unknown) =>
     logger.error('could not postpone job message', { error: cause as Error }));
 
-/** How long the record waited in the queue before this receive (SentTimestamp: the last send). */
-const backlogAgeSeconds = (record: SQSRecord): number =>
-  Math.max(0, (Date.now() - Number(record.attributes.SentTimestamp ?? Date.now())) / 1000);
-
 /** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
 function traceRecord(record: SQSRecord): Promise<void> {
   const message = parseJobMessage(record.body);
@@ -115,7 +107,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
     event.Records.map((record) => ({
       record,
       tenantId: parseJobMessage(record.body)?.tenant_id,
-      dwellSeconds: (now - Number(record.attributes.SentTimestamp ?? now)) / 1000,
+      dwellSeconds: queueAgeSeconds(record, now),
     })),
     settings.fairness,
   );

@@ -8,10 +8,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ApiError } from '../core/errors';
+import { callerTenant } from '../core/caller-tenant';
 import { newBatchId, newJobId } from '../core/ids';
 import { METRIC, METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
 import { submitJobs } from '../core/submit-jobs';
-import { errorResponse, header, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
+import { failureResponse, header, jsonResponse, parseJson, readBody } from '../adapters/api-gateway';
 import { emitPoints } from '../adapters/observed-ports';
 import { annotateCurrent, processTracer } from '../adapters/tracing';
 import { buildIntakeDeps } from './wiring';
@@ -28,9 +29,7 @@ export async function handleSubmitJobs(event: APIGatewayProxyEvent): Promise<API
   const requestId = event.requestContext.requestId;
   let files = 0;
   try {
-    const apiKeyId = event.requestContext.identity?.apiKeyId;
-    const tenant = apiKeyId ? await tenants.findByApiKeyId(apiKeyId) : undefined;
-    if (!tenant || tenant.status !== 'active') throw new ApiError('invalid_api_key', 'The API key is not valid.');
+    const tenant = await callerTenant(tenants, event.requestContext.identity?.apiKeyId);
     const body = parseJson(readBody(event, deps.settings.api.maxBodyBytes));
     files = filesIn(body);
     const idempotencyKey = header(event, 'idempotency-key');
@@ -50,9 +49,7 @@ export async function handleSubmitJobs(event: APIGatewayProxyEvent): Promise<API
       [METRIC.requestsRefused, MetricUnit.Count, 1],
       [METRIC.filesRefused, MetricUnit.Count, files],
     ]);
-    if (error instanceof ApiError) return errorResponse(error, requestId);
-    logger.error('intake failed', { error: error as Error });
-    return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+    return failureResponse(error, requestId, (unexpected) => logger.error('intake failed', { error: unexpected }));
   }
 }
 

@@ -5,9 +5,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { callerTenant } from '../core/caller-tenant';
 import { ApiError } from '../core/errors';
 import { cancelJob, getBatch, getJob, listDeliveries, listJobs, redeliverJob, type JobQueryDeps } from '../core/job-queries';
-import { errorResponse, jsonResponse } from '../adapters/api-gateway';
+import { failureResponse, jsonResponse } from '../adapters/api-gateway';
 import type { JobsApiRoute } from './routes';
 import { processTracer } from '../adapters/tracing';
 import { buildJobsApiDeps } from './wiring';
@@ -33,15 +34,11 @@ export async function handleJobsApi(event: APIGatewayProxyEvent): Promise<APIGat
   try {
     const route = ROUTES[`${event.httpMethod} ${event.resource}` as JobsApiRoute] as Route | undefined;
     if (!route) throw new ApiError('not_found', 'No route matches this method and path.');
-    const apiKeyId = event.requestContext.identity?.apiKeyId;
-    const tenant = apiKeyId ? await tenants.findByApiKeyId(apiKeyId) : undefined;
-    if (!tenant || tenant.status !== 'active') throw new ApiError('invalid_api_key', 'The API key is not valid.');
+    const tenant = await callerTenant(tenants, event.requestContext.identity?.apiKeyId);
     const [status, body] = await route(deps, tenant.tenant_id, event);
     return jsonResponse(status, body, requestId);
   } catch (error) {
-    if (error instanceof ApiError) return errorResponse(error, requestId);
-    logger.error('jobs api failed', { error: error as Error });
-    return errorResponse(new ApiError('internal_error', 'Something went wrong on our side; retry the request.'), requestId);
+    return failureResponse(error, requestId, (unexpected) => logger.error('jobs api failed', { error: unexpected }));
   }
 }
 

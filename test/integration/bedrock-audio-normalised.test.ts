@@ -3,37 +3,25 @@
 // ffmpeg normaliser, the real BedrockRuntimeClient) to the local Bedrock Runtime stub, which
 // refuses Voxtral audio that is not mono 16 kHz MP3 (test/support/converse-stub.ts).
 // The 30-minute case runs with METAHOOK_LONG_AUDIO_TESTS=1 (npm run test:audio-long).
-import { beforeAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
 import { parseMp3Frames } from '../../lambdas/adapters/audio/mp3-frames';
-import { createBedrockRuntimeClient, createMetadataProvider } from '../../lambdas/adapters/model-provider';
+import { createMetadataProvider } from '../../lambdas/adapters/model-provider';
 import { PermanentJobError } from '../../lambdas/core/errors';
 import type { ExtractionInput } from '../../lambdas/core/ports';
 import { makeMp3, makeWav } from '../support/audio-files';
-import { startConverseStub, type RunningConverseStub } from '../support/converse-stub';
+import { useConverseStub } from '../support/converse-stub-session';
 
-let stub: RunningConverseStub | undefined;
-
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDSTUBSTUBSTUBSTUB';
-  process.env.AWS_SECRET_ACCESS_KEY = 'stub-secret';
-  delete process.env.AWS_PROFILE;
-});
-
-afterEach(async () => {
-  await stub?.stop();
-  stub = undefined;
-});
+const converse = useConverseStub();
 
 async function extractorProvider(extraEnv: Record<string, string> = {}) {
-  stub = await startConverseStub();
-  const env = { METAHOOK_MODEL_PROVIDER: 'bedrock', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1', ...extraEnv };
-  return createMetadataProvider(env, { bedrockClient: createBedrockRuntimeClient(env, { maxAttempts: 1 }) });
+  await converse.start();
+  return createMetadataProvider(converse.env({ METAHOOK_MODEL_PROVIDER: 'bedrock', ...extraEnv }), { bedrockClient: converse.client() });
 }
 
 /** The audio the stub received, decoded from the request body (InvokeModel input_audio or Converse audio block). */
 function sentAudio(index: number): Buffer {
-  const body = stub!.requests[index]!.body as unknown as { messages: Array<{ content: any[] }> };
+  const body = converse.requests[index]!.body as unknown as { messages: Array<{ content: any[] }> };
   for (const message of body.messages) {
     for (const part of message.content) {
       if (part?.input_audio?.data) return Buffer.from(part.input_audio.data, 'base64');
@@ -52,7 +40,7 @@ describe(`${DEFAULT_BEDROCK_MODEL_IDS.audio} through the normaliser, against the
 
     const output = await provider.extract(input);
 
-    expect(stub!.requests).toHaveLength(1);
+    expect(converse.requests).toHaveLength(1);
     const sent = sentAudio(0);
     const { frames, durationSeconds } = parseMp3Frames(sent);
     expect(frames.every((f) => f.channels === 1 && f.sampleRate === 16_000)).toBe(true);
@@ -69,7 +57,7 @@ describe(`${DEFAULT_BEDROCK_MODEL_IDS.audio} through the normaliser, against the
 
     const output = await provider.extract({ kind: 'audio', format: 'mp3', mime: 'audio/mpeg', bytes: mp3 });
 
-    expect(stub!.requests).toHaveLength(1);
+    expect(converse.requests).toHaveLength(1);
     const { frames, durationSeconds } = parseMp3Frames(sentAudio(0));
     expect(frames.every((f) => f.channels === 1 && f.sampleRate === 16_000)).toBe(true);
     expect(durationSeconds).toBeGreaterThan(1799);
@@ -85,6 +73,6 @@ describe(`${DEFAULT_BEDROCK_MODEL_IDS.audio} through the normaliser, against the
     expect(error).toBeInstanceOf(PermanentJobError);
     expect((error as PermanentJobError).code).toBe('file_too_long');
     expect((error as PermanentJobError).message).toContain('600 s');
-    expect(stub!.requests).toHaveLength(0);
+    expect(converse.requests).toHaveLength(0);
   });
 });

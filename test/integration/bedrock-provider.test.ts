@@ -7,48 +7,33 @@ import { makeWav } from '../support/audio-files';
 import { join } from 'node:path';
 import { ConverseCommand, InvokeModelCommand, ValidationException } from '@aws-sdk/client-bedrock-runtime';
 import sharp from 'sharp';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_BEDROCK_MODEL_IDS } from '../../lib/settings';
 import { createBedrockProvider } from '../../lambdas/adapters/bedrock-provider';
 import { CONVERSE_IMAGE_LIMITS } from '../../lambdas/adapters/image-downscaler';
 import { createAudioNormaliser } from '../../lambdas/adapters/audio-normaliser';
-import { createBedrockRuntimeClient, createMetadataProvider } from '../../lambdas/adapters/model-provider';
+import { createMetadataProvider } from '../../lambdas/adapters/model-provider';
 import { PermanentJobError, TransientJobError } from '../../lambdas/core/errors';
 import type { AudioNormaliser, ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
-import { converseReplies, mediaKindOf, startConverseStub, textOf, type ConverseStubOptions, type RunningConverseStub } from '../support/converse-stub';
+import { converseReplies, mediaKindOf, textOf, type ConverseStubOptions } from '../support/converse-stub';
+import { useConverseStub } from '../support/converse-stub-session';
 import { fakeAudioNormaliser, monoMp3Frames } from '../support/fake-audio-normaliser';
 
 const IMAGE_MODEL = 'us.amazon.nova-lite-v1:0';
 const AUDIO_MODEL = 'mistral.voxtral-small-24b-2507';
 
-let stub: RunningConverseStub | undefined;
-
-beforeAll(() => {
-  // The default credential chain reads these; the stub ignores the signature.
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDSTUBSTUBSTUBSTUB';
-  process.env.AWS_SECRET_ACCESS_KEY = 'stub-secret';
-  delete process.env.AWS_PROFILE;
-});
-
-afterEach(async () => {
-  await stub?.stop();
-  stub = undefined;
-});
+const converse = useConverseStub();
 
 async function providerAgainstStub(
   options: ConverseStubOptions,
   tuning: { maxAttempts?: number } = { maxAttempts: 1 },
   audioNormaliser: AudioNormaliser = fakeAudioNormaliser({ duration_seconds: 12 }),
 ): Promise<MetadataProvider> {
-  stub = await startConverseStub(options);
-  const client = createBedrockRuntimeClient(
-    { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' },
-    tuning,
-  );
-  return createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: AUDIO_MODEL }, audioNormaliser });
+  await converse.start(options);
+  return createBedrockProvider(converse.client(tuning), { modelIds: { image: IMAGE_MODEL, audio: AUDIO_MODEL }, audioNormaliser });
 }
 
-const invokeBodyOf = (index: number) => stub!.requests[index]!.body as unknown as { messages: Array<{ role: string; content: any }>; [key: string]: unknown };
+const invokeBodyOf = (index: number) => converse.requests[index]!.body as unknown as { messages: Array<{ role: string; content: any }>; [key: string]: unknown };
 
 async function pngInput(width: number, height: number): Promise<ExtractionInput> {
   const bytes = await sharp({ create: { width, height, channels: 3, background: '#3366cc' } }).png().toBuffer();
@@ -66,7 +51,7 @@ const mp3Input = (s3Location?: { bucket: string; key: string }): ExtractionInput
 const validImage = { description: 'A plain blue square.', keywords: ['Blue', ' blue ', 'Square  Shape'], caption: 'Blue square' };
 
 function sentImageBytes(requestIndex = 0): Buffer {
-  const block = stub!.requests[requestIndex]!.body!.messages![0]!.content.find((part) => part.image);
+  const block = converse.requests[requestIndex]!.body!.messages![0]!.content.find((part) => part.image);
   return Buffer.from(block!.image.source.bytes as string, 'base64');
 }
 
@@ -77,7 +62,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(input);
 
-    const request = stub!.requests[0]!;
+    const request = converse.requests[0]!;
     expect(request.method).toBe('POST');
     expect(request.path).toBe(`/model/${encodeURIComponent(IMAGE_MODEL)}/converse`);
     expect(request.modelId).toBe(IMAGE_MODEL);
@@ -131,7 +116,7 @@ describe('Bedrock provider against a Converse stub', () => {
     expect(sent.byteLength).toBeLessThanOrEqual(CONVERSE_IMAGE_LIMITS.maxBytes);
     const metadata = await sharp(sent).metadata();
     expect(metadata.format).toBe('jpeg');
-    expect(stub!.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('jpeg');
+    expect(converse.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('jpeg');
     // Re-encoding alone may be enough; it never grows the image.
     expect(metadata.width).toBeLessThanOrEqual(1800);
     expect(sent.equals(heavy)).toBe(false);
@@ -143,7 +128,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     await provider.extract({ kind: 'image', format: 'gif', mime: 'image/gif', bytes: new Uint8Array(gif) });
 
-    expect(stub!.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('png');
+    expect(converse.requests[0]!.body!.messages![0]!.content[0]!.image.format).toBe('png');
     expect((await sharp(sentImageBytes()).metadata()).width).toBe(8000);
   });
 
@@ -153,8 +138,8 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(mp3Input({ bucket: 'media', key: 'clip.mp3' }));
 
-    expect(stub!.requests).toHaveLength(1);
-    const request = stub!.requests[0]!;
+    expect(converse.requests).toHaveLength(1);
+    const request = converse.requests[0]!;
     expect(request.path).toBe(`/model/${encodeURIComponent(AUDIO_MODEL)}/invoke`);
     const body = invokeBodyOf(0);
     expect(body.messages.map((m) => m.role)).toEqual(['user']);
@@ -176,7 +161,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(mp3Input());
 
-    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke']);
+    expect(converse.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke']);
     expect(invokeBodyOf(1).messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(JSON.stringify(invokeBodyOf(1).messages[2])).toContain('not valid JSON');
     expect(output.usage).toMatchObject({ input_tokens: 2400, output_tokens: 300, audio_seconds: 12 });
@@ -200,9 +185,9 @@ describe('Bedrock provider against a Converse stub', () => {
 
     // Voxtral's documented window is 40 minutes: 100 minutes -> 40 + 40 + 20.
     expect(normaliser.calls[0]).toMatchObject({ segmentSeconds: 2400, maxDurationSeconds: 7200 });
-    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke', 'invoke', 'converse']);
-    expect(textOf(stub!.requests[1]!)).toContain('part 2 of 3');
-    const merge = stub!.requests[3]!;
+    expect(converse.requests.map((r) => r.operation)).toEqual(['invoke', 'invoke', 'invoke', 'converse']);
+    expect(textOf(converse.requests[1]!)).toContain('part 2 of 3');
+    const merge = converse.requests[3]!;
     expect(mediaKindOf(merge)).toBeUndefined();
     expect(textOf(merge)).toContain('Summary 1.');
     expect(textOf(merge)).toContain('Summary 3.');
@@ -218,7 +203,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(mp3Input());
 
-    expect(stub!.requests).toHaveLength(1);
+    expect(converse.requests).toHaveLength(1);
     expect(output.usage?.audio_seconds).toBe(1800);
   });
 
@@ -228,17 +213,16 @@ describe('Bedrock provider against a Converse stub', () => {
     const failure = await provider.extract(mp3Input()).catch((error: unknown) => error);
 
     expect((failure as PermanentJobError).code).toBe('file_too_long');
-    expect(stub!.requests).toHaveLength(0);
+    expect(converse.requests).toHaveLength(0);
   });
 
   it('passes audio by s3Location to a model that reads S3', async () => {
-    stub = await startConverseStub({});
-    const client = createBedrockRuntimeClient({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' });
-    const provider = createBedrockProvider(client, { modelIds: { image: IMAGE_MODEL, audio: 'us.amazon.nova-2-lite-v1:0' } });
+    await converse.start();
+    const provider = createBedrockProvider(converse.client({}), { modelIds: { image: IMAGE_MODEL, audio: 'us.amazon.nova-2-lite-v1:0' } });
 
     await provider.extract(mp3Input({ bucket: 'media-bucket', key: 'tenant/clip.mp3' }));
 
-    const audio = stub.requests[0]!.body!.messages![0]!.content[0]!.audio;
+    const audio = converse.requests[0]!.body!.messages![0]!.content[0]!.audio;
     expect(audio.source).toEqual({ s3Location: { uri: 's3://media-bucket/tenant/clip.mp3' } });
   });
 
@@ -249,8 +233,8 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(await pngInput(32, 32));
 
-    expect(stub!.requests).toHaveLength(2);
-    const repair = stub!.requests[1]!.body!.messages!;
+    expect(converse.requests).toHaveLength(2);
+    const repair = converse.requests[1]!.body!.messages!;
     expect(repair.map((message) => message.role)).toEqual(['user', 'assistant', 'user']);
     expect(repair[1]!.content[0]!.toolUse.toolUseId).toBe('tooluse_stub_0');
     const feedback = repair[2]!.content;
@@ -270,8 +254,8 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(await pngInput(32, 32));
 
-    expect(stub!.requests).toHaveLength(2);
-    expect(JSON.stringify(stub!.requests[1]!.body!.messages![2])).toContain('did not call the record_metadata tool');
+    expect(converse.requests).toHaveLength(2);
+    expect(JSON.stringify(converse.requests[1]!.body!.messages![2])).toContain('did not call the record_metadata tool');
     expect(output.result).toMatchObject({ caption: 'Blue square' });
   });
 
@@ -284,7 +268,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     expect(failure).toBeInstanceOf(PermanentJobError);
     expect((failure as PermanentJobError).code).toBe('model_invalid_output');
-    expect(stub!.requests).toHaveLength(2);
+    expect(converse.requests).toHaveLength(2);
   });
 
   it('turns 429 ThrottlingException into a transient error (record retried, job not failed)', async () => {
@@ -294,7 +278,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     expect(failure).toBeInstanceOf(TransientJobError);
     expect((failure as TransientJobError).message).toContain('ThrottlingException');
-    expect(stub!.requests).toHaveLength(1);
+    expect(converse.requests).toHaveLength(1);
   });
 
   it('lets the SDK absorb one throttle with the factory default of two attempts', async () => {
@@ -305,7 +289,7 @@ describe('Bedrock provider against a Converse stub', () => {
 
     const output = await provider.extract(await pngInput(32, 32));
 
-    expect(stub!.requests).toHaveLength(2);
+    expect(converse.requests).toHaveLength(2);
     expect(output.result).toMatchObject({ caption: 'Blue square' });
   });
 
@@ -342,12 +326,8 @@ describe('Bedrock provider against a Converse stub', () => {
 
   it('builds the bedrock provider from METAHOOK_* settings with the default model IDs', async () => {
     // createMetadataProvider wires the real ffmpeg normaliser: the stub gets mono 16 kHz MP3.
-    stub = await startConverseStub();
-    const env = {
-      METAHOOK_MODEL_PROVIDER: 'bedrock',
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint,
-      AWS_REGION: 'us-east-1',
-    };
+    await converse.start();
+    const env = converse.env({ METAHOOK_MODEL_PROVIDER: 'bedrock' });
 
     const provider = await createMetadataProvider(env);
     await provider.extract(await pngInput(16, 16));
@@ -355,7 +335,7 @@ describe('Bedrock provider against a Converse stub', () => {
     await provider.extract({ ...mp3Input(), bytes: tagged });
 
     expect(provider.name).toBe('bedrock');
-    expect(stub.requests.map((request) => request.modelId)).toEqual([
+    expect(converse.requests.map((request) => request.modelId)).toEqual([
       DEFAULT_BEDROCK_MODEL_IDS.image,
       DEFAULT_BEDROCK_MODEL_IDS.audio,
     ]);
@@ -371,7 +351,7 @@ describe('with the real ffmpeg normaliser (lambdas/adapters/audio-normaliser.ts)
 
     const output = await provider.extract({ kind: 'audio', format: 'wav', mime: 'audio/wav', bytes: wav });
 
-    expect(stub!.requests.map((r) => r.operation)).toEqual(['invoke']);
+    expect(converse.requests.map((r) => r.operation)).toEqual(['invoke']);
     const sent = Buffer.from(invokeBodyOf(0).messages[0]!.content[0].input_audio.data, 'base64');
     // 32 kbps for 20 s is ~80 KB against 3.5 MB of WAV.
     expect(sent.byteLength * 10).toBeLessThan(wav.byteLength);
@@ -384,9 +364,8 @@ describe('with the real ffmpeg normaliser (lambdas/adapters/audio-normaliser.ts)
 describe('the stub refuses what Bedrock refuses (real client, raw commands)', () => {
   const mono = monoMp3Frames(1);
   const send = async (command: ConverseCommand | InvokeModelCommand) => {
-    stub ??= await startConverseStub({});
-    const client = createBedrockRuntimeClient({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: stub.endpoint, AWS_REGION: 'us-east-1' }, { maxAttempts: 1 });
-    return client.send(command as ConverseCommand).catch((error: unknown) => error);
+    if (!converse.running) await converse.start();
+    return converse.client({ maxAttempts: 1 }).send(command as ConverseCommand).catch((error: unknown) => error);
   };
   const invoke = (body: unknown) =>
     new InvokeModelCommand({ modelId: AUDIO_MODEL, contentType: 'application/json', body: new TextEncoder().encode(JSON.stringify(body)) });
@@ -420,7 +399,7 @@ describe('the stub refuses what Bedrock refuses (real client, raw commands)', ()
   });
 
   it('refuses a content block with no member set (what an SDK older than 3.943.0 sends for audio)', async () => {
-    stub = await startConverseStub({});
+    const stub = await converse.start();
     const response = await fetch(`${stub.endpoint}/model/${encodeURIComponent('us.amazon.nova-2-lite-v1:0')}/converse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

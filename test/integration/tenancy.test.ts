@@ -123,9 +123,12 @@ describe('disabled tenants', () => {
     const tenants = createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table });
     await tenants.setStatus(d.tenant.tenant_id, 'disabled');
     expect((await h.stack.apiKeys.resolve(d.apiKey))?.enabled).toBe(true);
+    // Every handler behind an API key: jobs API, intake, uploads and the webhook test (callback).
     for (const [method, path, body] of [
       ['GET', '/jobs', undefined],
       ['POST', '/jobs', { callback_url: `${h.receiver.url}/d`, files: [{ url: 's3://metahook-media/x.png' }] }],
+      ['POST', '/uploads', { filename: 'x.png', content_type: 'image/png', size_bytes: 100 }],
+      ['POST', '/webhooks/test', { callback_url: `${h.receiver.url}/d` }],
     ] as const) {
       const { status, json } = await api(d.apiKey, method, path, body);
       expect(status, `${method} ${path}`).toBe(403);

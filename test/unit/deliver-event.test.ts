@@ -1,79 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { resolveSettings } from '../../lib/settings';
-import {
-  deliverEvent,
-  redactUrl,
-  retryDelaySeconds,
-  type DeliverEventDeps,
-} from '../../lambdas/core/deliver-event';
+import { deliverEvent, redactUrl, retryDelaySeconds } from '../../lambdas/core/deliver-event';
 import { jobEventId } from '../../lambdas/core/ids';
 import { parseRetryAfter } from '../../lambdas/core/retry-after';
-import { deliverySummaryOf, type DeliveryAttemptRecord, type JobRecord } from '../../lambdas/core/records';
-import type { DeliverySummaryUpdate, WebhookRequest, WebhookResponse } from '../../lambdas/core/ports';
+import type { DeliveryAttemptRecord, JobRecord } from '../../lambdas/core/records';
+import type { WebhookRequest, WebhookResponse } from '../../lambdas/core/ports';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
+import { completedJob, fakeDeliveryDeps, respond } from '../support/delivery-fakes';
 
 const settings = resolveSettings({});
 const secret = generateSigningSecret();
 
-function completedJob(overrides: Partial<JobRecord> = {}): JobRecord {
-  return {
-    job_id: 'job_01',
-    tenant_id: 'ten_1',
-    batch_id: 'bat_1',
-    url: 's3://bucket/a.jpg',
-    external_id: 'ext-1',
-    declared_media_type: null,
-    callback_url: 'https://hooks.example.com/in?token=abc',
-    metadata: { order: 7 },
-    status: 'completed',
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:05.000Z',
-    finished_at: '2026-01-01T00:00:05.000Z',
-    media_type: 'image',
-    result: { description: 'd', keywords: ['k'], caption: 'c' },
-    model: { provider: 'local', id: 'x' },
-    source: { sha256: 'ab', bytes: 3, content_type: 'image/jpeg' },
-    delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
-    ...overrides,
-  };
-}
-
-/** Fakes with state: the job's delivery summary follows the recorded outcomes, attempt rows are write-once. */
-function harness(initial: JobRecord, reply: (request: WebhookRequest) => WebhookResponse) {
-  let job = initial;
-  let clock = Date.now();
-  const requests: WebhookRequest[] = [];
-  const attempts: DeliveryAttemptRecord[] = [];
-  const summaries: DeliverySummaryUpdate[] = [];
-  const deps = {
-    jobs: {
-      getJob: async () => job,
-    },
-    ledger: {
-      recordDeliveryOutcome: async (update: DeliverySummaryUpdate) => {
-        summaries.push(update);
-        job = {
-          ...job,
-          delivery: deliverySummaryOf(update),
-        };
-      },
-    },
-    tenants: { getSigningSecrets: async () => [{ secret, expires_at: null }] },
-    sender: { post: async (request: WebhookRequest) => (requests.push(request), reply(request)) },
-    attempts: {
-      record: async (record: DeliveryAttemptRecord) => {
-        if (attempts.some((a) => a.event_id === record.event_id && a.attempt === record.attempt)) return false;
-        attempts.push(record);
-        return true;
-      },
-    },
-    settings,
-    now: () => new Date(clock),
-    random: () => 0.5,
-  } as unknown as DeliverEventDeps;
-  return { deps, requests, attempts, summaries, job: () => job, advance: (seconds: number) => void (clock += seconds * 1000) };
-}
+/** The fakes, with this file's signing secret and a scripted receiver. */
+const harness = (initial: JobRecord, reply: (request: WebhookRequest) => WebhookResponse) => fakeDeliveryDeps(initial, { secret, reply });
 
 const pendingDelivery = (attempts: number, failures: number) => ({
   status: 'pending' as const,
@@ -87,13 +27,6 @@ const pendingDelivery = (attempts: number, failures: number) => ({
 });
 
 const message = { kind: 'job' as const, tenant_id: 'ten_1', job_id: 'job_01', event_id: jobEventId('job_01', 'completed') };
-const respond = (status: number, headers: Record<string, string> = {}): WebhookResponse => ({
-  kind: 'response',
-  status,
-  headers,
-  body: 'x'.repeat(10),
-  durationMs: 3,
-});
 
 describe('deliverEvent', () => {
   it('delivers a signed job.completed event and records the attempt with a redacted URL', async () => {

@@ -1,10 +1,11 @@
-// Tenant fairness: the batch rule (lambdas/core/fair-share.ts) and the tenant key the SQS
-// adapter puts on every job and delivery message (MessageGroupId, the key of SQS fair queues).
+// Tenant fairness: the batch rule (lambdas/core/fair-share.ts), the queue age it reads from each
+// record (also the backlog-age metric), and the tenant key the SQS adapter puts on every job and
+// delivery message (MessageGroupId, the key of SQS fair queues).
 import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { fairShare } from '../../lambdas/core/fair-share';
-import { createSqsDeliveryQueue, createSqsJobQueue } from '../../lambdas/adapters/sqs-queues';
+import { createSqsDeliveryQueue, createSqsJobQueue, queueAgeSeconds, recordSentAt } from '../../lambdas/adapters/sqs-queues';
 
 const limits = { maxRecordsPerTenantPerBatch: 2, requeueAfterDwellSeconds: 60 };
 const rec = (tenantId: string | undefined, dwellSeconds = 120, id = Math.random().toString(36)) => ({ id, tenantId, dwellSeconds });
@@ -25,6 +26,27 @@ describe('fairShare', () => {
   it('always runs records that are not job messages, so the handler can dead-letter them', () => {
     const batch = [rec('t'), rec('t'), rec(undefined), rec(undefined)];
     expect(fairShare(batch, limits).run).toHaveLength(4);
+  });
+});
+
+describe('queueAgeSeconds (fair-share dwell and backlog-age metric)', () => {
+  const now = Date.parse('2026-12-01T12:00:00.000Z');
+  const sent = (SentTimestamp?: string) => ({ attributes: SentTimestamp === undefined ? {} : { SentTimestamp } });
+
+  it('is the seconds since the last send', () => {
+    expect(queueAgeSeconds(sent(String(now - 61_500)), now)).toBe(61.5);
+    expect(recordSentAt(sent(String(now - 61_500)))).toEqual(new Date(now - 61_500));
+  });
+
+  it('is 0, never negative, for a send time after this clock (clock skew)', () => {
+    expect(queueAgeSeconds(sent(String(now + 2_000)), now)).toBe(0);
+  });
+
+  it('is 0, not NaN, when SQS gave no usable send time', () => {
+    for (const record of [sent(), sent(''), sent('not-a-number'), sent('0')]) {
+      expect(queueAgeSeconds(record, now)).toBe(0);
+      expect(recordSentAt(record)).toBeUndefined();
+    }
   });
 });
 

@@ -12,10 +12,10 @@ import {
   matchVocabulary,
   shortenAtWord,
 } from '../../lambdas/core/extraction-options';
-import { BATCH_RESULTS_PAGE, withInlineResults } from '../../lambdas/core/batch-results';
+import { BATCH_EVENT_MAX_BYTES, BATCH_RESULTS_PAGE, withInlineResults } from '../../lambdas/core/batch-results';
 import { buildBatchCompletedEvent, serializeEvent } from '../../lambdas/core/events';
 import { checkCallbackHeaders, openCallbackHeaders, sealCallbackHeaders } from '../../lambdas/core/callback-headers';
-import { deliverEvent, type DeliverEventDeps } from '../../lambdas/core/deliver-event';
+import { deliverEvent } from '../../lambdas/core/deliver-event';
 import { provenanceOf } from '../../lambdas/core/extract-job';
 import { DEFAULT_PRICE_TABLE } from '../../lambdas/core/model-prices';
 import { sendTestWebhook } from '../../lambdas/core/send-test-webhook';
@@ -25,6 +25,7 @@ import { jobEventId } from '../../lambdas/core/ids';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
 import type { JobListQuery, SecretSealer, WebhookRequest } from '../../lambdas/core/ports';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
+import { completedJob, fakeDeliveryDeps } from '../support/delivery-fakes';
 
 const settings = resolveSettings({});
 const secret = generateSigningSecret();
@@ -43,28 +44,6 @@ function fakeSealer(): SecretSealer & { opened: number } {
     },
   };
   return sealer;
-}
-
-function job(overrides: Partial<JobRecord> = {}): JobRecord {
-  return {
-    job_id: 'job_01',
-    tenant_id: 'ten_1',
-    batch_id: 'bat_1',
-    url: 's3://bucket/a.jpg',
-    external_id: null,
-    declared_media_type: null,
-    callback_url: 'https://hooks.example.com/in',
-    metadata: null,
-    status: 'completed',
-    created_at: '2026-01-01T00:00:00.000Z',
-    updated_at: '2026-01-01T00:00:05.000Z',
-    finished_at: '2026-01-01T00:00:05.000Z',
-    media_type: 'image',
-    result: { description: 'd', keywords: ['k'], caption: 'c' },
-    model: { provider: 'local', id: 'x' },
-    delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
-    ...overrides,
-  };
 }
 
 describe('extraction options', () => {
@@ -154,7 +133,7 @@ describe('inline batch results', () => {
     completed_event_at: '2026-01-01T00:01:00.000Z',
     events: ['batch.completed'],
   };
-  const jobs = Array.from({ length: 25 }, (_, i) => job({ job_id: `job_${String(i).padStart(2, '0')}`, result: { description: 'x'.repeat(1_500), keywords: ['k'], caption: 'c' } }));
+  const jobs = Array.from({ length: 25 }, (_, i) => completedJob({ job_id: `job_${String(i).padStart(2, '0')}`, result: { description: 'x'.repeat(1_500), keywords: ['k'], caption: 'c' } }));
   const listing = {
     queries: [] as JobListQuery[],
     async listJobs(_tenant: string, query: JobListQuery) {
@@ -184,6 +163,13 @@ describe('inline batch results', () => {
     expect(none.data.results).toEqual([]);
     expect(none.data.results_next).toEqual({ method: 'GET', path: '/v1/jobs?batch_id=bat_1' });
   });
+
+  it('takes its limit from the settings, which a deployment may lower but not raise past the documented one', () => {
+    expect(settings.delivery.batchEventMaxBytes).toBe(BATCH_EVENT_MAX_BYTES);
+    expect(resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: '16000' }).delivery.batchEventMaxBytes).toBe(16_000);
+    expect(() => resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: String(BATCH_EVENT_MAX_BYTES + 1) })).toThrow(/may only lower/);
+    expect(() => resolveSettings({ METAHOOK_BATCH_EVENT_MAX_BYTES: '0' })).toThrow(/positive whole number/);
+  });
 });
 
 describe('callback_headers', () => {
@@ -206,22 +192,7 @@ describe('callback_headers', () => {
   });
 });
 
-function deliveryDeps(record: JobRecord, sealer?: SecretSealer) {
-  const requests: WebhookRequest[] = [];
-  const attempts: unknown[] = [];
-  const deps = {
-    jobs: { getJob: async () => record },
-    ledger: { recordDeliveryOutcome: async () => undefined },
-    tenants: { getSigningSecrets: async () => [{ secret, expires_at: null }] },
-    sender: { post: async (request: WebhookRequest) => (requests.push(request), { kind: 'response', status: 200, headers: {}, body: 'ok', durationMs: 3 }) },
-    attempts: { record: async (row: unknown) => (attempts.push(row), true) },
-    settings,
-    now: () => new Date(),
-    random: () => 0.5,
-    ...(sealer ? { sealer } : {}),
-  } as unknown as DeliverEventDeps;
-  return { deps, requests, attempts };
-}
+const deliveryDeps = (record: JobRecord, sealer?: SecretSealer) => fakeDeliveryDeps(record, { secret, ...(sealer ? { sealer } : {}) });
 
 describe('delivery with events and callback_headers', () => {
   const message = { kind: 'job' as const, tenant_id: 'ten_1', job_id: 'job_01', event_id: jobEventId('job_01', 'completed') };
@@ -229,7 +200,7 @@ describe('delivery with events and callback_headers', () => {
   it('sends the opened headers next to the signature, and keeps them out of the audit row', async () => {
     const sealer = fakeSealer();
     const sealed = await sealCallbackHeaders(sealer, 'ten_1', 'bat_1', { authorization: 'Bearer hidden', 'content-type': 'text/evil' });
-    const { deps, requests, attempts } = deliveryDeps(job({ callback_headers_sealed: sealed }), sealer);
+    const { deps, requests, attempts } = deliveryDeps(completedJob({ callback_headers_sealed: sealed }), sealer);
 
     expect((await deliverEvent(deps, message, { receiveCount: 1 })).outcome).toBe('delivered');
 
@@ -240,13 +211,13 @@ describe('delivery with events and callback_headers', () => {
   });
 
   it('fails the attempt (to be retried) rather than send without the headers when it cannot open them', async () => {
-    const { deps, requests } = deliveryDeps(job({ callback_headers_sealed: 'sealed:xx' }));
+    const { deps, requests } = deliveryDeps(completedJob({ callback_headers_sealed: 'sealed:xx' }));
     await expect(deliverEvent(deps, message, { receiveCount: 1 })).rejects.toThrow(/SecretSealer/);
     expect(requests).toHaveLength(0);
   });
 
   it('does not send an event the request did not choose, unless it is an explicit redelivery', async () => {
-    const { deps, requests } = deliveryDeps(job({ events: ['batch.completed'] }));
+    const { deps, requests } = deliveryDeps(completedJob({ events: ['batch.completed'] }));
     expect(await deliverEvent(deps, message, { receiveCount: 1 })).toEqual({ outcome: 'skipped', reason: 'job.completed not chosen in events' });
     expect(requests).toHaveLength(0);
     expect((await deliverEvent(deps, { ...message, redelivery: true }, { receiveCount: 1 })).outcome).toBe('delivered');

@@ -2,21 +2,19 @@
 // to one per sweep, and how the re-check backs off.
 import { describe, expect, it } from 'vitest';
 import { nextCheck, sweepStalledJobs, type SweepStalledJobsDeps } from '../../lambdas/core/sweep-leases';
-import type { JobMessage, OverdueJob } from '../../lambdas/core/ports';
+import type { OverdueJob } from '../../lambdas/core/ports';
+import { olderThanListing, recordingJobQueue } from '../support/sweep-fakes';
 
 const NOW = new Date('2026-01-01T01:00:00Z');
 
 function fakes(overdue: OverdueJob[], claimable: Set<string>) {
   const events: string[] = [];
-  const queued: JobMessage[] = [];
-  const asked: Date[] = [];
+  const { queue, queued } = recordingJobQueue(events);
+  const overdueListing = olderThanListing(overdue, (job) => job.deadline);
   const deadlines: Date[] = [];
   const deps: SweepStalledJobsDeps = {
     stalled: {
-      listOverdue: async (before) => {
-        asked.push(before);
-        return overdue.filter((job) => job.deadline < before.toISOString());
-      },
+      listOverdue: overdueListing.list,
       claimRequeue: async (job, _now, nextDeadline) => {
         if (!claimable.has(job.jobId)) return undefined;
         claimable.delete(job.jobId); // a second claim on the same deadline fails
@@ -25,17 +23,12 @@ function fakes(overdue: OverdueJob[], claimable: Set<string>) {
         return 1;
       },
     },
-    queue: {
-      enqueueJobs: async (messages) => {
-        events.push(`enqueue ${messages.map((m) => m.job_id).join(',')}`);
-        queued.push(...messages);
-      },
-    },
+    queue,
     now: () => NOW,
     graceSeconds: 660,
     maxJobs: 50,
   };
-  return { deps, events, queued, asked, deadlines };
+  return { deps, events, queued, asked: overdueListing.asked, deadlines };
 }
 
 describe('sweepStalledJobs', () => {

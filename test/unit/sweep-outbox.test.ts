@@ -1,7 +1,8 @@
 // The sweeper's use case with fakes: what it queues again, what it closes, and in which order.
 import { describe, expect, it } from 'vitest';
 import { sweepEnqueueOutbox, type SweepOutboxDeps } from '../../lambdas/core/sweep-outbox';
-import type { DeliveryMessage, EnqueueOutboxEntry, JobMessage } from '../../lambdas/core/ports';
+import type { DeliveryMessage, EnqueueOutboxEntry } from '../../lambdas/core/ports';
+import { olderThanListing, recordingJobQueue } from '../support/sweep-fakes';
 import type { JobRecord } from '../../lambdas/core/records';
 
 const NOW = new Date('2026-01-01T00:10:00Z');
@@ -15,14 +16,11 @@ function fakes(
   const events: string[] = [];
   const announced: DeliveryMessage[] = [];
   let claimedBy: string | undefined;
-  const queued: JobMessage[] = [];
-  const asked: Date[] = [];
+  const { queue, queued } = recordingJobQueue(events);
+  const staleEntries = olderThanListing(entries, (entry) => entry.createdAt);
   const deps: SweepOutboxDeps = {
     outbox: {
-      listStaleEnqueueOutbox: async (before) => {
-        asked.push(before);
-        return entries.filter((entry) => entry.createdAt < before.toISOString());
-      },
+      listStaleEnqueueOutbox: staleEntries.list,
       closeEnqueueOutbox: async (entry) => void events.push(`close ${entry.batchId}`),
     },
     jobs: {
@@ -42,17 +40,12 @@ function fakes(
       },
     },
     deliveries: { enqueueDeliveries: async (messages) => void announced.push(...messages) },
-    queue: {
-      enqueueJobs: async (messages) => {
-        events.push(`enqueue ${messages.map((m) => m.job_id).join(',')}`);
-        queued.push(...messages);
-      },
-    },
+    queue,
     now: () => NOW,
     minAgeSeconds: 35,
     maxEntries: 10,
   };
-  return { deps, events, queued, asked, announced, claim: (by: string) => (claimedBy = by) };
+  return { deps, events, queued, asked: staleEntries.asked, announced, claim: (by: string) => (claimedBy = by) };
 }
 
 describe('sweepEnqueueOutbox', () => {
