@@ -34,3 +34,6 @@ try {
 } finally {
   await h.stop();
 }
+// The run of 2026-12-02 printed its table and then never ended (the stack stopped; likely the tsx
+// MessagePort left open after the metadata parser's worker ran, as bench/audio-normalisation.ts saw).
+process.stdout.write('', () => process.exit(process.exitCode ?? 0));
