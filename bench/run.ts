@@ -207,6 +207,9 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
       const all = calls.reduce((s, c) => s + c.count, 0) / t.files;
       out.push(`${label}: **${handlers.toFixed(2)} calls per file made by the handlers**, ${all.toFixed(2)} including the SQS event source's ReceiveMessage/DeleteMessageBatch. Bedrock Converse: ${t.bedrockCallsPerFile.toFixed(2)} per file.`);
       out.push(table(['origin', 'operation', 'per file', 'mean ms (local emulator)', 'conditional failures'], rows));
+      // Which guard refused each conditional write (item, ConditionExpression): docs/data-model.md explains each.
+      const refusals = calls.flatMap((c) => Object.entries(c.conditionalFailuresBy ?? {}).map(([guard, n]) => [c.origin, c.operation, guard, n]));
+      if (refusals.length > 0) out.push(table(['origin', 'operation', 'item and condition that refused', 'count'], refusals));
       const writes = new Map<string, { base: number; gsi: number }>();
       const gsiCount = r[key!].table as Record<string, { gsiCount: number }>;
       for (const c of calls.filter((call) => call.service === 'DynamoDB')) {

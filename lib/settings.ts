@@ -174,6 +174,12 @@ export interface Settings {
      * starts about when the lease does, so by then it would have taken the job back.
      */
     readonly leaseGraceSeconds: number;
+    /**
+     * A batch without batch.completed this long after it was created is looked at by the sweeper
+     * (METAHOOK_SWEEP_BATCH_CHECK_SECONDS): the longest its jobs take when nothing goes wrong
+     * (every attempt's lease and retry step) plus the lease grace, so a healthy batch is never visited.
+     */
+    readonly openBatchCheckSeconds: number;
     readonly functionTimeoutSeconds: number;
   };
   readonly intake: {
@@ -323,6 +329,9 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
     throw new SettingsError(`METAHOOK_BATCH_EVENT_MAX_BYTES may only lower the limit of ${BATCH_EVENT_MAX_BYTES} bytes, got ${batchEventMaxBytes}`);
   }
   const maxFilesPerRequest = 100;
+  const leaseSeconds = positiveInt(env, 'METAHOOK_EXTRACTION_LEASE_SECONDS', extractorTimeout);
+  const leaseGraceSeconds = positiveInt(env, 'METAHOOK_SWEEP_LEASE_GRACE_SECONDS', 6 * extractorTimeout - extractorTimeout + 60);
+  const extractionLifetime = extractionSchedule.reduce((sum, step) => sum + step, 0) + (extractionSchedule.length + 1) * leaseSeconds;
   const capacity = deriveCapacityPlan(capacityInputs(env, maxFilesPerRequest));
   return {
     capacity,
@@ -353,7 +362,7 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       queueVisibilityTimeoutSeconds: 6 * extractorTimeout,
       retryScheduleSeconds: extractionSchedule,
       maxAttempts: extractionSchedule.length + 1,
-      leaseSeconds: positiveInt(env, 'METAHOOK_EXTRACTION_LEASE_SECONDS', extractorTimeout),
+      leaseSeconds,
       maxReceiveCount: extractionReceiveBudget(extractionSchedule),
       maxImageBytes: 20 * 1024 * 1024,
       maxAudioBytes: 50 * 1024 * 1024,
@@ -386,7 +395,8 @@ export function resolveSettings(env: Record<string, string | undefined> = {}): S
       intervalSeconds: positiveInt(env, 'METAHOOK_SWEEP_INTERVAL_SECONDS', 60),
       outboxMinAgeSeconds: positiveInt(env, 'METAHOOK_SWEEP_MIN_AGE_SECONDS', INTAKE_TIMEOUT_SECONDS + 6),
       maxEntriesPerRun: 200,
-      leaseGraceSeconds: positiveInt(env, 'METAHOOK_SWEEP_LEASE_GRACE_SECONDS', 6 * extractorTimeout - extractorTimeout + 60),
+      leaseGraceSeconds,
+      openBatchCheckSeconds: positiveInt(env, 'METAHOOK_SWEEP_BATCH_CHECK_SECONDS', extractionLifetime + leaseGraceSeconds),
       functionTimeoutSeconds: 60,
     },
     intake: {

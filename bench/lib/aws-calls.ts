@@ -32,6 +32,8 @@ export interface CallStat {
   count: number;
   errors: number;
   conditionalFailures: number;
+  /** Refused conditional writes by `<item> <ConditionExpression>`: which guard refused, to explain the count. */
+  conditionalFailuresBy: Record<string, number>;
   totalMs: number;
   /** Capacity units the emulator reported (base table only; GSIs are added by the cost model). */
   capacityUnits: number;
@@ -152,7 +154,7 @@ export function installAwsCallCounter(): AwsCallCounter {
       const id = `${origin}|${service}|${operation}`;
       const stat =
         stats.get(id) ??
-        ({ origin, service, operation, count: 0, errors: 0, conditionalFailures: 0, totalMs: 0, capacityUnits: 0, writeUnitsByEntity: {} } as CallStat);
+        ({ origin, service, operation, count: 0, errors: 0, conditionalFailures: 0, conditionalFailuresBy: {}, totalMs: 0, capacityUnits: 0, writeUnitsByEntity: {} } as CallStat);
       stats.set(id, stat);
       const input = command.input ?? {};
       const measureCapacity = service === 'DynamoDB' && CAPACITY_OPERATIONS.has(operation) && input.ReturnConsumedCapacity === undefined;
@@ -179,6 +181,8 @@ export function installAwsCallCounter(): AwsCallCounter {
         stat.errors += 1;
         if ((error as Error)?.name === 'ConditionalCheckFailedException') {
           stat.conditionalFailures += 1;
+          const guard = `${String((input.Key ?? input.Item)?.sk ?? '?').split('#')[0]} ${String(input.ConditionExpression ?? '-')}`;
+          stat.conditionalFailuresBy[guard] = (stat.conditionalFailuresBy[guard] ?? 0) + 1;
           // DynamoDB still bills a refused conditional write (at least 1 WRU); no index is written.
           stat.capacityUnits += 1;
         }
@@ -196,7 +200,7 @@ export function installAwsCallCounter(): AwsCallCounter {
     reset: () => {
       stats = new Map();
     },
-    snapshot: () => [...stats.values()].map((s) => ({ ...s, writeUnitsByEntity: { ...s.writeUnitsByEntity } })),
+    snapshot: () => [...stats.values()].map((s) => ({ ...s, conditionalFailuresBy: { ...s.conditionalFailuresBy }, writeUnitsByEntity: { ...s.writeUnitsByEntity } })),
     uninstall: () => {
       for (const [proto, original] of originals) proto.send = original;
     },

@@ -57,6 +57,8 @@ export const METRIC = {
   sweeperJobsRequeued: 'SweeperJobsRequeued',
   /** Jobs re-enqueued because they sat past their lease or retry deadline with no live message. */
   sweeperStalledJobsRequeued: 'SweeperStalledJobsRequeued',
+  /** Batches whose batch.completed the sweeper queued because their progress had missed a finished job. */
+  sweeperBatchesCompleted: 'SweeperBatchesCompleted',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

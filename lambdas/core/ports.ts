@@ -277,6 +277,39 @@ export interface StalledJobs {
   claimRequeue(job: OverdueJob, now: Date, nextDeadline: (requeues: number) => Date): Promise<number | undefined>;
 }
 
+/** A batch without batch.completed whose check time has passed (the open-batch index). */
+export interface OverdueBatch {
+  readonly tenantId: string;
+  readonly batchId: string;
+  /** ISO: the check time it was found with (every change the sweeper makes is conditional on it). */
+  readonly checkAt: string;
+}
+
+/** What the sweeper reads of an open batch: its record, each job's slot, and who claimed batch.completed. */
+export interface OpenBatchState {
+  readonly batch: BatchRecord;
+  /** One per job of `batch.job_ids`: 'pending' until its finish is recorded, or 'never_written'. */
+  readonly slots: readonly ('pending' | 'completed' | 'failed' | 'cancelled' | 'never_written')[];
+  readonly claimedBy?: string;
+  /** How often the sweeper has looked at it before (for the backoff). */
+  readonly checks: number;
+}
+
+/** Sweeper: batches still without batch.completed, by check time (a sparse, sharded index on the progress item). */
+export interface OpenBatches {
+  listOverdue(before: Date, limit: number): Promise<OverdueBatch[]>;
+  /** The batch as stored, or undefined when its entry is no longer the one found (completed, or another sweep moved it). */
+  inspect(entry: OverdueBatch): Promise<OpenBatchState | undefined>;
+  /** Records finished jobs the batch's progress missed (idempotent: each slot is set to its job's status). */
+  recordFinished(entry: OverdueBatch, finished: readonly { readonly slot: number; readonly status: 'completed' | 'failed' | 'cancelled' }[]): Promise<BatchProgress>;
+  /** Claims batch.completed for the sweeper while the entry is the one found; true also when the sweeper already holds it. */
+  claimCompletion(entry: OverdueBatch, now: Date): Promise<boolean>;
+  /** Takes the batch out of the index (after its batch.completed is queued); a no-op if the entry moved. */
+  close(entry: OverdueBatch): Promise<void>;
+  /** Moves the check time on, conditionally on the one found; false when another sweep or the claim got there first. */
+  postpone(entry: OverdueBatch, checkAt: Date): Promise<boolean>;
+}
+
 export interface JobListQuery {
   readonly batchId?: string;
   readonly status?: string;

@@ -10,6 +10,7 @@
 // found with, so two sweeps (EventBridge delivers at least once) requeue it once; a second message
 // for a job is harmless anyway (the lease and terminal states make it a no-op).
 import type { JobQueue, StalledJobs } from './ports';
+import type { SweepOpenBatchesResult } from './sweep-batches';
 import type { SweepOutboxResult } from './sweep-outbox';
 
 /** The metric the sweeper emits per run for these requeues; the "stalled jobs" alarm watches it. */
@@ -57,5 +58,5 @@ export async function sweepStalledJobs(deps: SweepStalledJobsDeps): Promise<Swee
   return { overdue: overdue.length, requeued };
 }
 
-/** One sweeper run: the intake outbox sweep's result, plus this one's. */
-export type SweepRunResult = SweepOutboxResult & { readonly stalled: SweepStalledJobsResult };
+/** One sweeper run: the intake outbox sweep's result, plus this one's and the open-batch sweep's. */
+export type SweepRunResult = SweepOutboxResult & { readonly stalled: SweepStalledJobsResult; readonly openBatches: SweepOpenBatchesResult };

@@ -24,6 +24,8 @@ import { PipelineFunction } from './pipeline-function';
 export const SWEEPER_METRIC = { namespace: METRICS_NAMESPACE, metricName: METRIC.sweeperJobsRequeued, dimensions: { service: METRIC_SERVICE.sweeper } } as const;
 /** The stalled-jobs requeue metric, same namespace and service. */
 export const SWEEPER_STALLED_JOBS_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperStalledJobsRequeued } as const;
+/** Batches the sweeper announced because their progress missed a finished job, same namespace and service. */
+export const SWEEPER_BATCHES_COMPLETED_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperBatchesCompleted } as const;
 
 export interface SweeperProps {
   readonly settings: Settings;
@@ -42,6 +44,8 @@ export class Sweeper extends Construct {
   public readonly schedule: Rule;
   public readonly requeueAlarm: Alarm;
   public readonly stalledJobsAlarm: Alarm;
+  /** Fires on any batch.completed the sweeper had to send (sweep-batches.ts). */
+  public readonly batchesCompletedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
@@ -120,8 +124,13 @@ export class Sweeper extends Construct {
       SWEEPER_STALLED_JOBS_METRIC,
       'The sweeper queued jobs that were in flight past their lease with no message left (lost or dead-lettered by count): check the extractor logs and the jobs DLQ',
     );
+    this.batchesCompletedAlarm = anyRequeue(
+      'BatchesCompletedBySweeper',
+      SWEEPER_BATCHES_COMPLETED_METRIC,
+      'The sweeper sent batch.completed for batches whose progress missed a finished job (a progress write failed where nothing retried it): check the extractor logs and the jobs DLQ (handler_error)',
+    );
     const action = new SnsAction(props.alarmTopic);
-    for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm]) {
+    for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm, this.batchesCompletedAlarm]) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }

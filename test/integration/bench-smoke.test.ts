@@ -30,7 +30,7 @@ describe('bench statistics and cost model', () => {
 
   it('bills GSI writes on top of the table write for items that carry index keys', () => {
     const call = (entity: string, units: number): CallStat => ({
-      origin: 'extractor', service: 'DynamoDB', operation: 'UpdateItem', count: 1, errors: 0, conditionalFailures: 0,
+      origin: 'extractor', service: 'DynamoDB', operation: 'UpdateItem', count: 1, errors: 0, conditionalFailures: 0, conditionalFailuresBy: {},
       totalMs: 1, capacityUnits: units, writeUnitsByEntity: { [entity]: units },
     });
     const inputs = {

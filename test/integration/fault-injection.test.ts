@@ -5,7 +5,7 @@
 // reason), with one job per file and one batch.completed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../support/local-harness';
-import { discoverCallSites, runScenario, scenarioId, startFaultStack, type CallSite } from '../support/fault-matrix';
+import { discoverCallSites, lastReceiveScenarios, runScenario, scenarioId, startFaultStack, type CallSite } from '../support/fault-matrix';
 import { injectFault, type FaultMode } from '../support/aws-intercept';
 import { createDynamoJobStore } from '../../lambdas/adapters/dynamo/table-ports';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
@@ -79,6 +79,25 @@ describe('fault injection (subset)', () => {
       });
       expect(result.passed).toBe(true);
     }, 45_000);
+  }
+});
+
+describe('fault injection on the last receive SQS allows', () => {
+  // The extractor's batch-progress write fails (or commits and reports failure) on the job message's
+  // last receive: the job is terminal and its message dead-lettered (handler_error), so no receive
+  // will record its slot again. Only the sweeper's open-batch sweep, reading the jobs' own states,
+  // can still announce the batch (docs/data-model.md, "Recovery paths").
+  for (const scenario of lastReceiveScenarios(['before', 'after'])) {
+    it(scenario.id, async () => {
+      const result = await runScenario(h, scenario, undefined, 40_000);
+      expect(result.faultFired).toBe(true);
+      expect({ lost: result.lost, duplicated: result.duplicated, stuck: result.stuck, notes: result.notes }).toEqual({
+        lost: 0,
+        duplicated: 0,
+        stuck: 0,
+        notes: [],
+      });
+    }, 60_000);
   }
 });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { FIXTURES, startHarness, type Harness } from './local-harness';
-import { injectFault, recordCalls, type AwsCall, type FaultMode, type FaultSpec } from './aws-intercept';
+import { injectFault, intercept, recordCalls, type AwsCall, type FaultMode, type FaultSpec } from './aws-intercept';
 
 export const HANDLERS = ['metahook-intake', 'metahook-extractor', 'metahook-callback'] as const;
 export const MODES: readonly FaultMode[] = ['before', 'after', 'hang'];
@@ -57,6 +57,40 @@ export interface CallSite {
 export interface Scenario {
   readonly id: string;
   readonly fault?: Omit<FaultSpec, 'match'>;
+  /** Narrows the faulted calls further (e.g. to the batch progress item's UpdateItem). */
+  readonly calls?: (call: AwsCall) => boolean;
+  /**
+   * Every receive of the scenario's job messages reports the last receive count SQS allows
+   * (maxReceiveCount): nothing that fails now gets another receive; what it leaves must still converge.
+   */
+  readonly lastReceive?: boolean;
+}
+
+/** The extractor's write of its batch's progress slots (the item `sk = PROGRESS`, `SET slots[...]`). */
+export const batchProgressWrite = (call: AwsCall): boolean =>
+  call.input?.Key?.sk === 'PROGRESS' && String(call.input?.UpdateExpression ?? '').startsWith('SET slots');
+
+/** Scenarios the call-site sweep does not produce: faults on the last receive SQS allows. */
+export function lastReceiveScenarios(modes: readonly FaultMode[] = MODES): Scenario[] {
+  return modes.map((mode) => ({
+    id: `${scenarioId('metahook-extractor', 'DynamoDB', 'UpdateItem(progress)', 1, mode)} on the last receive`,
+    fault: { functionName: 'metahook-extractor', service: 'DynamoDB', operation: 'UpdateItem', occurrence: 1, mode },
+    calls: batchProgressWrite,
+    lastReceive: true,
+  }));
+}
+
+/** Rewrites ApproximateReceiveCount on the jobs queue's receives of the tenant's messages. */
+function reportLastReceive(h: Harness, tenantId: string): () => void {
+  const last = String(h.stack.settings.extraction.maxReceiveCount);
+  return intercept(async (call, next) => {
+    const result = await next();
+    if (call.service !== 'SQS' || call.operation !== 'ReceiveMessage' || call.input.QueueUrl !== h.stack.queueUrls.jobs) return result;
+    for (const message of result?.output?.Messages ?? []) {
+      if (String(message.Body ?? '').includes(tenantId)) message.Attributes = { ...message.Attributes, ApproximateReceiveCount: last };
+    }
+    return result;
+  });
 }
 
 export interface ScenarioResult {
@@ -210,15 +244,21 @@ export async function runScenario(
   );
   const path = `/faults/${tenantId}`;
   const body = JSON.stringify({ callback_url: `${h.receiver.url}${path}`, files });
+  const match = (call: AwsCall) => mentions(tenantId)(call) && (scenario.calls?.(call) ?? true);
   const armed = scenario.fault
-    ? injectFault({ ...scenario.fault, match: mentions(tenantId), hangMs: (TIMEOUTS_MS[scenario.fault.functionName] ?? 3000) + 100 })
+    ? injectFault({ ...scenario.fault, match, hangMs: (TIMEOUTS_MS[scenario.fault.functionName] ?? 3000) + 100 })
     : undefined;
+  const stopReporting = scenario.lastReceive ? reportLastReceive(h, tenantId) : undefined;
+  // A long poll already waiting when the rewrite was installed (the harness polls for 1 s) would hand over
+  // the first messages unchanged.
+  if (stopReporting) await sleep(1500);
   const notes: string[] = [];
   let submitted: Awaited<ReturnType<typeof submitLikeAWellBehavedClient>>;
   try {
     submitted = await submitLikeAWellBehavedClient(h, apiKey, body, `key-${tenantId}`);
   } catch (error) {
     armed?.disarm();
+    stopReporting?.();
     throw error;
   }
   if (!submitted.accepted) notes.push(`client gave up after ${submitted.tries} tries (last: ${submitted.lastStatus})`);
@@ -253,6 +293,7 @@ export async function runScenario(
     state = await settled();
   }
   armed?.disarm();
+  stopReporting?.();
 
   let lost = 0;
   let duplicated = 0;

@@ -64,7 +64,8 @@ describe('claimBatchCompletion', () => {
     expect(inputsOf(UpdateCommand)[0]).toEqual({
       TableName: 'metahook',
       Key: keys.batchProgress('ten_1', 'bat_1'),
-      UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job',
+      // The claim also takes the batch out of the open-batch index (the sweeper's net), in the same write.
+      UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job REMOVE gsi3pk, gsi3sk',
       ConditionExpression: 'attribute_not_exists(completed_event_at) OR completed_event_by = :job',
       ExpressionAttributeValues: { ':now': NOW.toISOString(), ':job': 'job_1' },
     });
@@ -151,6 +152,36 @@ describe('recordSlots and the extractor\'s gathered progress', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(await gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_a', 'completed', 0)).toMatchObject({ completed: 1 });
     expect(inputsOf(UpdateCommand)).toHaveLength(2);
+  });
+});
+
+describe('the gathered store\'s batch.completed claims', () => {
+  const claimsOf = () => inputsOf(UpdateCommand).filter((input) => input.UpdateExpression.startsWith('SET completed_event_at'));
+
+  it('makes one claim per batch per invocation when it wins, however many of its records saw the batch complete', async () => {
+    dynamo.on(UpdateCommand).resolves({ Attributes: { total: 3, slots: [1, 1, 1] } });
+    const gathered = gatherBatchProgress(progress());
+    const record = (jobId: string, slot: number) =>
+      gathered.run(async () => {
+        await gathered.store.recordBatchProgress('ten_1', 'bat_1', jobId, 'completed', slot);
+        return gathered.store.claimBatchCompletion('ten_1', 'bat_1', jobId, NOW);
+      });
+    expect(await Promise.all([record('job_a', 0), record('job_b', 1), record('job_c', 2)])).toEqual([true, false, false]);
+    expect(claimsOf().map((input) => input.ExpressionAttributeValues[':job'])).toEqual(['job_a']);
+    // The next invocation (a retry of the winner, say) claims again: a win is per invocation.
+    expect(await gathered.run(() => gathered.store.claimBatchCompletion('ten_1', 'bat_1', 'job_a', NOW))).toBe(true);
+    expect(claimsOf()).toHaveLength(2);
+  });
+
+  it('after a refused claim the next record still claims: it may be the earlier claimant, retried', async () => {
+    dynamo.on(UpdateCommand).callsFake(async (input) => {
+      if (input.ExpressionAttributeValues[':job'] === 'job_a') throw conditionFailed();
+      return {};
+    });
+    const gathered = gatherBatchProgress(progress());
+    const claim = (jobId: string) => gathered.run(() => gathered.store.claimBatchCompletion('ten_1', 'bat_1', jobId, NOW));
+    expect(await Promise.all([claim('job_a'), claim('job_b'), claim('job_c')])).toEqual([false, true, false]);
+    expect(claimsOf().map((input) => input.ExpressionAttributeValues[':job'])).toEqual(['job_a', 'job_b']);
   });
 });
 

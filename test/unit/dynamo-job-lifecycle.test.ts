@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchItems, createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
+import { resolveSettings } from '../../lib/settings';
 import { keys, LISTING_SHARDS, shardOf } from '../../lambdas/adapters/dynamo/keys';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
 
@@ -66,7 +67,15 @@ describe('createBatch', () => {
       created_at: batch.created_at,
       expires_at,
     });
-    expect(puts[1]).toEqual({ ...keys.batchProgress('ten_1', 'bat_1'), entity: 'batch_progress', total: 2, slots: [0, 0], expires_at });
+    expect(puts[1]).toEqual({
+      ...keys.batchProgress('ten_1', 'bat_1'),
+      entity: 'batch_progress',
+      total: 2,
+      slots: [0, 0],
+      // Open until batch.completed is claimed: the sweeper looks at it after the default check delay.
+      ...keys.openBatchIndex('ten_1', 'bat_1', new Date(Date.parse(batch.created_at) + resolveSettings().sweeper.openBatchCheckSeconds * 1000)),
+      expires_at,
+    });
     expect(puts[2]).not.toHaveProperty('metadata');
     expect(puts[2]).not.toHaveProperty('gsi1pk');
     expect(puts[2]).toMatchObject({

@@ -81,7 +81,8 @@ export function createDynamoBatchProgress(db: DynamoDBDocumentClient, options: {
           new UpdateCommand({
             TableName,
             Key: keys.batchProgress(tenantId, batchId),
-            UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job',
+            // The claim closes the batch's open-batch index entry in the same write (no extra write per batch).
+            UpdateExpression: 'SET completed_event_at = if_not_exists(completed_event_at, :now), completed_event_by = :job REMOVE gsi3pk, gsi3sk',
             ConditionExpression: 'attribute_not_exists(completed_event_at) OR completed_event_by = :job',
             ExpressionAttributeValues: { ':now': now.toISOString(), ':job': jobId },
           }),

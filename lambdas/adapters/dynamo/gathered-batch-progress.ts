@@ -4,7 +4,8 @@
 // with one UpdateItem per batch (batch-progress.ts recordSlots). Nothing waits longer than the
 // invocation: the webhooks those records queue are sent at its end anyway
 // (sqs-batching-delivery-queue.ts). A failed write fails every record that waited on it, and
-// SQS brings them back; setting a slot again is harmless.
+// SQS brings them back; setting a slot again is harmless. The batch.completed claims of the records
+// that saw their batch complete are made one at a time, and stop at the first that wins.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { BatchProgress, BatchProgressStore } from '../../core/ports';
 import type { DynamoBatchProgress, FinishedSlot } from './batch-progress';
@@ -27,6 +28,8 @@ export function gatherBatchProgress(inner: DynamoBatchProgress): GatheredBatchPr
   let running = 0;
   let waiting: Waiter[] = [];
   let checkScheduled = false;
+  // batch.completed claims of the current invocation, per batch: resolves true once one of them won.
+  let claims = new Map<string, Promise<boolean>>();
 
   // Checked on the next turn of the event loop: the batch processor starts every record in one
   // synchronous loop, so by then all of them are counted as running.
@@ -60,7 +63,18 @@ export function gatherBatchProgress(inner: DynamoBatchProgress): GatheredBatchPr
   return {
     store: {
       getBatch: (tenantId, batchId) => inner.getBatch(tenantId, batchId),
-      claimBatchCompletion: (tenantId, batchId, jobId, now) => inner.claimBatchCompletion(tenantId, batchId, jobId, now),
+      claimBatchCompletion(tenantId, batchId, jobId, now) {
+        if (!insideRecord.getStore()) return inner.claimBatchCompletion(tenantId, batchId, jobId, now);
+        // Every record of the gathered write that finished the batch sees it complete and would claim under
+        // its own job id: one claim wins, the others were refused conditional writes (1 WRU each, 28 per 200
+        // files in the bench). Once a record of this invocation has won, the others stand down; after a lost
+        // claim the next still tries (it may be the earlier claimant, retried: its claim wins again).
+        const id = `${tenantId}\u0000${batchId}`;
+        const earlier = claims.get(id) ?? Promise.resolve(false);
+        const own = earlier.then((someoneWon) => (someoneWon ? false : inner.claimBatchCompletion(tenantId, batchId, jobId, now)));
+        claims.set(id, Promise.all([earlier, own.catch(() => false)]).then(([before, mine]) => before || mine));
+        return own;
+      },
       markJobsNeverWritten: (tenantId, batchId, jobIds) => inner.markJobsNeverWritten(tenantId, batchId, jobIds),
       recordBatchProgress(tenantId, batchId, jobId, status, slot) {
         // Outside a record (nobody would release the wait), or without its slot: write it now.
@@ -77,6 +91,8 @@ export function gatherBatchProgress(inner: DynamoBatchProgress): GatheredBatchPr
         return await insideRecord.run(true, work);
       } finally {
         running--;
+        // The invocation is over: a claim won in it says nothing about the next one's retries.
+        if (running === 0) claims = new Map();
         flushWhenAllWait();
       }
     },

@@ -4,6 +4,7 @@
 // Job items carry no metadata (it is stored once, on the batch item) and no listing attributes
 // other than one KEYS_ONLY, write-sharded index key (keys.tenantJobsIndex).
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { resolveSettings } from '../../../lib/settings';
 import { JOB_TRANSITIONS } from '../../core/job-state';
 import type { JobLifecycle, JobOutcomeUpdate, StartProcessingResult } from '../../core/ports';
 import type { BatchRecord, JobRecord } from '../../core/records';
@@ -13,9 +14,24 @@ import { SLOT_CODES } from './item-records';
 import { epochSeconds, isConditionalCheckFailed, jobListingSortKey, keys, LISTING_SHARDS, shardOf, conditionally } from './keys';
 import { batchGetAll, batchPutAll, getConsistent, type JobTableOptions } from './table-io';
 
+/** Callers that do not pass the setting get its default (tests, tools writing batches directly). */
+const DEFAULT_OPEN_BATCH_CHECK_SECONDS = resolveSettings().sweeper.openBatchCheckSeconds;
+
 /** The items createBatch writes: the batch (write-once, holds the metadata), its progress, and the jobs. */
-export function batchItems(batch: BatchRecord, jobs: readonly JobRecord[], retentionDays: number): Record<string, unknown>[] {
-  const expires_at = epochSeconds(new Date(batch.created_at)) + retentionDays * 24 * 3600;
+export function batchItems(
+  batch: BatchRecord,
+  jobs: readonly JobRecord[],
+  retentionDays: number,
+  openBatchCheckSeconds = DEFAULT_OPEN_BATCH_CHECK_SECONDS,
+): Record<string, unknown>[] {
+  const createdAt = new Date(batch.created_at);
+  const expires_at = epochSeconds(createdAt) + retentionDays * 24 * 3600;
+  // In the open-batch index until batch.completed is claimed: the sweeper's net for a batch whose
+  // last job's progress write was lost (docs/data-model.md, "Recovery paths"). A batch of only
+  // duplicates never completes, so it is not open.
+  const open = batch.job_ids.length > 0
+    ? keys.openBatchIndex(batch.tenant_id, batch.batch_id, new Date(createdAt.getTime() + openBatchCheckSeconds * 1000))
+    : {};
   const { counts: _counts, ...batchFields } = batch;
   const slotOf = new Map(batch.job_ids.map((jobId, slot) => [jobId, slot]));
   return [
@@ -25,6 +41,7 @@ export function batchItems(batch: BatchRecord, jobs: readonly JobRecord[], reten
       entity: 'batch_progress',
       total: batch.job_ids.length,
       slots: batch.job_ids.map(() => SLOT_CODES.pending),
+      ...open,
       expires_at,
     },
     ...jobs.map((job) => {
@@ -131,7 +148,7 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
   return {
     async createBatch(batch, jobs) {
       // The batch and progress items go first, in the first call: a job is never written before them.
-      await batchPutAll(db, TableName, batchItems(batch, jobs, options.retentionDays));
+      await batchPutAll(db, TableName, batchItems(batch, jobs, options.retentionDays, options.openBatchCheckSeconds));
     },
 
     async getJob(tenantId, jobId) {

@@ -41,6 +41,15 @@ export const keys = {
     gsi3sk: `${deadline.toISOString()}#${tenantId}#${jobId}`,
   }),
   leaseIndexShard: (shard: number) => `LEASES#${shard}`,
+  /**
+   * gsi3 (sparse, keys only) on a batch's progress item: a batch without batch.completed yet, by when
+   * the sweeper should look at it. Written with the batch, removed by the claim of batch.completed.
+   */
+  openBatchIndex: (tenantId: string, batchId: string, checkAt: Date) => ({
+    gsi3pk: `BATCHES#${shardOf(batchId, LEASE_SHARDS)}`,
+    gsi3sk: `${checkAt.toISOString()}#${tenantId}#${batchId}`,
+  }),
+  openBatchIndexShard: (shard: number) => `BATCHES#${shard}`,
   /** A batch's progress (finished-job slots, completion claim, batch.completed delivery): small and fixed-size, beside the write-once batch item. */
   batchProgress: (tenantId: string, batchId: string) => ({ pk: `${tenantPrefix(tenantId)}#BATCH#${batchId}`, sk: 'PROGRESS' }),
   /** gsi2 (KEYS_ONLY): jobs of a tenant by creation time, write-sharded over LISTING_SHARDS partitions. */
@@ -87,6 +96,12 @@ export const LEASE_SHARDS = 8;
 export function parseLeaseIndexKey(gsi3sk: string): { deadline: string; tenantId: string; jobId: string } | undefined {
   const [deadline, tenantId, jobId, ...rest] = gsi3sk.split('#');
   return deadline && tenantId && jobId && rest.length === 0 ? { deadline, tenantId, jobId } : undefined;
+}
+
+/** The batch an open-batch index entry names (its gsi3sk: `<check at>#<tenant>#<batch>`). */
+export function parseOpenBatchIndexKey(gsi3sk: string): { checkAt: string; tenantId: string; batchId: string } | undefined {
+  const parsed = parseLeaseIndexKey(gsi3sk);
+  return parsed ? { checkAt: parsed.deadline, tenantId: parsed.tenantId, batchId: parsed.jobId } : undefined;
 }
 
 /** Stable shard of a batch id, so open and close address the same item. */

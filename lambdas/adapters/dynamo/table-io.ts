@@ -50,4 +50,9 @@ export interface JobTableOptions {
   readonly tableName: string;
   /** Jobs, batches and their attempts expire this long after creation. */
   readonly retentionDays: number;
+  /**
+   * When the sweeper first looks at a batch still without batch.completed, after its creation
+   * (settings.sweeper.openBatchCheckSeconds). @default that setting's default
+   */
+  readonly openBatchCheckSeconds?: number;
 }

@@ -22,6 +22,7 @@ import { createDynamoEnqueueOutbox } from './enqueue-outbox';
 import { createDynamoJobLifecycle } from './job-lifecycle';
 import { createDynamoJobListings } from './job-listings';
 import { createDynamoTenantDirectory } from './tenant-directory';
+import type { JobTableOptions } from './table-io';
 
 /** How long a warm Lambda trusts a tenant lookup: a disable or rotation lands within this. */
 const TENANT_CACHE_MS = 30_000;
@@ -43,7 +44,7 @@ export interface TablePorts extends JobStorePorts {
   readonly tenants: TenantDirectory;
 }
 
-export function createDynamoJobStore(db: DynamoDBDocumentClient, options: { readonly tableName: string; readonly retentionDays: number }): JobStorePorts {
+export function createDynamoJobStore(db: DynamoDBDocumentClient, options: JobTableOptions): JobStorePorts {
   return {
     claims: createDynamoDedupeClaims(db, options),
     outbox: createDynamoEnqueueOutbox(db, options),
@@ -69,7 +70,7 @@ export function tablePorts(
     settings,
     tableName,
     db,
-    ...createDynamoJobStore(db, { tableName, retentionDays: settings.retention.jobDays }),
+    ...createDynamoJobStore(db, { tableName, retentionDays: settings.retention.jobDays, openBatchCheckSeconds: settings.sweeper.openBatchCheckSeconds }),
     tenants: cacheTenantDirectory(
       createDynamoTenantDirectory(db, { tableName, ...(options.secretSealer ? { sealer: options.secretSealer } : {}) }),
       TENANT_CACHE_MS,
