@@ -167,7 +167,7 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
         own === undefined
           ? `Tenant ${tenant.tenant_id} (${tenant.name}) has no audio limit of its own: recordings up to the deployment's ${deploymentMax} s are taken.`
           : `Tenant ${tenant.tenant_id} (${tenant.name}) may send recordings up to ${own} s (the deployment allows ${deploymentMax} s); ` +
-              'longer ones fail job.failed with file_too_long. Warm extractors apply it within a minute.',
+              'longer ones fail job.failed with file_too_long. Warm extractors apply it within 30 s (their tenant cache).',
       );
       return 0;
     }

@@ -266,7 +266,7 @@ export async function revokeMediaSource(deps: Pick<TenantAdminDeps, 'tenants'>, 
 /**
  * Sets the tenant's own audio duration limit (a whole number of seconds, at most the deployment's
  * maximum: AudioLimitRefusedError otherwise), or with `null` removes it so the deployment's applies.
- * Warm extractors pick it up within the tenant cache's TTL (about a minute).
+ * Warm extractors pick it up within the tenant cache's TTL (30 s, table-ports.ts).
  */
 export async function setTenantAudioLimit(
   deps: Pick<TenantAdminDeps, 'tenants'>,
