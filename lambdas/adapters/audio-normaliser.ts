@@ -192,7 +192,11 @@ export function normaliserFfmpegArgs(demuxer: string, maxDurationSeconds: number
     '-f', demuxer, '-i', 'pipe:0',
     '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
     '-t', String(maxDurationSeconds + 1),
-    '-ac', '1', '-ar', String(NORMALISED_SAMPLE_RATE),
+    // Down-mix first, then resample the one channel left (-ac 1 -ar let swresample resample every
+    // input channel); 16 filter taps instead of 32: what aliases lands at the top of the 8 kHz band,
+    // which LAME low-passes at 32 kbps anyway. ~3% fewer instructions (npm run bench:audio-levers).
+    '-af', `aformat=channel_layouts=mono,aresample=${NORMALISED_SAMPLE_RATE}:filter_size=16`,
+    // LAME's fastest algorithm: its quality 8 and 9 are the same as 7 (identical bytes, measured).
     '-c:a', 'libmp3lame', '-b:a', `${bitrateKbps}k`, '-compression_level', '7',
     // Frames that do not borrow bits from earlier ones: any frame can start a segment.
     '-reservoir', '0',
