@@ -7,7 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -118,11 +118,15 @@ async function main(): Promise<void> {
     ];
     await writeFile(cases[0]!.file, await makeMp3({ seconds: mp3Seconds }));
     await writeFile(cases[1]!.file, makeWav({ seconds: wavSeconds, sampleRate: 44_100, channels: 2 }));
+    // Wall times move with the machine's load: the report says what it was, before and after.
+    const loadBefore = loadavg()[0]!;
     const results = [];
     for (const c of cases) results.push(await measure(c, runs));
+    const loadAfter = loadavg()[0]!;
     const { stdout: version } = await run(FFMPEG_PATH, ['-version']);
     const report = {
-      command: `npm run bench:audio${args.quick ? ' -- --quick' : ''}`,
+      command: `npm run bench:audio -- --runs ${runs}${args.quick ? ' --quick' : ''}`,
+      loadAverage: { before: Math.round(loadBefore * 100) / 100, after: Math.round(loadAfter * 100) / 100 },
       ffmpeg: version.split('\n')[0],
       output: 'mono, 16 kHz, 32 kbps CBR MP3 (MPEG-2 Layer III), no bit reservoir',
       results,
@@ -134,10 +138,16 @@ async function main(): Promise<void> {
   }
 }
 
-export function render(report: { command: string; ffmpeg?: string; results: Awaited<ReturnType<typeof measure>>[] }): string {
+export function render(report: {
+  command: string;
+  ffmpeg?: string;
+  loadAverage?: { before: number; after: number };
+  results: Awaited<ReturnType<typeof measure>>[];
+}): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  const load = report.loadAverage ? `; 1-min load average ${report.loadAverage.before} before, ${report.loadAverage.after} after` : '';
   const lines = [
-    `Audio normalisation (${report.command}; ${report.ffmpeg ?? ''})`,
+    `Audio normalisation (${report.command}; ${report.ffmpeg ?? ''}${load})`,
     '',
     '| Input | median (min) of runs | per 10 min of audio | peak RSS: Node / ffmpeg | to the model, bytes (base64) before -> after | smaller |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -1,6 +1,7 @@
 // CLI: argument parsing and dispatch for `npm run metahook -- <group> <command> [options]`.
 // Each command parses strictly (a misspelt option is an error, not silently ignored).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AudioLimitRefusedError } from '../lambdas/core/audio-limit';
 import { MediaSourceRefusedError, TenantNotFoundError } from '../lambdas/core/manage-tenants';
 import { MissingSdkPackageError } from '../lambdas/adapters/apigateway-keys';
 import { auditDeliveries, auditJob, parseInstant, parseOutcome } from './commands/audit';
@@ -27,6 +28,9 @@ Tenants
                                         let the tenant submit objects under PREFIX of BUCKET (its own
                                         uploads prefix needs no grant; BUCKET must be in allowedSourceBuckets)
   tenants revoke-source --tenant ID --source s3://BUCKET/PREFIX/   undo allow-source
+  tenants set-audio-limit --tenant ID --max-seconds N | --clear
+                                        longest recording the tenant's jobs may send (at most the deployment's
+                                        maxAudioDurationSeconds); longer ones fail with file_too_long
 
 Audit (DynamoDB Queries on documented indexes only)
   audit deliveries --tenant ID --since ISO --until ISO [--outcome delivered|failed]
@@ -65,7 +69,14 @@ const COMMON_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const COMMAND_OPTIONS = {
-  tenants: { name: { type: 'string' }, tenant: { type: 'string' }, check: { type: 'boolean' }, source: { type: 'string' } },
+  tenants: {
+    name: { type: 'string' },
+    tenant: { type: 'string' },
+    check: { type: 'boolean' },
+    source: { type: 'string' },
+    'max-seconds': { type: 'string' },
+    clear: { type: 'boolean' },
+  },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
   doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' }, 'e2e-callback': { type: 'string' }, 'e2e-timeout': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' }, held: { type: 'boolean' } },
@@ -115,12 +126,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
 
     if (group === 'tenants') {
-      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean; source?: string };
+      const options = values as typeof values & { name?: string; tenant?: string; check?: boolean; source?: string; 'max-seconds'?: string; clear?: boolean };
       if (!(TENANT_COMMANDS as readonly string[]).includes(command ?? '')) {
         throw new UsageError(`tenants needs one of: ${TENANT_COMMANDS.join(', ')}`);
       }
       noMoreOperands(0);
       if (options.check && command !== 'seal-secrets') throw new UsageError('--check goes with tenants seal-secrets only');
+      if ((options['max-seconds'] !== undefined || options.clear) && command !== 'set-audio-limit') {
+        throw new UsageError('--max-seconds and --clear go with tenants set-audio-limit only');
+      }
       return await runTenantCommand(
         await connect(),
         {
@@ -130,6 +144,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
           ...(options.check ? { check: true } : {}),
           ...(options.source !== undefined ? { source: options.source } : {}),
+          ...(options['max-seconds'] !== undefined ? { maxSeconds: options['max-seconds'] } : {}),
+          ...(options.clear ? { clear: true } : {}),
         },
         io,
       );
@@ -220,6 +236,10 @@ function reportFailure(error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     io.stderr(`metahook: ${error.message}\nRun "npm run metahook -- --help" for usage.`);
     return 2;
+  }
+  if (error instanceof AudioLimitRefusedError) {
+    io.stderr(`metahook: ${error.code}: ${error.message}`);
+    return 1;
   }
   if (error instanceof TenantNotFoundError || error instanceof MediaSourceRefusedError || error instanceof TargetUnavailableError || error instanceof MissingSdkPackageError) {
     io.stderr(`metahook: ${error.message}`);

@@ -13,6 +13,7 @@ import type { ApiKeyRegistry, SecretSealer } from '../lambdas/core/ports';
 import { createKmsSecretSealer } from '../lambdas/adapters/kms-secret-sealer';
 import { ENV } from '../lambdas/runtime-config';
 import { DEFAULT_STAGE, metahookStackName } from '../lib/deploy-config';
+import { resolveSettings } from '../lib/settings';
 import { createApiGatewayKeys, importOptionalSdk, loadApiGatewayClient } from '../lambdas/adapters/apigateway-keys';
 import { createLocalApiKeys } from '../local/api-key-registry';
 import type { LocalCredentials } from '../local/stack';
@@ -48,6 +49,8 @@ export interface Target {
   sealer(): SecretSealer;
   /** The media bucket and the buckets the deployment may read (tenants allow-source checks against them). */
   mediaSourceLimits(): Promise<MediaSourceLimits>;
+  /** The deployment's longest recording (maxAudioDurationSeconds): tenants set-audio-limit caps at it. */
+  maxAudioDurationSeconds(): Promise<number>;
   close(): void;
 }
 
@@ -122,6 +125,8 @@ export async function resolveLocalTarget(stateFile: string): Promise<Target> {
       mediaBucket: need(ENV.mediaBucket),
       allowedSourceBuckets: listOf(env[ENV.allowedSourceBuckets]),
     }),
+    // The same reading of METAHOOK_MAX_AUDIO_SECONDS as the local extractor's.
+    maxAudioDurationSeconds: async () => resolveSettings(env).extraction.maxAudioDurationSeconds,
     close() {
       dynamo.destroy();
       sqs.destroy();
@@ -147,6 +152,8 @@ export const STACK_OUTPUTS = {
   mediaBucketName: 'MediaBucketName',
   /** Comma-separated; `-` when the deployment reads no other bucket (an output cannot be empty). */
   allowedSourceBuckets: 'AllowedSourceBuckets',
+  /** The extractor's maxAudioDurationSeconds: `tenants set-audio-limit` may set less, never more. */
+  maxAudioSeconds: 'MaxAudioSeconds',
 } as const;
 
 const listOf = (raw: string | undefined): string[] =>
@@ -231,6 +238,11 @@ export async function resolveAwsTarget(options: AwsTargetOptions): Promise<Targe
       mediaBucket: need(STACK_OUTPUTS.mediaBucketName),
       allowedSourceBuckets: listOf(need(STACK_OUTPUTS.allowedSourceBuckets)),
     }),
+    async maxAudioDurationSeconds() {
+      const seconds = Number(need(STACK_OUTPUTS.maxAudioSeconds));
+      if (!Number.isInteger(seconds) || seconds < 1) throw new TargetUnavailableError(`stack ${options.stackName} output ${STACK_OUTPUTS.maxAudioSeconds} is not a whole number of seconds`);
+      return seconds;
+    },
     apiKeys:
       options.apiKeys ??
       (async () =>

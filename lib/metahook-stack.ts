@@ -155,6 +155,11 @@ export class MetahookStack extends Stack {
       value: config.allowedSourceBuckets.length > 0 ? config.allowedSourceBuckets.join(',') : '-',
       description: 'Buckets besides the media bucket the extractor may read (allowedSourceBuckets)',
     });
+    // Read by `metahook tenants set-audio-limit`: a tenant's own limit may be lower, never higher.
+    new CfnOutput(this, 'MaxAudioSeconds', {
+      value: String(config.maxAudioDurationSeconds),
+      description: "The extractor's longest recording in seconds (maxAudioDurationSeconds)",
+    });
     new CfnOutput(this, 'JobsQueueUrl', { value: this.jobs.queue.queueUrl });
     new CfnOutput(this, 'DeliveriesQueueUrl', { value: this.deliveries.queue.queueUrl });
     new CfnOutput(this, 'JobsDeadLetterQueueUrl', { value: this.jobs.deadLetterQueue.queueUrl });

@@ -1,4 +1,4 @@
-// CLI: `metahook tenants create|list|disable|enable|rotate-secret|seal-secrets|allow-source|revoke-source` -> manage-tenants
+// CLI: `metahook tenants create|list|disable|enable|rotate-secret|seal-secrets|allow-source|revoke-source|set-audio-limit` -> manage-tenants
 // use cases -> (tenant table, API Gateway keys or the local key store, the stack's secrets key).
 // Secrets are printed once, at create and rotate-secret, never by list, and stored only sealed.
 import { newTenantId } from '../../lambdas/core/ids';
@@ -11,6 +11,7 @@ import {
   revokeMediaSource,
   rotateTenantSecret,
   sealTenantSecrets,
+  setTenantAudioLimit,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
@@ -21,7 +22,7 @@ import { formatRows, type OutputFormat } from '../format';
 import { UsageError, type CliIo } from '../io';
 import type { Target } from '../target';
 
-export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'seal-secrets', 'allow-source', 'revoke-source'] as const;
+export const TENANT_COMMANDS = ['create', 'list', 'disable', 'enable', 'rotate-secret', 'seal-secrets', 'allow-source', 'revoke-source', 'set-audio-limit'] as const;
 export type TenantCommand = (typeof TENANT_COMMANDS)[number];
 
 export interface TenantCommandInput {
@@ -32,6 +33,10 @@ export interface TenantCommandInput {
   readonly check?: boolean;
   /** allow-source / revoke-source: s3://bucket/prefix/ */
   readonly source?: string;
+  /** set-audio-limit: whole seconds, at most the deployment's maxAudioDurationSeconds. */
+  readonly maxSeconds?: string;
+  /** set-audio-limit: remove the tenant's own limit (the deployment's applies). */
+  readonly clear?: boolean;
   readonly format: OutputFormat;
 }
 
@@ -42,6 +47,7 @@ const TENANT_COLUMNS = [
   { key: 'api_key_id' },
   { key: 'created_at' },
   { key: 'media_sources', maxWidth: 60 },
+  { key: 'max_audio_seconds' },
 ];
 
 /** Table cell: the grants, space-separated; the upload prefix is implicit and not listed. */
@@ -99,7 +105,11 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
       const all = await listTenants({ tenants });
       io.stdout(
         formatRows(
-          all.map((tenant) => (input.format === 'json' ? { ...tenant, media_sources: tenant.media_sources ?? [] } : { ...tenant, media_sources: sourcesCell(tenant) })),
+          all.map((tenant) =>
+            input.format === 'json'
+              ? { ...tenant, media_sources: tenant.media_sources ?? [], max_audio_seconds: tenant.max_audio_seconds ?? null }
+              : { ...tenant, media_sources: sourcesCell(tenant), max_audio_seconds: tenant.max_audio_seconds ?? '-' },
+          ),
           TENANT_COLUMNS,
           input.format,
         ),
@@ -141,6 +151,24 @@ export async function runTenantCommand(target: Target, input: TenantCommandInput
         return 0;
       }
       io.stdout(describeScope(tenant, limits.mediaBucket));
+      return 0;
+    }
+    case 'set-audio-limit': {
+      const tenantId = requireOption(input.tenant, '--tenant');
+      if ((input.maxSeconds !== undefined) === (input.clear === true)) throw new UsageError('set-audio-limit needs either --max-seconds N or --clear');
+      const deploymentMax = await target.maxAudioDurationSeconds();
+      const tenant = await setTenantAudioLimit({ tenants }, tenantId, input.clear ? null : input.maxSeconds!, deploymentMax);
+      const own = tenant.max_audio_seconds;
+      if (input.format === 'json') {
+        io.stdout(JSON.stringify({ tenant_id: tenant.tenant_id, max_audio_seconds: own ?? null, deployment_max_audio_seconds: deploymentMax }, null, 2));
+        return 0;
+      }
+      io.stdout(
+        own === undefined
+          ? `Tenant ${tenant.tenant_id} (${tenant.name}) has no audio limit of its own: recordings up to the deployment's ${deploymentMax} s are taken.`
+          : `Tenant ${tenant.tenant_id} (${tenant.name}) may send recordings up to ${own} s (the deployment allows ${deploymentMax} s); ` +
+              'longer ones fail job.failed with file_too_long. Warm extractors apply it within 30 s (their tenant cache).',
+      );
       return 0;
     }
     case 'rotate-secret': {

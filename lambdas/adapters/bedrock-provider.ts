@@ -50,7 +50,11 @@ export interface BedrockProviderOptions {
    * @default none
    */
   readonly audioNormaliser?: AudioNormaliser;
-  /** Longer recordings fail with file_too_long. Only enforced with an audioNormaliser. @default 2 hours */
+  /**
+   * This deployment's longest recording; longer ones fail with file_too_long. A job's own
+   * `audioLimit` (a tenant's) may lower it, never raise it. Only enforced with an audioNormaliser.
+   * @default 2 hours
+   */
   readonly maxAudioDurationSeconds?: number;
 }
 
@@ -89,9 +93,15 @@ export function createBedrockProvider(client: BedrockRuntimeClient, options: Bed
         return finish({ ...output, keywords: normalizeKeywords(output.keywords), properties: { format: input.format } }, modelId, usage, input.options?.language ?? DEFAULT_LANGUAGE);
       }
 
+      // The job's limit (a tenant's own, core/audio-limit.ts), never above this deployment's.
+      const limit = input.audioLimit && input.audioLimit.maxSeconds < maxDuration ? input.audioLimit : { maxSeconds: maxDuration, setBy: 'deployment' as const };
       const audio = await options.audioNormaliser.normalise(
         { bytes: input.bytes, format: input.format },
-        { segmentSeconds: Math.min(traits.audioWindowSeconds ?? maxDuration, maxDuration), maxDurationSeconds: maxDuration },
+        {
+          segmentSeconds: Math.min(traits.audioWindowSeconds ?? limit.maxSeconds, limit.maxSeconds),
+          maxDurationSeconds: limit.maxSeconds,
+          limitSetBy: limit.setBy,
+        },
       );
       const properties = originalAudioProperties(input.format, audio);
       const parts: ModelOutput[] = [];

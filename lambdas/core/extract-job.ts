@@ -7,6 +7,7 @@
 // back; only a different message (a duplicate, a sweeper requeue) waits for the lease to end.
 import { createHash } from 'node:crypto';
 import type { Settings } from '../../lib/settings';
+import { audioLimitFor, type AudioDurationLimit } from './audio-limit';
 import { PermanentJobError, TransientJobError, type JobFailureCode } from './errors';
 import { batchEventId, jobEventId } from './ids';
 import { attemptDecision, attemptsUsedUp } from './job-state';
@@ -101,7 +102,9 @@ export async function extractJob(deps: ExtractJobDeps, message: JobMessage, rece
     deadLetter = 'attempts_exhausted';
   } else {
     try {
-      outcome = await extract(deps, job, { tenantId: job.tenant_id, grants: tenant.media_sources ?? [] });
+      // The tenant as read now (cached briefly): its grants and its own audio limit, if any.
+      const audioLimit = audioLimitFor(tenant, limits.maxAudioDurationSeconds);
+      outcome = await extract(deps, job, { tenantId: job.tenant_id, grants: tenant.media_sources ?? [] }, audioLimit);
     } catch (error) {
       if (error instanceof PermanentJobError) {
         outcome = { status: 'failed', error: { code: error.code, message: error.message } };
@@ -158,7 +161,7 @@ function leaseWaitSeconds(leaseUntil: string | undefined, now: Date): number {
   return Math.max(1, Math.ceil((leaseEnds - now.getTime()) / 1000) + 1);
 }
 
-async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope): Promise<JobOutcomeUpdate> {
+async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope, audioLimit: AudioDurationLimit): Promise<JobOutcomeUpdate> {
   const limits = deps.settings.extraction;
   const maxBytes =
     job.declared_media_type === 'image'
@@ -194,6 +197,7 @@ async function extract(deps: ExtractJobDeps, job: JobRecord, scope: MediaScope):
     bytes,
     ...(fetched.s3Location ? { s3Location: fetched.s3Location } : {}),
     ...(job.options ? { options: job.options } : {}),
+    ...(sniffed.kind === 'audio' ? { audioLimit } : {}),
   });
   const language = extracted.language ?? DEFAULT_LANGUAGE;
   return {

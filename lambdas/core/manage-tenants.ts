@@ -2,6 +2,7 @@
 // TenantDirectory, SecretSealer). The API key and the signing secret are shown once, at creation;
 // only the key's id is stored, and the secret only sealed. No command here opens a sealed secret:
 // rotation keeps the previous one as it is stored, so operators need to seal, never to decrypt.
+import { checkTenantAudioLimit } from './audio-limit';
 import { formatGrant, parseMediaSourceGrant, type MediaSourceGrant } from './media-scope';
 import type { ApiKeyRegistry, SecretSealer, TenantDirectory, TenantWriter } from './ports';
 import { isSealedSecret, type SealedSigningSecret, type StoredSigningSecret, type TenantRecord } from './records';
@@ -260,4 +261,22 @@ export async function revokeMediaSource(deps: Pick<TenantAdminDeps, 'tenants'>, 
   }
   await deps.tenants.setMediaSources(tenantId, media_sources);
   return { ...tenant, media_sources };
+}
+
+/**
+ * Sets the tenant's own audio duration limit (a whole number of seconds, at most the deployment's
+ * maximum: AudioLimitRefusedError otherwise), or with `null` removes it so the deployment's applies.
+ * Warm extractors pick it up within the tenant cache's TTL (30 s, table-ports.ts).
+ */
+export async function setTenantAudioLimit(
+  deps: Pick<TenantAdminDeps, 'tenants'>,
+  tenantId: string,
+  maxSeconds: string | null,
+  deploymentMaxSeconds: number,
+): Promise<TenantRecord> {
+  const seconds = maxSeconds === null ? undefined : checkTenantAudioLimit(maxSeconds, deploymentMaxSeconds);
+  const tenant = await requireTenant(deps, tenantId);
+  await deps.tenants.setMaxAudioSeconds(tenantId, seconds);
+  const { max_audio_seconds: _previous, ...rest } = tenant;
+  return seconds === undefined ? rest : { ...rest, max_audio_seconds: seconds };
 }

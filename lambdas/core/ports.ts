@@ -1,6 +1,7 @@
 // Ports: what the use cases need from the outside world. Adapters in ../adapters
 // implement them; tests pass fakes. Ports never import adapters.
 import type { ExtractionOptions, MediaKind } from './api-schemas';
+import type { AudioDurationLimit } from './audio-limit';
 import type { MediaScope, MediaSourceGrant } from './media-scope';
 import type { MetadataResult } from './metadata-result';
 import type { JobRecord, BatchRecord, DeliveryAttemptRecord, TenantRecord, SigningSecret, JobError, Provenance, SealedSigningSecret, StoredSigningSecret } from './records';
@@ -57,6 +58,8 @@ export interface ExtractionInput {
   readonly s3Location?: { readonly bucket: string; readonly key: string };
   /** The request's options for the prompt (language, vocabulary, keyword count, alt text). */
   readonly options?: ExtractionOptions;
+  /** Longest recording this job may send (the tenant's or the deployment's, core/audio-limit.ts). @default the provider's own */
+  readonly audioLimit?: AudioDurationLimit;
 }
 
 export interface ModelUsage {
@@ -400,6 +403,8 @@ export interface TenantWriter {
   listTenants(): Promise<TenantRecord[]>;
   /** Replaces the tenant's allowed media sources (issue 16); fails for an unknown tenant. */
   setMediaSources(tenantId: string, sources: readonly MediaSourceGrant[]): Promise<void>;
+  /** Sets (or, with undefined, removes) the tenant's own audio duration limit; fails for an unknown tenant. */
+  setMaxAudioSeconds(tenantId: string, seconds: number | undefined): Promise<void>;
 }
 
 /**
@@ -470,6 +475,8 @@ export interface AudioNormaliseOptions {
   readonly segmentSeconds: number;
   /** Recordings longer than this fail with PermanentJobError('file_too_long') before any encoding. */
   readonly maxDurationSeconds: number;
+  /** Whose limit maxDurationSeconds is, named in the file_too_long message. @default 'deployment' */
+  readonly limitSetBy?: AudioDurationLimit['setBy'];
 }
 
 /**

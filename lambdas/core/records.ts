@@ -141,6 +141,11 @@ export interface TenantRecord {
   readonly created_at: string;
   /** Source buckets/prefixes this tenant may reference besides its own upload prefix (issue 16). @default none */
   readonly media_sources?: readonly MediaSourceGrant[];
+  /**
+   * Longest recording this tenant's jobs may send to the model (issue 12; `tenants set-audio-limit`),
+   * capped by the deployment's maxAudioDurationSeconds (core/audio-limit.ts). @default the deployment's
+   */
+  readonly max_audio_seconds?: number;
 }
 
 export interface SigningSecret {

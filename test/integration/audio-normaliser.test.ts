@@ -117,8 +117,11 @@ describe('refusals', () => {
     const noFfmpeg = new FfmpegAudioNormaliser({ ffmpegPath: join(scratch, 'missing-ffmpeg') });
     const error = await failure(noFfmpeg.normalise({ bytes: wav, format: 'wav' }, { segmentSeconds: 60, maxDurationSeconds: 120 }));
     expect(error.code).toBe('file_too_long');
-    expect(error.message).toContain('120 s');
+    expect(error.message).toContain("this deployment's limit is 120 s");
     expect(error.message).toContain('130 s');
+    // A tenant's own limit is named as such (core/audio-limit.ts).
+    const tenants = await failure(noFfmpeg.normalise({ bytes: wav, format: 'wav' }, { segmentSeconds: 60, maxDurationSeconds: 90, limitSetBy: 'tenant' }));
+    expect(tenants.message).toContain("this tenant's limit is 90 s (1 min 30 s)");
   });
 
   it('over the maximum with no duration in any header (raw ADTS): decoding stops one second past the limit', async () => {

@@ -216,6 +216,20 @@ describe('Bedrock provider against a Converse stub', () => {
     expect(converse.requests).toHaveLength(0);
   });
 
+  it("takes a job's lower (tenant) limit, and caps a higher one at the deployment's", async () => {
+    const normaliser = fakeAudioNormaliser({ duration_seconds: 20 * 60 });
+    const provider = await providerAgainstStub({}, { maxAttempts: 1 }, normaliser);
+
+    const failure = await provider.extract({ ...mp3Input(), audioLimit: { maxSeconds: 600, setBy: 'tenant' } }).catch((error: unknown) => error);
+    await provider.extract({ ...mp3Input(), audioLimit: { maxSeconds: 10 * 3600, setBy: 'tenant' } });
+
+    expect((failure as PermanentJobError).code).toBe('file_too_long');
+    // Voxtral's 40-minute window is above the tenant's 10 minutes: one segment of at most 600 s.
+    expect(normaliser.calls[0]).toMatchObject({ maxDurationSeconds: 600, segmentSeconds: 600, limitSetBy: 'tenant' });
+    expect(normaliser.calls[1]).toMatchObject({ maxDurationSeconds: 7200, segmentSeconds: 2400, limitSetBy: 'deployment' });
+    expect(stub!.requests).toHaveLength(1);
+  });
+
   it('passes audio by s3Location to a model that reads S3', async () => {
     await converse.start();
     const provider = createBedrockProvider(converse.client({}), { modelIds: { image: IMAGE_MODEL, audio: 'us.amazon.nova-2-lite-v1:0' } });

@@ -287,7 +287,7 @@ describe('entry point', () => {
       ['--import', 'tsx', join(import.meta.dirname, '..', '..', 'cli', 'metahook.ts'), 'tenants', 'list', '--format', 'csv'],
       { env: { ...process.env, METAHOOK_DATA_DIR: dataDir }, timeout: 20_000 },
     );
-    expect(stdout.split('\r\n')[0]).toBe('tenant_id,name,status,api_key_id,created_at,media_sources');
+    expect(stdout.split('\r\n')[0]).toBe('tenant_id,name,status,api_key_id,created_at,media_sources,max_audio_seconds');
     expect(stdout).toContain(h.stack.tenantId);
   });
 });

@@ -248,6 +248,9 @@ async function runCliSession(): Promise<void> {
     }),
   );
   expect(await cli('tenants', 'seal-secrets', '--format', 'json')).toContain('"secretsSealed": 1');
+  // A tenant's own audio limit: read and update of the tenant item (the extractor reads it with the GetItem it already makes).
+  await cli('tenants', 'set-audio-limit', '--tenant', rotated.tenant.tenant_id, '--max-seconds', '600');
+  await cli('tenants', 'set-audio-limit', '--tenant', rotated.tenant.tenant_id, '--clear');
   // What `tenants enable` does after enabling (test/integration/held-jobs.test.ts runs enable itself;
   // here its API-key half would hit the local key registry, which has no deployed counterpart).
   await createDynamoTenantDirectory(h.stack.db, { tableName: h.stack.names.table }).setStatus(heldTenant, 'active');

@@ -22,6 +22,7 @@ export interface FakeNormaliserCall {
   readonly bytes: number;
   readonly segmentSeconds: number;
   readonly maxDurationSeconds: number;
+  readonly limitSetBy?: 'tenant' | 'deployment';
 }
 
 export function fakeAudioNormaliser(original: Partial<OriginalAudioFacts> & { duration_seconds: number }): AudioNormaliser & { calls: FakeNormaliserCall[] } {

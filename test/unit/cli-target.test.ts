@@ -93,6 +93,15 @@ describe('resolveAwsTarget', () => {
       'stack Old has no output TableName',
     );
   });
+
+  it("reads the deployment's audio limit from MaxAudioSeconds, and names the output when a stack lacks it", async () => {
+    const current = await resolveAwsTarget({ stackName: 'Metahook', sqs, loadOutputs: async () => ({ ...outputs, MaxAudioSeconds: '3600' }) });
+    expect(await current.maxAudioDurationSeconds()).toBe(3600);
+    current.close();
+    const older = await resolveAwsTarget({ stackName: 'Old', sqs, loadOutputs: async () => outputs });
+    await expect(older.maxAudioDurationSeconds()).rejects.toThrow('stack Old has no output MaxAudioSeconds');
+    older.close();
+  });
 });
 
 describe('API Gateway keys', () => {

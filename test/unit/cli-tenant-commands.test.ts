@@ -12,10 +12,12 @@ import {
   listTenants,
   rotateTenantSecret,
   sealTenantSecrets,
+  setTenantAudioLimit,
   TenantNotFoundError,
   type TenantAdminDeps,
 } from '../../lambdas/core/manage-tenants';
 import type { ApiKeyRegistry, SecretSealer, TenantDirectory, TenantWriter } from '../../lambdas/core/ports';
+import { AudioLimitRefusedError, audioLimitFor } from '../../lambdas/core/audio-limit';
 import { isSealedSecret, type StoredSigningSecret, type TenantRecord } from '../../lambdas/core/records';
 import { isValidAt, openStoredSecrets } from '../../lambdas/core/secret-custody';
 import { generateSigningSecret, signWebhook } from '../../lambdas/core/webhook-signature';
@@ -87,6 +89,11 @@ function fakes(start = new Date('2026-03-01T10:00:00.000Z')) {
     async setMediaSources(id, sources) {
       const entry = tenants.get(id)!;
       entry.tenant = { ...entry.tenant, media_sources: sources };
+    },
+    async setMaxAudioSeconds(id, seconds) {
+      const entry = tenants.get(id)!;
+      const { max_audio_seconds: _old, ...rest } = entry.tenant;
+      entry.tenant = seconds === undefined ? rest : { ...rest, max_audio_seconds: seconds };
     },
     async getSigningSecrets(id, at) {
       return openStoredSecrets(sealer, id, (tenants.get(id)?.secrets ?? []).filter((s) => isValidAt(s, at)));
@@ -288,5 +295,41 @@ describe('allow-source and revoke-source (issue 16: per-tenant media sources)', 
   it('refuses an unknown tenant', async () => {
     const { deps } = fakes();
     await expect(allowMediaSource(deps, 'ten_missing', 's3://partner-uploads/a/', limits)).rejects.toBeInstanceOf(TenantNotFoundError);
+  });
+});
+
+describe('set-audio-limit', () => {
+  const DEPLOYMENT_MAX = 7200;
+
+  it('stores a limit at or under the deployment maximum, and --clear removes it', async () => {
+    const { deps, tenants } = fakes();
+    const { tenant } = await createTenant(deps, { name: 'Acme' });
+
+    expect((await setTenantAudioLimit(deps, tenant.tenant_id, '600', DEPLOYMENT_MAX)).max_audio_seconds).toBe(600);
+    expect(tenants.get(tenant.tenant_id)!.tenant.max_audio_seconds).toBe(600);
+    await setTenantAudioLimit(deps, tenant.tenant_id, String(DEPLOYMENT_MAX), DEPLOYMENT_MAX);
+    expect(tenants.get(tenant.tenant_id)!.tenant.max_audio_seconds).toBe(DEPLOYMENT_MAX);
+
+    const cleared = await setTenantAudioLimit(deps, tenant.tenant_id, null, DEPLOYMENT_MAX);
+    expect(cleared).not.toHaveProperty('max_audio_seconds');
+    expect(tenants.get(tenant.tenant_id)!.tenant).not.toHaveProperty('max_audio_seconds');
+  });
+
+  it('refuses values above the deployment, not whole, or under 1 with a code, and stores nothing', async () => {
+    const { deps, tenants } = fakes();
+    const { tenant } = await createTenant(deps, { name: 'Acme' });
+    const refusal = (raw: string) => setTenantAudioLimit(deps, tenant.tenant_id, raw, DEPLOYMENT_MAX).then(() => 'stored', (error: AudioLimitRefusedError) => error.code);
+
+    expect(await refusal('7201')).toBe('audio_limit_above_deployment');
+    for (const raw of ['0', '-5', '90.5', '1e3', 'ten', '']) expect(await refusal(raw), raw).toBe('audio_limit_invalid');
+    expect(tenants.get(tenant.tenant_id)!.tenant).not.toHaveProperty('max_audio_seconds');
+    await expect(setTenantAudioLimit(deps, 'ten_missing', '60', DEPLOYMENT_MAX)).rejects.toBeInstanceOf(TenantNotFoundError);
+  });
+
+  it("applies the tenant's limit only below the deployment's, which caps it", () => {
+    expect(audioLimitFor({ max_audio_seconds: 60 }, DEPLOYMENT_MAX)).toEqual({ maxSeconds: 60, setBy: 'tenant' });
+    expect(audioLimitFor({}, DEPLOYMENT_MAX)).toEqual({ maxSeconds: DEPLOYMENT_MAX, setBy: 'deployment' });
+    // Set when the deployment allowed more, then the deployment was lowered: the deployment wins.
+    expect(audioLimitFor({ max_audio_seconds: 10_000 }, DEPLOYMENT_MAX)).toEqual({ maxSeconds: DEPLOYMENT_MAX, setBy: 'deployment' });
   });
 });

@@ -21,7 +21,11 @@ function harness(options: {
   job?: JobRecord | undefined;
   started?: boolean;
   tenantStatus?: 'active' | 'disabled';
-  extract?: () => Promise<unknown>;
+  /** The tenant's own audio limit (tenants set-audio-limit). */
+  tenantMaxAudioSeconds?: number;
+  /** What the file sniffs as. @default a PNG image */
+  kind?: 'image' | 'audio';
+  extract?: (input: unknown) => Promise<unknown>;
   batchTotal?: number;
   /** The job's stored attempt counter after this start. */
   attempt?: number;
@@ -43,9 +47,14 @@ function harness(options: {
       recordBatchProgress: async () => ({ total: options.batchTotal ?? 1, completed: 1, failed: 0, cancelled: 0 }),
       claimBatchCompletion: async (_t: string, batchId: string) => (claims.push(batchId), true),
     },
-    tenants: { getTenant: async () => ({ status: options.tenantStatus ?? 'active' }) },
+    tenants: {
+      getTenant: async () => ({
+        status: options.tenantStatus ?? 'active',
+        ...(options.tenantMaxAudioSeconds !== undefined ? { max_audio_seconds: options.tenantMaxAudioSeconds } : {}),
+      }),
+    },
     media: { fetch: async () => ({ bytes: new Uint8Array([1, 2, 3]), contentType: 'image/png' }) },
-    sniff: async () => ({ kind: 'image', format: 'png', mime: 'image/png' }),
+    sniff: async () => (options.kind === 'audio' ? { kind: 'audio', format: 'mp3', mime: 'audio/mpeg' } : { kind: 'image', format: 'png', mime: 'image/png' }),
     provider: {
       name: 'fake',
       extract: options.extract ?? (async () => ({ result: { description: 'd', keywords: [], caption: 'c' }, model: { provider: 'fake', id: 'f' } })),
@@ -60,6 +69,19 @@ function harness(options: {
 const message = { tenant_id: 'ten_1', job_id: 'job_1' };
 
 describe('extractJob', () => {
+  it("hands the provider the tenant's own audio limit, the deployment's without one, and none for images", async () => {
+    const inputs: Record<string, unknown>[] = [];
+    const extract = async (input: unknown) => (
+      inputs.push(input as Record<string, unknown>), { result: { description: 'd', keywords: [], summary: 's' }, model: { provider: 'fake', id: 'f' } });
+    await extractJob(harness({ kind: 'audio', tenantMaxAudioSeconds: 600, extract }).deps, message, { messageId: 'm1', receiveCount: 1 });
+    await extractJob(harness({ kind: 'audio', extract }).deps, message, { messageId: 'm2', receiveCount: 1 });
+    await extractJob(harness({ kind: 'image', tenantMaxAudioSeconds: 600, extract }).deps, message, { messageId: 'm3', receiveCount: 1 });
+
+    expect(inputs[0]!.audioLimit).toEqual({ maxSeconds: 600, setBy: 'tenant' });
+    expect(inputs[1]!.audioLimit).toEqual({ maxSeconds: settings.extraction.maxAudioDurationSeconds, setBy: 'deployment' });
+    expect(inputs[2]).not.toHaveProperty('audioLimit');
+  });
+
   it('completes a job, queues its webhook and, as the batch\'s last job, batch.completed', async () => {
     const { deps, finished, enqueued } = harness({});
     expect(await extractJob(deps, message, { messageId: 'm1', receiveCount: 1 })).toEqual({ outcome: 'completed', jobId: 'job_1' });

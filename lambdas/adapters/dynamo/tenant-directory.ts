@@ -135,6 +135,18 @@ export function createDynamoTenantDirectory(
       );
     },
 
+    async setMaxAudioSeconds(tenantId, seconds) {
+      await db.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: seconds === undefined ? 'REMOVE max_audio_seconds' : 'SET max_audio_seconds = :seconds',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(seconds === undefined ? {} : { ExpressionAttributeValues: { ':seconds': seconds } }),
+        }),
+      );
+    },
+
     async listTenants() {
       const tenants: TenantRecord[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
