@@ -15,9 +15,6 @@ beforeAll(async () => {
   // Audio: the first two calls are throttled (the SDK's own retry included), so the SQS
   // record must be retried by the pipeline; images answer at once.
   stub = await startConverseStub({
-    // The extractor does not normalise audio yet (no AudioNormaliser wired in model-provider.ts),
-    // so the uploaded MP3 reaches the stub as it is; every other vendor rule stays enforced.
-    requireNormalisedAudio: false,
     replies: (request) => {
       if (mediaKindOf(request) === 'audio' && audioCalls++ < 2) return converseReplies.throttling();
       return converseReplies.auto({ inputTokens: 1500, outputTokens: 120 });
