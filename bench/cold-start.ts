@@ -32,6 +32,7 @@ export const CDK_BUNDLING = {
   mainFields: HANDLER_BUNDLING.mainFields,
   banner: { js: HANDLER_BUNDLING.banner },
   external: HANDLER_BUNDLING.external,
+  alias: Object.fromEntries(Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => [from, join(REPO_ROOT, to)])),
   logLevel: 'error',
 } as const;
 

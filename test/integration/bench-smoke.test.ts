@@ -55,6 +55,9 @@ describe('bench harness (quick run)', () => {
     const source = await readFile(bundle.file, 'utf8');
     expect(bundle.externals.filter((name) => name.startsWith('@aws-sdk/'))).toEqual([]);
     expect(source).toContain('SQSClient');
+    // Built-ins with costly ESM namespace reflection load through lib/builtin-shims (require semantics).
+    expect(source).not.toMatch(/from\s*"node:(http|crypto|util|process)"/);
+    expect(source).toContain('getBuiltinModule("node:http")');
     expect(bundle.composition.some(({ part }) => part === '@aws-sdk/client-sqs')).toBe(true);
 
     // The bench's "previous" rows still leave the SDK external, for comparison only.
