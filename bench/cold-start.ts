@@ -99,11 +99,13 @@ export function deployedEnvironment(name: HandlerName, overrides: Record<string,
 
 /** Runs in a fresh process: time from just before import() of the bundle to its module being ready. */
 const INIT_PROBE = `
+const cpu = process.cpuUsage();
 const started = performance.now();
 const mod = await import(process.env.BENCH_BUNDLE);
 const ready = performance.now();
+const used = process.cpuUsage(cpu);
 if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler');
-process.stdout.write(JSON.stringify({ initMs: ready - started, sinceProcessStartMs: ready, rssMb: process.memoryUsage().rss / 1048576 }));
+process.stdout.write(JSON.stringify({ initMs: ready - started, cpuMs: (used.user + used.system) / 1000, sinceProcessStartMs: ready, rssMb: process.memoryUsage().rss / 1048576 }));
 `;
 
 /** The same process shape, importing only the packages the bundle leaves external (the AWS SDK). */
@@ -113,13 +115,13 @@ for (const name of JSON.parse(process.env.BENCH_EXTERNALS)) if (name.startsWith(
 process.stdout.write(JSON.stringify({ initMs: performance.now() - started }));
 `;
 
-async function probe(code: string, env: Record<string, string>, flags: string[] = []): Promise<{ initMs: number; sinceProcessStartMs?: number; rssMb?: number }> {
+async function probe(code: string, env: Record<string, string>, flags: string[] = []): Promise<{ initMs: number; cpuMs?: number; sinceProcessStartMs?: number; rssMb?: number }> {
   const { stdout } = await run(process.execPath, [...flags, '--input-type=module', '-e', code], { env, cwd: BUNDLE_DIR, maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
 }
 
 /** Imports `bundle` once in a fresh process with the environment and NODE_OPTIONS `name`'s function is deployed with; rejects with the child's stderr when init throws. */
-export async function importAsDeployed(name: HandlerName, bundle: Bundle, overrides: Record<string, string> = {}): Promise<{ initMs: number }> {
+export async function importAsDeployed(name: HandlerName, bundle: Pick<Bundle, 'file'>, overrides: Record<string, string> = {}): Promise<{ initMs: number; cpuMs?: number }> {
   await writeFile(join(BUNDLE_DIR, 'package.json'), '{ "type": "module" }\n');
   const deployed = deployedEnvironment(name, overrides);
   return probe(INIT_PROBE, { ...deployed.env, BENCH_BUNDLE: bundle.file }, deployed.nodeFlags);
@@ -132,6 +134,8 @@ export interface ColdStartRow {
   readonly sourceMapBytes: number;
   /** Import time with the stack's NODE_OPTIONS (--enable-source-maps), as deployed. */
   readonly initMs: Summary;
+  /** CPU time (user + system) of the same imports: less sensitive than wall time to other load on the machine. */
+  readonly initCpuMs: Summary;
   readonly initMsWithoutSourceMaps: Summary;
   readonly processReadyMs: Summary;
   readonly rssMb: number;
@@ -174,6 +178,7 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
     const deployed = deployedEnvironment(variant.name, variant.env);
     const env = { ...deployed.env, BENCH_BUNDLE: file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) };
     const withMaps: number[] = [];
+    const cpu: number[] = [];
     const withoutMaps: number[] = [];
     const ready: number[] = [];
     const sdk: number[] = [];
@@ -184,6 +189,7 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
       const a = await probe(INIT_PROBE, env, deployed.nodeFlags);
       const b = await probe(INIT_PROBE, env);
       withMaps.push(a.initMs);
+      cpu.push(a.cpuMs!);
       withoutMaps.push(b.initMs);
       ready.push(a.sinceProcessStartMs!);
       sdk.push((await probe(EXTERNALS_PROBE, env)).initMs);
@@ -195,6 +201,7 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
       gzipBytes: gzipSync(readFileSync(file)).length,
       sourceMapBytes: (await stat(`${file}.map`)).size,
       initMs: summarize(withMaps),
+      initCpuMs: summarize(cpu),
       initMsWithoutSourceMaps: summarize(withoutMaps),
       processReadyMs: summarize(ready),
       rssMb: rss,
