@@ -1,7 +1,7 @@
 // Bench phase: cold start. Bundles each handler with the options the CDK uses (lib/handler-bundling.ts:
 // ESM, minify, node22 target, the AWS SDK bundled, sharp external, the createRequire banner, source
-// map), reports the minified size, then loads each bundle in fresh Node processes and times the
-// import. "previous" rows leave @aws-sdk/* external (loaded from node_modules, as the runtime's
+// map), reports the minified size, then loads each bundle in fresh Node processes, with the
+// environment and NODE_OPTIONS the synthesized stack gives that function, and times the import. "previous" rows leave @aws-sdk/* external (loaded from node_modules, as the runtime's
 // copy was before issue 11 item 2) so the change stays measured.
 import { execFile } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { build } from 'esbuild';
 import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
 import { summarize, type Summary } from './lib/stats';
 import { HANDLER_BUNDLING } from '../lib/handler-bundling';
+import { deployedFunctions, lambdaRuntimeEnvironment } from './lib/stack-environment';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,7 @@ export const CDK_BUNDLING = {
   mainFields: HANDLER_BUNDLING.mainFields,
   banner: { js: HANDLER_BUNDLING.banner },
   external: HANDLER_BUNDLING.external,
+  alias: Object.fromEntries(Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => [from, join(REPO_ROOT, to)])),
   logLevel: 'error',
 } as const;
 
@@ -80,40 +82,30 @@ export async function bundleHandler(
 /** Reached only through createMetadataProvider's dynamic import when METAHOOK_MODEL_PROVIDER=local. */
 export const PROPOSED_EXTRACTOR_EXTERNALS = ['music-metadata', 'exifr'];
 
-/** Environment a deployed function gets (names only matter; nothing is called during init). */
-export function lambdaLikeEnv(extra: Record<string, string> = {}): Record<string, string> {
+/**
+ * The environment `name`'s function starts with on AWS: its Environment.Variables from the
+ * synthesized stack (bench/lib/stack-environment.ts) plus what the Lambda runtime sets, so init
+ * runs as deployed (Tracer on, X-Ray SDK in its Lambda mode). NODE_OPTIONS is returned apart, as
+ * the flags of the "as deployed" probe, so the other probe can run without them.
+ */
+export function deployedEnvironment(name: HandlerName, overrides: Record<string, string> = {}): { env: Record<string, string>; nodeFlags: string[] } {
+  const fn = deployedFunctions().get(name)!;
+  const { NODE_OPTIONS: nodeOptions = '', ...variables } = fn.environment;
   return {
-    PATH: process.env.PATH ?? '',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_METRICS_NAMESPACE: 'Metahook',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    // What Lambda sets: the Tracer traces only with AWS_EXECUTION_ENV, and the X-Ray SDK starts
-    // in its Lambda mode with LAMBDA_TASK_ROOT, so init pays for tracing as deployed.
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-    LAMBDA_TASK_ROOT: BUNDLE_DIR,
-    _HANDLER: 'index.handler',
-    METAHOOK_TABLE_NAME: 'metahook',
-    METAHOOK_JOBS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs',
-    METAHOOK_JOBS_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/jobs-dlq',
-    METAHOOK_DELIVERIES_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/deliveries',
-    METAHOOK_DELIVERIES_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/deliveries-dlq',
-    METAHOOK_MEDIA_BUCKET: 'metahook-media',
-    METAHOOK_MODEL_PROVIDER: 'bedrock',
-    ...extra,
+    env: { ...lambdaRuntimeEnvironment(name, fn, BUNDLE_DIR), ...variables, AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1', ...overrides },
+    nodeFlags: nodeOptions.split(/\s+/).filter((flag) => flag.length > 0),
   };
 }
 
 /** Runs in a fresh process: time from just before import() of the bundle to its module being ready. */
 const INIT_PROBE = `
+const cpu = process.cpuUsage();
 const started = performance.now();
 const mod = await import(process.env.BENCH_BUNDLE);
 const ready = performance.now();
+const used = process.cpuUsage(cpu);
 if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler');
-process.stdout.write(JSON.stringify({ initMs: ready - started, sinceProcessStartMs: ready, rssMb: process.memoryUsage().rss / 1048576 }));
+process.stdout.write(JSON.stringify({ initMs: ready - started, cpuMs: (used.user + used.system) / 1000, sinceProcessStartMs: ready, rssMb: process.memoryUsage().rss / 1048576 }));
 `;
 
 /** The same process shape, importing only the packages the bundle leaves external (the AWS SDK). */
@@ -123,9 +115,16 @@ for (const name of JSON.parse(process.env.BENCH_EXTERNALS)) if (name.startsWith(
 process.stdout.write(JSON.stringify({ initMs: performance.now() - started }));
 `;
 
-async function probe(code: string, env: Record<string, string>, flags: string[] = []): Promise<{ initMs: number; sinceProcessStartMs?: number; rssMb?: number }> {
+async function probe(code: string, env: Record<string, string>, flags: string[] = []): Promise<{ initMs: number; cpuMs?: number; sinceProcessStartMs?: number; rssMb?: number }> {
   const { stdout } = await run(process.execPath, [...flags, '--input-type=module', '-e', code], { env, cwd: BUNDLE_DIR, maxBuffer: 1 << 20 });
   return JSON.parse(stdout);
+}
+
+/** Imports `bundle` once in a fresh process with the environment and NODE_OPTIONS `name`'s function is deployed with; rejects with the child's stderr when init throws. */
+export async function importAsDeployed(name: HandlerName, bundle: Pick<Bundle, 'file'>, overrides: Record<string, string> = {}): Promise<{ initMs: number; cpuMs?: number }> {
+  await writeFile(join(BUNDLE_DIR, 'package.json'), '{ "type": "module" }\n');
+  const deployed = deployedEnvironment(name, overrides);
+  return probe(INIT_PROBE, { ...deployed.env, BENCH_BUNDLE: bundle.file }, deployed.nodeFlags);
 }
 
 export interface ColdStartRow {
@@ -133,8 +132,10 @@ export interface ColdStartRow {
   readonly bytes: number;
   readonly gzipBytes: number;
   readonly sourceMapBytes: number;
-  /** Import time with --enable-source-maps, as deployed (NODE_OPTIONS in pipeline-function.ts). */
+  /** Import time with the stack's NODE_OPTIONS (--enable-source-maps), as deployed. */
   readonly initMs: Summary;
+  /** CPU time (user + system) of the same imports: less sensitive than wall time to other load on the machine. */
+  readonly initCpuMs: Summary;
   readonly initMsWithoutSourceMaps: Summary;
   readonly processReadyMs: Summary;
   readonly rssMb: number;
@@ -152,6 +153,8 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
     { label: 'extractor (local analyzer)', name: 'extractor', env: { METAHOOK_MODEL_PROVIDER: 'local' } },
     { label: 'callback', name: 'callback', env: {} },
     { label: 'jobs-api', name: 'jobsApi', env: {} },
+    { label: 'sweeper', name: 'sweeper', env: {} },
+    { label: 'uploads', name: 'uploads', env: {} },
     // Proposed fix (BENCHMARKS.md): the deployed extractor always uses Bedrock, so the local
     // analyzer's libraries can stay out of its bundle.
     { label: 'extractor (bedrock), proposed: local analyzer external', name: 'extractor', env: {}, bundle: 'extractor-proposed' },
@@ -172,18 +175,21 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
   for (const variant of variants) {
     const bundle = bundles.get(variant.bundle ?? variant.name)!;
     const file = bundle.file;
-    const env = { ...lambdaLikeEnv(variant.env), BENCH_BUNDLE: file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) };
+    const deployed = deployedEnvironment(variant.name, variant.env);
+    const env = { ...deployed.env, BENCH_BUNDLE: file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) };
     const withMaps: number[] = [];
+    const cpu: number[] = [];
     const withoutMaps: number[] = [];
     const ready: number[] = [];
     const sdk: number[] = [];
     let rss = 0;
-    await probe(INIT_PROBE, env, ['--enable-source-maps']); // warm the OS file cache once
+    await probe(INIT_PROBE, env, deployed.nodeFlags); // warm the OS file cache once
     // Alternate the two flag sets so drift affects both alike.
     for (let i = 0; i < runs; i++) {
-      const a = await probe(INIT_PROBE, env, ['--enable-source-maps']);
+      const a = await probe(INIT_PROBE, env, deployed.nodeFlags);
       const b = await probe(INIT_PROBE, env);
       withMaps.push(a.initMs);
+      cpu.push(a.cpuMs!);
       withoutMaps.push(b.initMs);
       ready.push(a.sinceProcessStartMs!);
       sdk.push((await probe(EXTERNALS_PROBE, env)).initMs);
@@ -195,6 +201,7 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
       gzipBytes: gzipSync(readFileSync(file)).length,
       sourceMapBytes: (await stat(`${file}.map`)).size,
       initMs: summarize(withMaps),
+      initCpuMs: summarize(cpu),
       initMsWithoutSourceMaps: summarize(withoutMaps),
       processReadyMs: summarize(ready),
       rssMb: rss,
@@ -203,5 +210,6 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
       composition: bundle.composition.slice(0, 10),
     });
   }
-  return { rows, nodeFlags: '--enable-source-maps (as NODE_OPTIONS on Lambda) vs none' };
+  const flags = deployedEnvironment('intake').nodeFlags.join(' ') || 'none';
+  return { rows, nodeFlags: `${flags} (the stack's NODE_OPTIONS) vs none` };
 }

@@ -3,7 +3,7 @@
 // bench/results/ (JSON + Markdown). `--quick` is the smoke run; `--only a,b` picks phases:
 // intake, pipeline-bedrock, pipeline-local, memory, cold-start, capacity, audio.
 import { execFile } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -52,7 +52,7 @@ async function child(script: string, extra: string[], name: string): Promise<any
 async function machine() {
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return { node: process.version, nproc: cpus().length, cpu: model.trim(), memoryGb: Math.round(totalmem() / 1024 ** 3), platform: `${process.platform} ${process.arch}` };
+  return { loadAverage: loadavg().map((v) => Number(v.toFixed(2))), node: process.version, nproc: cpus().length, cpu: model.trim(), memoryGb: Math.round(totalmem() / 1024 ** 3), platform: `${process.platform} ${process.arch}` };
 }
 
 // ---------------------------------------------------------------- report helpers
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   }
   if (selected.has('audio')) results.audio = await child('audio-normalisation.ts', [], 'audio');
   results.durationSeconds = (Date.now() - started) / 1000;
+  results.loadAverage = { atStart: results.machine.loadAverage, atEnd: loadavg().map((v) => Number(v.toFixed(2))) };
 
   const report = render(results);
   results.targets = report.targets;
@@ -105,7 +106,7 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
   const targets: Target[] = [];
   const m = r.machine;
   out.push(`# Metahook benchmark report${r.quick ? ' (quick smoke run: small samples, not for comparison)' : ''}`);
-  out.push(`Machine: ${m.cpu}, ${m.nproc} cores (nproc), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}. Command: \`${r.command}\`. Started ${r.startedAt}, took ${r.durationSeconds.toFixed(0)} s.`);
+  out.push(`Machine: ${m.cpu}, ${m.nproc} cores (nproc), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}. Command: \`${r.command}\`. Started ${r.startedAt}, took ${r.durationSeconds.toFixed(0)} s.${r.loadAverage ? ` Load average (1/5/15 min) ${r.loadAverage.atStart.join(' / ')} at start, ${r.loadAverage.atEnd.join(' / ')} at end.` : ''}`);
   out.push('Latencies in ms as p50 / p95 / p99 unless stated.');
 
   if (r.intake) {
@@ -291,12 +292,13 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
     out.push('## 6. Cold start (CDK-style esbuild bundles; init = import() of the bundle in a fresh Node process)');
     out.push(
       table(
-        ['function', 'minified KB', 'gzip KB', 'init ms p50 (p95), --enable-source-maps as deployed', 'init ms p50 without source maps', 'of which AWS SDK import p50', 'largest parts (KB)'],
+        ['function', 'minified KB', 'gzip KB', 'init ms p50 (p95), --enable-source-maps as deployed', 'init CPU ms p50', 'init ms p50 without source maps', 'of which AWS SDK import p50', 'largest parts (KB)'],
         (r.coldStart.rows as any[]).map((row) => [
           row.handler,
           (row.bytes / 1024).toFixed(0),
           (row.gzipBytes / 1024).toFixed(0),
           `${ms(row.initMs.p50)} (${ms(row.initMs.p95)})`,
+          row.initCpuMs ? ms(row.initCpuMs.p50) : 'n/a',
           ms(row.initMsWithoutSourceMaps.p50),
           ms(row.sdkImportMs.p50),
           (row.composition as any[]).slice(0, 5).map((c) => `${c.part} ${(c.bytes / 1024).toFixed(0)}`).join(', '),

@@ -17,6 +17,22 @@ export const ESM_REQUIRE_BANNER =
  */
 export const EXTERNAL_MODULES: readonly string[] = ['sharp', '@ffmpeg-installer/*', 'supports-color'];
 
+/**
+ * Node built-ins that bundled ESM packages import (the AWS SDK's dist-es, Powertools' Tracer), mapped
+ * to one-line CommonJS shims in lib/builtin-shims/ that return process.getBuiltinModule(). An ESM
+ * `import` of a built-in makes Node reflect every export of its namespace, which runs lazy getters
+ * require() never touches: node:http's WebSocket/CloseEvent/MessageEvent load all of undici, node:crypto's
+ * webcrypto loads WebCrypto, node:util and node:process load dozens of internal modules. Measured on
+ * Node 22: ESM import of node:http loads 109 internal modules, require() 38 (BENCHMARKS.md cold start).
+ * Only built-ins without subpath imports are listed (an alias also maps `node:x/sub`).
+ */
+export const BUILTIN_SHIMS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['http', 'crypto', 'util', 'process'].flatMap((name) => [
+    [name, `./lib/builtin-shims/${name}.cjs`],
+    [`node:${name}`, `./lib/builtin-shims/${name}.cjs`],
+  ]),
+);
+
 /** First @aws-sdk/client-bedrock-runtime release with the Converse AudioBlock. */
 export const MIN_BEDROCK_RUNTIME_SDK = '3.943.0';
 
@@ -29,6 +45,8 @@ export const HANDLER_BUNDLING = {
   mainFields: ['module', 'main'],
   banner: ESM_REQUIRE_BANNER,
   external: EXTERNAL_MODULES,
+  /** esbuild `alias`; paths are relative to the repository root (esbuild's working directory in every build). */
+  alias: BUILTIN_SHIMS,
 } as const;
 
 /** The extractor's metadata parser worker, as the bundle ships it beside index.mjs. */
@@ -63,6 +81,7 @@ export function companionBundleCommand(repoRoot: string, companion: CompanionBun
     `--main-fields=${HANDLER_BUNDLING.mainFields.join(',')}`,
     `"--banner:js=${HANDLER_BUNDLING.banner}"`,
     ...HANDLER_BUNDLING.external.map((pattern) => `"--external:${pattern}"`),
+    ...Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => `"--alias:${from}=${root}${to.slice(2)}"`),
     '--log-level=error',
   ];
   return [`"${root}node_modules/.bin/esbuild"`, `"${root}${companion.entry}"`, ...flags, `"--outfile=${outputDir}/${companion.file}"`].join(' ');

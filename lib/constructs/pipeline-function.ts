@@ -94,6 +94,8 @@ export class PipelineFunction extends Construct {
         mainFields: [...HANDLER_BUNDLING.mainFields],
         banner: HANDLER_BUNDLING.banner,
         externalModules: [...HANDLER_BUNDLING.external],
+        // Local bundling runs esbuild in projectRoot, where the shims' relative paths resolve.
+        esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
         ...bundlingHooks(props),
       },
     });

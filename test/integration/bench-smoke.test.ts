@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleHandler } from '../../bench/cold-start';
+import { bundleHandler, deployedEnvironment, importAsDeployed } from '../../bench/cold-start';
+import { HANDLER_ENTRIES, type HandlerName } from '../../lib/constructs/pipeline-function';
 import { percentile, summarize } from '../../bench/lib/stats';
 import { costPer1000 } from '../../bench/lib/cost';
 import type { CallStat } from '../../bench/lib/aws-calls';
@@ -54,6 +55,9 @@ describe('bench harness (quick run)', () => {
     const source = await readFile(bundle.file, 'utf8');
     expect(bundle.externals.filter((name) => name.startsWith('@aws-sdk/'))).toEqual([]);
     expect(source).toContain('SQSClient');
+    // Built-ins with costly ESM namespace reflection load through lib/builtin-shims (require semantics).
+    expect(source).not.toMatch(/from\s*"node:(http|crypto|util|process)"/);
+    expect(source).toContain('getBuiltinModule("node:http")');
     expect(bundle.composition.some(({ part }) => part === '@aws-sdk/client-sqs')).toBe(true);
 
     // The bench's "previous" rows still leave the SDK external, for comparison only.
@@ -62,6 +66,24 @@ describe('bench harness (quick run)', () => {
     expect(await readFile(previous.file, 'utf8')).not.toContain('class SQSClient');
     expect(bundle.composition.length).toBeGreaterThan(0);
   });
+
+  // The bench's environment comes from the synthesized stack, so a variable a handler requires at
+  // import but the stack does not pass fails here (and on AWS), not only in the bench.
+  it.each(Object.keys(HANDLER_ENTRIES) as HandlerName[])('imports the %s bundle with the environment the stack gives it', async (name) => {
+    const { env, nodeFlags } = deployedEnvironment(name);
+    expect(env.POWERTOOLS_SERVICE_NAME).toBe(name);
+    expect(env.METAHOOK_SECRETS_KEY_ID).toMatch(/^arn:aws:kms:/);
+    expect(nodeFlags).toContain('--enable-source-maps');
+    const bundle = await bundleHandler(name, { dir: `smoke-deployed-${name}` });
+    await expect(importAsDeployed(name, bundle)).resolves.toMatchObject({ initMs: expect.any(Number) });
+  }, 60_000);
+
+  it('fails an import when the stack leaves out a variable the handler requires', async () => {
+    const bundle = await bundleHandler('intake', { dir: 'smoke-deployed-intake-missing' });
+    const { env } = deployedEnvironment('intake');
+    expect(env.METAHOOK_TABLE_NAME).toBeTruthy();
+    await expect(importAsDeployed('intake', bundle, { METAHOOK_TABLE_NAME: '' })).rejects.toThrow(/METAHOOK_TABLE_NAME is required/);
+  }, 60_000);
 
   it('drives the pipeline end to end and counts its AWS calls', async () => {
     const out = await mkdtemp(join(tmpdir(), 'metahook-bench-smoke-'));
