@@ -27,6 +27,9 @@ export const API_KEY_ENV = 'METAHOOK_API_KEY';
 /** The stage URL output of lib/constructs/intake-api.ts. */
 const API_BASE_URL_OUTPUT = 'ApiBaseUrl';
 
+/** The outputs `doctor --aws` requires: all the CLI reads, the alarm topic and the API's base URL. */
+export const AWS_DOCTOR_REQUIRED_OUTPUTS: readonly string[] = [...Object.values(STACK_OUTPUTS), ALARM_TOPIC_OUTPUT, API_BASE_URL_OUTPUT];
+
 function endToEnd(
   options: DoctorOptions,
   apiKey: string | undefined,
@@ -77,15 +80,8 @@ export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'
     ...(e2e ? { endToEnd: e2e } : {}),
     description: `AWS stack ${stackName}${region ? ` in ${region}` : ''}`,
     loadOutputs: () => loadStackOutputs(stackName, region),
-    requiredOutputs: [
-      STACK_OUTPUTS.tableName,
-      STACK_OUTPUTS.usagePlanId,
-      STACK_OUTPUTS.jobsDeadLetterQueueUrl,
-      STACK_OUTPUTS.deliveriesDeadLetterQueueUrl,
-      STACK_OUTPUTS.jobsQueueUrl,
-      STACK_OUTPUTS.deliveriesQueueUrl,
-      ALARM_TOPIC_OUTPUT,
-    ],
+    // Every output some CLI command reads (a stack from before a release may lack a newer one).
+    requiredOutputs: AWS_DOCTOR_REQUIRED_OUTPUTS,
     modelIds,
     // The extractor's own provider wiring, with the operator's credentials.
     createProvider: () =>

@@ -10,6 +10,7 @@ import { ENV } from '../../lambdas/runtime-config';
 import { GATEWAY_ERROR_RESPONSES } from '../../lib/api-error-responses';
 import { resolveSettings, type Settings } from '../../lib/settings';
 import { synthStack } from './synth-stack';
+import { AWS_DOCTOR_REQUIRED_OUTPUTS } from '../../cli/doctor-target';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 
@@ -313,6 +314,15 @@ describe('least privilege', () => {
     expect(granted.every((r) => !r.includes('*'))).toBe(true);
     expect(grants('intake', 'bedrock:InvokeModel')).toEqual([]);
     expect(grants('callback', 'bedrock:InvokeModel')).toEqual([]);
+  });
+});
+
+describe('stack outputs', () => {
+  // doctor --aws fails "stack outputs" when one is missing, and the CLI commands read them: a
+  // renamed or dropped CfnOutput must fail here, not on an operator's first command.
+  it('defines every output the CLI and doctor read', () => {
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(AWS_DOCTOR_REQUIRED_OUTPUTS.filter((key) => !outputs.includes(key))).toEqual([]);
   });
 });
 
