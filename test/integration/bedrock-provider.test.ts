@@ -227,7 +227,7 @@ describe('Bedrock provider against a Converse stub', () => {
     // Voxtral's 40-minute window is above the tenant's 10 minutes: one segment of at most 600 s.
     expect(normaliser.calls[0]).toMatchObject({ maxDurationSeconds: 600, segmentSeconds: 600, limitSetBy: 'tenant' });
     expect(normaliser.calls[1]).toMatchObject({ maxDurationSeconds: 7200, segmentSeconds: 2400, limitSetBy: 'deployment' });
-    expect(stub!.requests).toHaveLength(1);
+    expect(converse.requests).toHaveLength(1);
   });
 
   it('passes audio by s3Location to a model that reads S3', async () => {
