@@ -94,7 +94,8 @@ async function setDelivery(jobId: string, delivery: Record<string, unknown>): Pr
   await h.stack.db.send(
     new UpdateCommand({
       TableName: h.stack.names.table,
-      Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'JOB' },
+      // The job's delivery summary item, beside the job (docs/data-model.md).
+      Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'DELIVERY' },
       UpdateExpression: 'SET delivery = :d',
       ExpressionAttributeValues: { ':d': delivery },
     }),
