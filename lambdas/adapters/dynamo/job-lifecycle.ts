@@ -1,8 +1,9 @@
 // Adapter: JobLifecycle port on DynamoDB. Every state change is a conditional UpdateItem whose
 // condition is the transition's guard from core/job-state.ts (job-conditions.ts translates it),
 // so concurrent extractors cannot process a job twice at once and a cancel cannot race a start.
-// Job items carry no metadata (it is stored once, on the batch item) and no listing attributes
-// other than one KEYS_ONLY, write-sharded index key (keys.tenantJobsIndex).
+// Job items carry no metadata (it is stored once, on the batch item), no delivery summary (its
+// own small item beside the job, keys.jobDelivery: the callback's updates never rewrite the
+// result) and no listing attributes other than one KEYS_ONLY, write-sharded index key.
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { JOB_TRANSITIONS } from '../../core/job-state';
 import type { JobLifecycle, JobOutcomeUpdate, StartProcessingResult } from '../../core/ports';
