@@ -23,7 +23,7 @@ export type CallOrigin =
 export type Service = 'DynamoDB' | 'SQS' | 'S3' | 'Bedrock' | 'Other';
 
 /** What a DynamoDB item is, read from its key (see lambdas/adapters/dynamo/keys.ts). */
-export type Entity = 'job' | 'attempt' | 'batch' | 'dedupe' | 'idempotency' | 'tenant' | 'apikey' | 'other';
+export type Entity = 'job' | 'job delivery' | 'attempt' | 'batch' | 'progress' | 'dedupe' | 'idempotency' | 'tenant' | 'apikey' | 'other';
 
 export interface CallStat {
   readonly origin: CallOrigin;
@@ -60,7 +60,9 @@ export function entityOf(key: { pk?: unknown; sk?: unknown } | undefined): Entit
   const sk = typeof key?.sk === 'string' ? key.sk : '';
   if (sk.startsWith('ATTEMPT#')) return 'attempt';
   if (sk === 'JOB') return 'job';
+  if (sk === 'DELIVERY') return 'job delivery';
   if (sk === 'BATCH') return 'batch';
+  if (sk === 'PROGRESS') return 'progress';
   if (sk === 'DEDUPE') return 'dedupe';
   if (sk === 'IDEMPOTENCY') return 'idempotency';
   if (sk === 'TENANT') return 'tenant';

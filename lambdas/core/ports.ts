@@ -211,6 +211,8 @@ export interface JobLifecycle {
    * by the message that failed it). Returns the job either way.
    */
   startProcessing(tenantId: string, jobId: string, now: Date, lease: JobLease): Promise<StartProcessingResult>;
+  // The job returned by startProcessing carries the initial delivery summary, not the stored one
+  // (the extractor never decides from it); getJob, getJobs and cancel return the stored one.
   /**
    * processing -> queued: a transient failure hands the job back for the next retry, due at
    * `retryAt` (the sweeper's deadline for it: a job still waiting long after has lost its message).

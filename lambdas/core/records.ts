@@ -23,6 +23,16 @@ export interface DeliverySummary {
   readonly failures?: number;
 }
 
+/** A job's delivery summary before its first attempt (what a new job starts with). */
+export const INITIAL_DELIVERY_SUMMARY: DeliverySummary = Object.freeze({
+  status: 'pending',
+  attempts: 0,
+  event_id: null,
+  last_status_code: null,
+  last_error: null,
+  updated_at: null,
+});
+
 /** The delivery summary a job (or batch) holds after an outcome: what the next receipt decides from. */
 export function deliverySummaryOf(update: DeliverySummaryUpdate): DeliverySummary {
   return {

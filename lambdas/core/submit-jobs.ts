@@ -16,7 +16,7 @@ import { inferKindFromUrl } from './media-type';
 import type { DedupeClaims, DedupeReservation, EnqueueOutbox, IdempotencyStore, JobLifecycle, JobQueue, SecretSealer } from './ports';
 import { checkCallbackHeaders, sealCallbackHeaders } from './callback-headers';
 import { canonicalOptions, checkExtractionOptions, type StoredExtractionOptions } from './extraction-options';
-import type { BatchRecord, JobRecord } from './records';
+import { INITIAL_DELIVERY_SUMMARY, type BatchRecord, type JobRecord } from './records';
 import { checkCallbackUrl, checkFileUrl } from './url-policy';
 
 export interface SubmitJobsDeps {
@@ -321,7 +321,7 @@ async function createJobs(
       status: 'queued',
       created_at: createdAt,
       updated_at: createdAt,
-      delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
+      delivery: INITIAL_DELIVERY_SUMMARY,
     });
   }
   const newJobIds = new Set(newJobs.map((job) => job.job_id));

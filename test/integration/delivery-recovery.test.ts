@@ -94,7 +94,8 @@ async function setDelivery(jobId: string, delivery: Record<string, unknown>): Pr
   await h.stack.db.send(
     new UpdateCommand({
       TableName: h.stack.names.table,
-      Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'JOB' },
+      // The job's delivery summary item, beside the job (docs/data-model.md).
+      Key: { pk: `TENANT#${h.stack.tenantId}#JOB#${jobId}`, sk: 'DELIVERY' },
       UpdateExpression: 'SET delivery = :d',
       ExpressionAttributeValues: { ':d': delivery },
     }),
@@ -156,7 +157,8 @@ describe('errors in the callback handler', () => {
   it('postpones a record whose DynamoDB read failed by its schedule step, not the queue visibility timeout', async () => {
     const { message } = await completedJob();
     const recording = recordCalls();
-    const fault = injectFault({ functionName: 'metahook-callback', service: 'DynamoDB', operation: 'GetItem', occurrence: 1, mode: 'before' });
+    // A lone record's job read is one Query of the job's partition (job + delivery summary item).
+    const fault = injectFault({ functionName: 'metahook-callback', service: 'DynamoDB', operation: 'Query', occurrence: 1, mode: 'before' });
     const response = await invoke([toRecord(message, 1)]);
     fault.disarm();
     recording.stop();

@@ -45,8 +45,9 @@ const SUBSET: readonly Pick[] = [
   ['metahook-extractor', 'S3', 'GetObject', 1, 'hang'],
   ['metahook-extractor', 'SQS', 'SendMessageBatch', 1, 'after'],
   ['metahook-callback', 'DynamoDB', 'GetItem', 1, 'before'],
-  // The callback's job reads of one SQS batch are one BatchGetItem (job-lifecycle.ts), so how many
-  // GetItems a clean run makes depends on how messages were batched: fault the first one.
+  // The callback's job reads are one BatchGetItem per SQS batch, or one Query for a lone record
+  // (job + delivery summary, job-reads.ts); its GetItems are the tenant and batch-metadata reads,
+  // whose count depends on how messages were batched and cached: fault the first one.
   ['metahook-callback', 'DynamoDB', 'GetItem', 1, 'after'],
   ['metahook-callback', 'DynamoDB', 'PutItem', 1, 'after'],
   ['metahook-callback', 'DynamoDB', 'UpdateItem', 1, 'hang'],

@@ -6,9 +6,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { createTables, LOCAL_NAMES } from '../../local/resources';
+import { createDynamoDeliveryLedger } from '../../lambdas/adapters/dynamo/delivery-ledger';
 import { createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { canTransition, JOB_TRANSITIONS, type JobStateView, type JobTransitionName } from '../../lambdas/core/job-state';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
+import type { DeliverySummaryUpdate } from '../../lambdas/core/ports';
 import type { JobRecord } from '../../lambdas/core/records';
 
 const NOW = new Date('2026-01-01T00:10:00.000Z');
@@ -60,7 +62,6 @@ function jobItem(jobId: string, state: JobStateView): Record<string, unknown> {
     callback_url: 'https://example.com/hook',
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
-    delivery: { status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null },
     ...state,
   };
 }
@@ -121,5 +122,64 @@ describe('job-state guards as DynamoDB conditions', () => {
     expect(finished.gsi3pk).toBeUndefined();
     expect(finished.gsi3sk).toBeUndefined();
     expect(finished.processing_attempts).toBeUndefined(); // a redrive starts a fresh count
+  });
+});
+
+describe('delivery summary conditions (its own item beside the job)', () => {
+  const ledger = () => createDynamoDeliveryLedger(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const lifecycle = () => createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const outcome = (jobId: string, eventId: string, status: DeliverySummaryUpdate['status'], attemptNumber: number): DeliverySummaryUpdate => ({
+    tenantId: 'ten_1',
+    jobId,
+    eventId,
+    status,
+    attempt: attemptNumber,
+    failures: status === 'delivered' ? 0 : attemptNumber,
+    nextAttemptAt: status === 'pending' ? new Date(NOW.getTime() + 60_000) : null,
+    lastStatusCode: status === 'delivered' ? 200 : 500,
+    lastError: status === 'delivered' ? null : 'HTTP 500',
+    at: NOW,
+  });
+  const storedItem = async (key: Record<string, string>) => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: key }))).Item;
+
+  it('the first outcome creates the summary item (with its expiry); the job item is never written', async () => {
+    const result = { title: 'x'.repeat(3000) };
+    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: { ...jobItem('job_summary', { status: 'completed' }), result } }));
+    const before = await storedItem(keys.job('ten_1', 'job_summary'));
+    expect((await lifecycle().getJob('ten_1', 'job_summary'))!.delivery).toMatchObject({ status: 'pending', attempts: 0, event_id: null });
+    await ledger().recordDeliveryOutcome(outcome('job_summary', 'evt_1', 'pending', 1));
+    expect(await storedItem(keys.job('ten_1', 'job_summary'))).toEqual(before);
+    const summary = await storedItem(keys.jobDelivery('ten_1', 'job_summary'));
+    expect(summary).toMatchObject({ entity: 'job_delivery', delivery: { status: 'pending', attempts: 1, event_id: 'evt_1' } });
+    expect(summary!.expires_at).toBe(Math.floor(NOW.getTime() / 1000) + 24 * 3600);
+    // Small however large the result: its update costs 1 WCU (under 1 KB).
+    expect(JSON.stringify(summary).length).toBeLessThan(1024);
+    expect((await lifecycle().getJob('ten_1', 'job_summary'))!.delivery).toMatchObject({ status: 'pending', attempts: 1, event_id: 'evt_1' });
+  });
+
+  it('a failure never overwrites a success of the same event, nor a later attempt; a new event starts over', async () => {
+    const id = 'job_summary_race';
+    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
+    const summary = async () => (await lifecycle().getJob('ten_1', id))!.delivery;
+    await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 3));
+    await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 2)); // an older attempt's outcome, late
+    expect(await summary()).toMatchObject({ status: 'pending', attempts: 3 });
+    await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'delivered', 4));
+    await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'failed', 5)); // a racing receipt's failure after the success
+    expect(await summary()).toMatchObject({ status: 'delivered', attempts: 4, event_id: 'evt_1' });
+    await ledger().recordDeliveryOutcome(outcome(id, 'evt_2', 'pending', 1)); // a redrive's new event
+    expect(await summary()).toMatchObject({ status: 'pending', attempts: 1, event_id: 'evt_2' });
+  });
+
+  it('two receipts racing: whichever order they land in, a success stands', async () => {
+    const id = 'job_summary_concurrent';
+    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
+    await Promise.all([ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 2)), ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'delivered', 1))]);
+    expect((await lifecycle().getJob('ten_1', id))!.delivery).toMatchObject({ status: 'delivered', event_id: 'evt_1' });
+  });
+
+  it('a batch summary needs its progress item: none is created for a batch that does not exist', async () => {
+    await ledger().recordDeliveryOutcome({ ...outcome('unused', 'evt_b', 'delivered', 1), jobId: undefined as never, batchId: 'bat_ghost' });
+    expect(await storedItem(keys.batchProgress('ten_1', 'bat_ghost'))).toBeUndefined();
   });
 });

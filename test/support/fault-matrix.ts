@@ -11,6 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { withDeliverySummary } from '../../lambdas/adapters/dynamo/item-records';
+import { JOB_DELIVERY_SK } from '../../lambdas/adapters/dynamo/keys';
 import { FIXTURES, startHarness, type Harness } from './local-harness';
 import { injectFault, intercept, recordCalls, type AwsCall, type FaultMode, type FaultSpec } from './aws-intercept';
 
@@ -214,15 +216,17 @@ async function tenantJobs(h: Harness, tenantId: string): Promise<Record<string, 
     const page = await h.stack.db.send(
       new ScanCommand({
         TableName: h.stack.names.table,
-        FilterExpression: 'begins_with(pk, :prefix) AND sk = :job',
-        ExpressionAttributeValues: { ':prefix': `TENANT#${tenantId}#JOB#`, ':job': 'JOB' },
+        // Each job with its delivery summary item (docs/data-model.md), shown as the API shows it.
+        FilterExpression: 'begins_with(pk, :prefix) AND (sk = :job OR sk = :delivery)',
+        ExpressionAttributeValues: { ':prefix': `TENANT#${tenantId}#JOB#`, ':job': 'JOB', ':delivery': JOB_DELIVERY_SK },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items;
+  const deliveries = new Map(items.filter((item) => item.sk === JOB_DELIVERY_SK).map((item) => [item.pk, item]));
+  return items.filter((item) => item.sk === 'JOB').map((item) => withDeliverySummary(item, deliveries.get(item.pk)) as Record<string, any>);
 }
 
 /** Runs one scenario to its end (or `deadlineMs`) and counts what was lost, duplicated or stuck. */

@@ -5,6 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { withDeliverySummary } from '../../lambdas/adapters/dynamo/item-records';
+import { keys } from '../../lambdas/adapters/dynamo/keys';
 import { tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { startWebhookReceiver, type WebhookReceiver } from '../../local/webhook-receiver';
@@ -60,9 +62,10 @@ export async function startHarness(options: LocalStackOptions = {}): Promise<Har
       return `s3://${stack.names.mediaBucket}/${objectKey}`;
     },
     async job(jobId, tenantId = stack.tenantId) {
-      const { Item } = await stack.db.send(
-        new GetCommand({ TableName: stack.names.table, Key: { pk: `TENANT#${tenantId}#JOB#${jobId}`, sk: 'JOB' } }),
-      );
+      // The job and its delivery summary item (sk DELIVERY, docs/data-model.md), shown together as the API does.
+      const read = async (Key: Record<string, string>) => (await stack.db.send(new GetCommand({ TableName: stack.names.table, Key }))).Item;
+      const [jobItem, deliveryItem] = await Promise.all([read(keys.job(tenantId, jobId)), read(keys.jobDelivery(tenantId, jobId))]);
+      const Item = jobItem ? withDeliverySummary(jobItem, deliveryItem) : undefined;
       // Metadata is stored once, on the batch item (docs/data-model.md): show it on the job as the API does.
       if (Item?.metadata_in_batch === true) {
         const { Item: batch } = await stack.db.send(

@@ -100,6 +100,7 @@ describe('readJobStory', () => {
       .resolves({
         Items: [
           attempt('2026-01-01T05:00:00.000Z', 2),
+          { pk: 'TENANT#ten_1#JOB#job_1', sk: 'DELIVERY', entity: 'job_delivery', delivery: { status: 'delivered', attempts: 2, event_id: 'evt_1' } },
           { pk: 'TENANT#ten_1#JOB#job_1', sk: 'JOB', entity: 'job', job_id: 'job_1', batch_id: 'bat_1', tenant_id: 'ten_1', processing_attempts: 2, metadata_in_batch: true },
           attempt('2026-01-01T04:00:00.000Z', 1, 'retrying'),
         ],
@@ -115,6 +116,8 @@ describe('readJobStory', () => {
     const story = await reader.readJobStory('ten_1', 'job_1');
     expect(story!.job).toMatchObject({ job_id: 'job_1', processing_attempts: 2 });
     expect(story!.job).not.toHaveProperty('sk');
+    // The summary item beside the job is shown as the job's delivery, not as an attempt.
+    expect(story!.job.delivery).toEqual({ status: 'delivered', attempts: 2, event_id: 'evt_1' });
     expect(story!.attempts.map((a) => a.attempt)).toEqual([1, 2]);
     expect(story!.batch).toMatchObject({ batch_id: 'bat_1', counts: { completed: 1, failed: 0, cancelled: 0 }, completed_event_at: '2026-01-01T06:00:00.000Z' });
     // Metadata is stored once, on the batch item; the story shows it on the job.

@@ -18,19 +18,24 @@ const AT = new Date('2026-01-01T00:05:00.000Z');
 describe('delivery ledger', () => {
   const update = { tenantId: 'ten_1', eventId: 'msg_1', attempt: 2, failures: 2, lastStatusCode: 500, lastError: 'HTTP 500', at: AT };
 
-  it('a failed attempt never overwrites a success of the same event nor a later attempt', async () => {
+  const expires = Math.floor(AT.getTime() / 1000) + 90 * 24 * 3600;
+
+  it('a job\'s failed attempt goes to its own summary item, never over a success of the same event nor a later attempt', async () => {
     dynamo.on(UpdateCommand).resolves({});
-    await createDynamoDeliveryLedger(db, { tableName: 'metahook' }).recordDeliveryOutcome({ ...update, jobId: 'job_1', status: 'pending', nextAttemptAt: AT });
+    await createDynamoDeliveryLedger(db, { tableName: 'metahook', retentionDays: 90 }).recordDeliveryOutcome({ ...update, jobId: 'job_1', status: 'pending', nextAttemptAt: AT });
     expect(inputsOf(UpdateCommand)[0]).toEqual({
       TableName: 'metahook',
-      Key: keys.job('ten_1', 'job_1'),
-      UpdateExpression: 'SET delivery = :delivery',
+      // Beside the job, not on it: the update's cost does not grow with the stored result.
+      Key: { pk: 'TENANT#ten_1#JOB#job_1', sk: 'DELIVERY' },
+      UpdateExpression: 'SET delivery = :delivery, entity = :entity, expires_at = :expires',
       ConditionExpression:
-        'attribute_exists(pk) AND (attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
+        '(attribute_not_exists(delivery.event_id) OR delivery.event_id <> :event ' +
         'OR (delivery.#status <> :delivered AND (attribute_not_exists(delivery.attempts) OR delivery.attempts <= :attempt)))',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':delivery': { status: 'pending', attempts: 2, event_id: 'msg_1', last_status_code: 500, last_error: 'HTTP 500', updated_at: AT.toISOString(), failures: 2, next_attempt_at: AT.toISOString() },
+        ':entity': 'job_delivery',
+        ':expires': expires,
         ':event': 'msg_1',
         ':delivered': 'delivered',
         ':attempt': 2,
@@ -38,9 +43,31 @@ describe('delivery ledger', () => {
     });
   });
 
+  it('a job\'s success always lands on its summary item (creating it on the first attempt)', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+    await createDynamoDeliveryLedger(db, { tableName: 'metahook', retentionDays: 90 }).recordDeliveryOutcome({
+      ...update,
+      jobId: 'job_1',
+      status: 'delivered',
+      failures: 0,
+      nextAttemptAt: null,
+      lastStatusCode: 200,
+      lastError: null,
+    });
+    const input = inputsOf(UpdateCommand)[0];
+    expect(input).toMatchObject({ Key: keys.jobDelivery('ten_1', 'job_1'), UpdateExpression: 'SET delivery = :delivery, entity = :entity, expires_at = :expires' });
+    expect(input.ConditionExpression).toBeUndefined();
+    expect(input.ExpressionAttributeNames).toBeUndefined();
+    expect(input.ExpressionAttributeValues).toEqual({
+      ':delivery': expect.objectContaining({ status: 'delivered', attempts: 2, event_id: 'msg_1' }),
+      ':entity': 'job_delivery',
+      ':expires': expires,
+    });
+  });
+
   it('a batch\'s summary goes to its progress item; a success always lands; a lost race is not an error', async () => {
     dynamo.on(UpdateCommand).rejects(Object.assign(new Error('x'), { name: 'ConditionalCheckFailedException' }));
-    await createDynamoDeliveryLedger(db, { tableName: 'metahook' }).recordDeliveryOutcome({
+    await createDynamoDeliveryLedger(db, { tableName: 'metahook', retentionDays: 90 }).recordDeliveryOutcome({
       ...update,
       batchId: 'bat_1',
       status: 'delivered',
@@ -64,7 +91,13 @@ const jobItem = (id: string, created_at: string, status = 'queued') => ({
 
 /** The index entries of `jobs` on their shards, as gsi2 returns them (newest first per shard). */
 function serveShards(jobs: ReturnType<typeof jobItem>[]) {
+  const items = [...jobs, ...deliveries];
   dynamo.on(QueryCommand).callsFake(async (input) => {
+    if (input.IndexName === undefined) {
+      // A lone job's read: its partition's DELIVERY..JOB range on the table.
+      const { ':pk': pk, ':delivery': from, ':job': to } = input.ExpressionAttributeValues;
+      return { Items: items.filter((item) => item.pk === pk && item.sk >= from && item.sk <= to) };
+    }
     const shard = Number(String(input.ExpressionAttributeValues[':pk']).split('#').at(-1));
     const before = input.ExpressionAttributeValues[':before'];
     const from = input.ExpressionAttributeValues[':from'];
@@ -77,10 +110,23 @@ function serveShards(jobs: ReturnType<typeof jobItem>[]) {
     const page = entries.slice(start, start + input.Limit);
     return { Items: page, ...(start + input.Limit < entries.length ? { LastEvaluatedKey: page.at(-1) } : {}) };
   });
+  serveItems(items);
+}
+
+/** BatchGetItem by exact key (pk and sk), as DynamoDB answers it; missing keys are left out. */
+function serveItems(items: Record<string, unknown>[]) {
   dynamo.on(BatchGetCommand).callsFake(async (input) => ({
-    Responses: { metahook: input.RequestItems.metahook.Keys.map((key: { pk: string }) => jobs.find((job) => job.pk === key.pk)).filter(Boolean) },
+    Responses: {
+      metahook: input.RequestItems.metahook.Keys.flatMap((key: { pk: string; sk: string }) => items.filter((item) => item.pk === key.pk && item.sk === key.sk)),
+    },
   }));
 }
+
+const DELIVERED = { status: 'delivered', attempts: 1, event_id: 'evt_x', last_status_code: 200, last_error: null, updated_at: '2026-01-01T00:01:00.000Z' };
+/** Jobs whose callback has recorded an outcome have a summary item beside them (every fifth, here). */
+const deliveries = Array.from({ length: 30 }, (_, i) => i)
+  .filter((i) => i % 5 === 0)
+  .map((i) => ({ ...keys.jobDelivery('ten_1', `job_${String(i).padStart(2, '0')}`), entity: 'job_delivery', delivery: { ...DELIVERED, event_id: `evt_${i}` } }));
 
 describe('job listings', () => {
   const jobs = Array.from({ length: 30 }, (_, i) =>
@@ -109,6 +155,23 @@ describe('job listings', () => {
     expect(inputsOf(BatchGetCommand)[0].RequestItems.metahook.ConsistentRead).toBe(true);
   });
 
+  it('shows each job with the summary from its delivery item, read in the same BatchGetItem (initial summary when it has none)', async () => {
+    serveShards(jobs);
+    const page = await createDynamoJobListings(db, { tableName: 'metahook' }).listJobs('ten_1', { limit: 6 });
+    expect(page.jobs.map((job) => [job.job_id, job.delivery.event_id])).toEqual([
+      ['job_29', null],
+      ['job_28', null],
+      ['job_27', null],
+      ['job_26', null],
+      ['job_25', 'evt_25'],
+      ['job_24', null],
+    ]);
+    expect(page.jobs[0]!.delivery).toEqual({ status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null });
+    expect(page.jobs[4]!.delivery).toEqual({ ...DELIVERED, event_id: 'evt_25' });
+    expect(inputsOf(BatchGetCommand)).toHaveLength(1);
+    expect(inputsOf(BatchGetCommand)[0].RequestItems.metahook.Keys).toHaveLength(12);
+  });
+
   it('filters by status and since, still newest first and limited', async () => {
     serveShards(jobs);
     const page = await createDynamoJobListings(db, { tableName: 'metahook' }).listJobs('ten_1', { limit: 3, status: 'failed', since: '2026-01-01T00:00:10.000Z' });
@@ -128,15 +191,29 @@ describe('job listings', () => {
 
   it('lists a batch\'s jobs from its job ids, ascending, with a cursor', async () => {
     dynamo.on(GetCommand).resolves({ Item: { job_ids: ['job_03', 'job_01', 'job_02'] } });
-    dynamo.on(BatchGetCommand).callsFake(async (input) => ({
-      Responses: { metahook: input.RequestItems.metahook.Keys.map((key: { pk: string }) => jobs.find((job) => job.pk === key.pk)) },
-    }));
+    serveItems([...jobs, ...deliveries]);
+    // A page of one job: one Query of its partition's DELIVERY..JOB range reads job and summary.
+    const job03 = jobs.find((job) => job.job_id === 'job_03')!;
+    dynamo.on(QueryCommand).resolves({ Items: [job03] });
     const listings = createDynamoJobListings(db, { tableName: 'metahook' });
     const first = await listings.listJobs('ten_1', { batchId: 'bat_1', limit: 2 });
     expect(first.jobs.map((job) => job.job_id)).toEqual(['job_01', 'job_02']);
     const second = await listings.listJobs('ten_1', { batchId: 'bat_1', limit: 2, cursor: first.cursor! });
     expect(second).toMatchObject({ jobs: [expect.objectContaining({ job_id: 'job_03' })], cursor: null });
     expect(inputsOf(GetCommand)[0]).toEqual({ TableName: 'metahook', Key: keys.batch('ten_1', 'bat_1'), ConsistentRead: true, ProjectionExpression: 'job_ids' });
-    expect(inputsOf(QueryCommand)).toHaveLength(0);
+    expect(inputsOf(BatchGetCommand)[0].RequestItems.metahook.Keys).toEqual([
+      keys.job('ten_1', 'job_01'),
+      keys.jobDelivery('ten_1', 'job_01'),
+      keys.job('ten_1', 'job_02'),
+      keys.jobDelivery('ten_1', 'job_02'),
+    ]);
+    expect(inputsOf(QueryCommand)).toEqual([
+      {
+        TableName: 'metahook',
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :delivery AND :job',
+        ExpressionAttributeValues: { ':pk': job03.pk, ':delivery': 'DELIVERY', ':job': 'JOB' },
+        ConsistentRead: true,
+      },
+    ]);
   });
 });

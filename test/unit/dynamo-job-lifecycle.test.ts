@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchItems, createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { resolveSettings } from '../../lib/settings';
 import { keys, LISTING_SHARDS, shardOf } from '../../lambdas/adapters/dynamo/keys';
@@ -78,6 +78,9 @@ describe('createBatch', () => {
     });
     expect(puts[2]).not.toHaveProperty('metadata');
     expect(puts[2]).not.toHaveProperty('gsi1pk');
+    // The delivery summary has its own item, written by the callback's first attempt: not on the job.
+    expect(puts[2]).not.toHaveProperty('delivery');
+    expect(puts).toHaveLength(4);
     expect(puts[2]).toMatchObject({
       ...keys.job('ten_1', 'job_1'),
       metadata_in_batch: true,
@@ -234,11 +237,33 @@ describe('releaseLease, finish, cancel', () => {
     });
     expect(result).toMatchObject({ cancelled: false, job: { status: 'processing' } });
   });
+
+  it('cancel shows the job with its delivery summary item (a redriven job may have delivered before)', async () => {
+    const delivered = { status: 'delivered', attempts: 1, event_id: 'evt_1', last_status_code: 200, last_error: null, updated_at: NOW.toISOString() };
+    dynamo.on(UpdateCommand).resolves({ Attributes: { ...keys.job('ten_1', 'job_1'), ...job({ status: 'cancelled', metadata: null, delivery: undefined as never }) } });
+    dynamo.on(GetCommand, { Key: keys.jobDelivery('ten_1', 'job_1') }).resolves({ Item: { ...keys.jobDelivery('ten_1', 'job_1'), delivery: delivered } });
+    const result = await lifecycle().cancel('ten_1', 'job_1', NOW);
+    expect(result).toMatchObject({ cancelled: true, job: { status: 'cancelled', delivery: delivered } });
+    expect(inputsOf(GetCommand)).toEqual([{ TableName: 'metahook', Key: keys.jobDelivery('ten_1', 'job_1'), ConsistentRead: true }]);
+  });
 });
+
+/** A lone job read: the Query of its partition's DELIVERY..JOB range, answered with these items. */
+const partitionRange = (jobId: string) => ({
+  TableName: 'metahook',
+  KeyConditionExpression: 'pk = :pk AND sk BETWEEN :delivery AND :job',
+  ExpressionAttributeValues: { ':pk': keys.job('ten_1', jobId).pk, ':delivery': 'DELIVERY', ':job': 'JOB' },
+  ConsistentRead: true,
+});
+const servePartitions = (items: Record<string, unknown>[]) =>
+  dynamo.on(QueryCommand).callsFake(async (input) => ({
+    Items: items.filter((item) => item.pk === input.ExpressionAttributeValues[':pk']).sort((a, b) => String(a.sk).localeCompare(String(b.sk))),
+  }));
+const DELIVERED = { status: 'delivered', attempts: 1, event_id: 'evt_1', last_status_code: 200, last_error: null, updated_at: '2026-01-01T00:01:00.000Z' };
 
 describe('reads', () => {
   it('getJob resolves the metadata from the batch item once per batch (the batch item never changes)', async () => {
-    dynamo.on(GetCommand, { Key: keys.job('ten_1', 'job_1') }).resolves({ Item: { ...keys.job('ten_1', 'job_1'), ...job({ metadata: undefined as never }), metadata_in_batch: true } });
+    servePartitions([{ ...keys.job('ten_1', 'job_1'), ...job({ metadata: undefined as never, delivery: undefined as never }), metadata_in_batch: true }]);
     dynamo.on(GetCommand, { Key: keys.batch('ten_1', 'bat_1') }).resolves({ Item: { metadata: { order: 7 } } });
     const adapter = lifecycle();
     expect((await adapter.getJob('ten_1', 'job_1'))!.metadata).toEqual({ order: 7 });
@@ -249,28 +274,43 @@ describe('reads', () => {
     ]);
   });
 
-  it('getJob of a job without metadata reads nothing else; an unknown job is undefined', async () => {
-    dynamo.on(GetCommand, { Key: keys.job('ten_1', 'job_1') }).resolves({ Item: { ...keys.job('ten_1', 'job_1'), ...job({ metadata: undefined as never }) } });
-    dynamo.on(GetCommand, { Key: keys.job('ten_1', 'job_9') }).resolves({});
-    expect((await lifecycle().getJob('ten_1', 'job_1'))!.metadata).toBeNull();
+  it('getJob reads the job and its delivery summary item in one Query; no summary item is the initial pending summary; an unknown job is undefined', async () => {
+    servePartitions([
+      { ...keys.job('ten_1', 'job_1'), ...job({ metadata: undefined as never, delivery: undefined as never }) },
+      { ...keys.jobDelivery('ten_1', 'job_1'), entity: 'job_delivery', delivery: DELIVERED },
+      { ...keys.job('ten_1', 'job_2'), ...job({ job_id: 'job_2', metadata: undefined as never, delivery: undefined as never }) },
+    ]);
+    const one = await lifecycle().getJob('ten_1', 'job_1');
+    expect(one!.metadata).toBeNull();
+    expect(one!.delivery).toEqual(DELIVERED);
+    expect((await lifecycle().getJob('ten_1', 'job_2'))!.delivery).toEqual({ status: 'pending', attempts: 0, event_id: null, last_status_code: null, last_error: null, updated_at: null });
     expect(await lifecycle().getJob('ten_1', 'job_9')).toBeUndefined();
-    expect(inputsOf(GetCommand)).toHaveLength(2);
+    expect(inputsOf(QueryCommand)).toEqual([partitionRange('job_1'), partitionRange('job_2'), partitionRange('job_9')]);
+    expect(inputsOf(GetCommand)).toHaveLength(0);
   });
 });
 
 describe('coalesced single-job reads', () => {
-  it('reads issued in the same turn go out as one consistent BatchGetItem; a lone read stays a GetItem', async () => {
-    const item = (id: string) => ({ ...keys.job('ten_1', id), ...job({ job_id: id, metadata: undefined as never }) });
-    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [item('job_1'), item('job_2')] } });
-    dynamo.on(GetCommand).resolves({ Item: item('job_3') });
+  it('reads issued in the same turn go out as one consistent BatchGetItem of each job and its summary item; a lone read is one Query', async () => {
+    const item = (id: string) => ({ ...keys.job('ten_1', id), ...job({ job_id: id, metadata: undefined as never, delivery: undefined as never }) });
+    dynamo.on(BatchGetCommand).resolves({ Responses: { metahook: [item('job_1'), { ...keys.jobDelivery('ten_1', 'job_2'), delivery: DELIVERED }, item('job_2')] } });
+    servePartitions([item('job_3')]);
     const adapter = lifecycle();
     const [a, b, missing] = await Promise.all([adapter.getJob('ten_1', 'job_1'), adapter.getJob('ten_1', 'job_2'), adapter.getJob('ten_1', 'job_9')]);
     expect([a?.job_id, b?.job_id, missing]).toEqual(['job_1', 'job_2', undefined]);
+    expect([a?.delivery.status, b?.delivery]).toEqual(['pending', DELIVERED]);
     expect(inputsOf(BatchGetCommand)).toEqual([
-      { RequestItems: { metahook: { Keys: [keys.job('ten_1', 'job_1'), keys.job('ten_1', 'job_2'), keys.job('ten_1', 'job_9')], ConsistentRead: true } } },
+      {
+        RequestItems: {
+          metahook: {
+            Keys: ['job_1', 'job_2', 'job_9'].flatMap((id) => [keys.job('ten_1', id), keys.jobDelivery('ten_1', id)]),
+            ConsistentRead: true,
+          },
+        },
+      },
     ]);
     expect((await adapter.getJob('ten_1', 'job_3'))?.job_id).toBe('job_3');
-    expect(inputsOf(GetCommand)).toHaveLength(1);
+    expect(inputsOf(QueryCommand)).toEqual([partitionRange('job_3')]);
     expect(inputsOf(BatchGetCommand)).toHaveLength(1);
   });
 });

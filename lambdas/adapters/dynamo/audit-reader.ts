@@ -3,8 +3,8 @@
 // range, never a Scan, so an audit costs what it returns, not the size of the table.
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BatchRecord, DeliveryAttemptRecord, JobRecord } from '../../core/records';
-import { toBatchRecord, toJobRecord } from './item-records';
-import { keys, listingShards, stripStorage } from './keys';
+import { toBatchRecord, toJobRecord, withDeliverySummary } from './item-records';
+import { JOB_DELIVERY_SK, keys, listingShards, stripStorage } from './keys';
 import { mergeShards, take } from './sharded-listing';
 import { batchGetAll } from './table-io';
 
@@ -61,14 +61,15 @@ export function createDynamoAuditReader(db: DynamoDBDocumentClient, options: { r
     return items.slice(0, limit);
   }
 
-  /** A subject's partition: its own item(s) (JOB, or BATCH + PROGRESS) and its ATTEMPT# items, in one Query. */
+  /** A subject's partition: its own item(s) (JOB + DELIVERY, or BATCH + PROGRESS) and its ATTEMPT# items, in one Query. */
   async function readPartition(pk: string) {
     const items = await queryAll({ KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
     const attempts = items
       .filter((item) => String(item.sk).startsWith('ATTEMPT#'))
       .map((item) => stripStorage<DeliveryAttemptRecord>(item))
       .sort(byStart);
-    const subject = items.find((item) => item.sk === 'JOB' || item.sk === 'BATCH');
+    const job = items.find((item) => item.sk === 'JOB');
+    const subject = job ? withDeliverySummary(job, items.find((item) => item.sk === JOB_DELIVERY_SK)) : items.find((item) => item.sk === 'BATCH');
     const progress = items.find((item) => item.sk === 'PROGRESS');
     return { subject, progress, attempts };
   }

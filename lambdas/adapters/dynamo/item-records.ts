@@ -1,6 +1,6 @@
 // Adapter detail: stored items -> domain records (core/records.ts). Storage attributes and
 // extraction bookkeeping stay behind; integrators and use cases see records only.
-import type { BatchRecord, JobRecord } from '../../core/records';
+import { INITIAL_DELIVERY_SUMMARY, type BatchRecord, type JobRecord } from '../../core/records';
 import { stripStorage } from './keys';
 
 /**
@@ -18,13 +18,26 @@ export const neverWrittenSlots = (slots: unknown): number =>
 const JOB_BOOKKEEPING = ['lease_until', 'lease_owner', 'processing_attempts', 'requeues', 'metadata_in_batch'] as const;
 
 /**
+ * A job item with the summary from its delivery item (keys.jobDelivery) beside it. No delivery
+ * item: the callback has made no attempt yet, so the job has the initial pending summary.
+ */
+export function withDeliverySummary(jobItem: Record<string, unknown>, deliveryItem: Record<string, unknown> | undefined): Record<string, unknown> {
+  return { ...jobItem, delivery: deliveryItem?.delivery ?? INITIAL_DELIVERY_SUMMARY };
+}
+
+/**
  * A job record from its item. Metadata is stored once, on the batch item: a job item flagged
  * `metadata_in_batch` gets the batch's (the caller resolves it); an item without the flag has none.
  */
 export function toJobRecord(item: Record<string, unknown>, batchMetadata: Record<string, unknown> | null = null): JobRecord {
   const stored = stripStorage<Record<string, unknown>>(item);
   for (const attribute of JOB_BOOKKEEPING) delete stored[attribute];
-  return { ...stored, metadata: item.metadata_in_batch === true ? batchMetadata : ((stored.metadata as Record<string, unknown> | undefined) ?? null) } as unknown as JobRecord;
+  return {
+    ...stored,
+    metadata: item.metadata_in_batch === true ? batchMetadata : ((stored.metadata as Record<string, unknown> | undefined) ?? null),
+    // The summary lives on its own item; a job item read without it (a state change's ALL_NEW) shows the initial one.
+    delivery: stored.delivery ?? INITIAL_DELIVERY_SUMMARY,
+  } as unknown as JobRecord;
 }
 
 /** True when the job item's metadata lives on its batch item. */

@@ -1,8 +1,9 @@
 // Adapter: JobLifecycle port on DynamoDB. Every state change is a conditional UpdateItem whose
 // condition is the transition's guard from core/job-state.ts (job-conditions.ts translates it),
 // so concurrent extractors cannot process a job twice at once and a cancel cannot race a start.
-// Job items carry no metadata (it is stored once, on the batch item) and no listing attributes
-// other than one KEYS_ONLY, write-sharded index key (keys.tenantJobsIndex).
+// Job items carry no metadata (it is stored once, on the batch item), no delivery summary (its
+// own small item beside the job, keys.jobDelivery: the callback's updates never rewrite the
+// result) and no listing attributes other than one KEYS_ONLY, write-sharded index key.
 import { UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { resolveSettings } from '../../../lib/settings';
 import { JOB_TRANSITIONS } from '../../core/job-state';
@@ -10,9 +11,10 @@ import type { JobLifecycle, JobOutcomeUpdate, StartProcessingResult } from '../.
 import type { BatchRecord, JobRecord } from '../../core/records';
 import { createBatchMetadataReader } from './batch-metadata';
 import { transitionCondition } from './job-conditions';
-import { SLOT_CODES } from './item-records';
+import { SLOT_CODES, withDeliverySummary } from './item-records';
+import { readJobsWithDelivery } from './job-reads';
 import { epochSeconds, isConditionalCheckFailed, jobListingSortKey, keys, LISTING_SHARDS, shardOf, conditionally } from './keys';
-import { batchGetAll, batchPutAll, getConsistent, type JobTableOptions } from './table-io';
+import { batchPutAll, getConsistent, type JobTableOptions } from './table-io';
 
 /** Callers that do not pass the setting get its default (tests, tools writing batches directly). */
 const DEFAULT_OPEN_BATCH_CHECK_SECONDS = resolveSettings().sweeper.openBatchCheckSeconds;
@@ -45,7 +47,8 @@ export function batchItems(
       expires_at,
     },
     ...jobs.map((job) => {
-      const { metadata, ...fields } = job;
+      // The delivery summary is not stored with the job: its own item appears with the first attempt.
+      const { metadata, delivery: _delivery, ...fields } = job;
       const slot = slotOf.get(job.job_id);
       return {
         ...keys.job(job.tenant_id, job.job_id),
@@ -99,24 +102,20 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
   const record = async (item: Record<string, unknown>) => (await metadata.jobRecords([item]))[0]!;
 
   // Single-job reads issued in the same turn of the event loop (the callback's records of one
-  // SQS batch each load their job first) go out as one BatchGetItem; a lone read stays a GetItem.
-  let pendingReads: Array<{ key: Record<string, string>; resolve(item: Record<string, unknown> | undefined): void; reject(error: unknown): void }> = [];
-  function readJobItem(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
+  // SQS batch each load their job first) go out as one BatchGetItem; a lone read is one Query.
+  // Either way each job comes with its delivery summary item (job-reads.ts).
+  let pendingReads: Array<{ key: { pk: string; sk: string }; resolve(item: Record<string, unknown> | undefined): void; reject(error: unknown): void }> = [];
+  function readJobItem(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
     return new Promise((resolve, reject) => {
       pendingReads.push({ key, resolve, reject });
       if (pendingReads.length > 1) return;
       setImmediate(() => {
         const reads = pendingReads;
         pendingReads = [];
-        const unique = [...new Map(reads.map((read) => [String(read.key.pk), read.key])).values()];
-        const items =
-          unique.length === 1
-            ? getConsistent(db, TableName, unique[0]!).then((item) => (item ? [item] : []))
-            : batchGetAll(db, TableName, unique);
-        items.then(
+        readJobsWithDelivery(db, TableName, reads.map((read) => read.key)).then(
           (found) => {
             const byPk = new Map(found.map((item) => [String(item.pk), item]));
-            for (const read of reads) read.resolve(byPk.get(String(read.key.pk)));
+            for (const read of reads) read.resolve(byPk.get(read.key.pk));
           },
           (error: unknown) => reads.forEach((read) => read.reject(error)),
         );
@@ -157,8 +156,7 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
     },
 
     async getJobs(tenantId, jobIds) {
-      const items = await batchGetAll(db, TableName, [...new Set(jobIds)].map((id) => keys.job(tenantId, id)));
-      return metadata.jobRecords(items);
+      return metadata.jobRecords(await readJobsWithDelivery(db, TableName, jobIds.map((id) => keys.job(tenantId, id))));
     },
 
     async startProcessing(tenantId, jobId, now, lease): Promise<StartProcessingResult> {
@@ -240,7 +238,10 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
         ExpressionAttributeNames: { ...condition.names, '#status': 'status' },
         ExpressionAttributeValues: { ...condition.values, ':to': JOB_TRANSITIONS.cancel.to[0], ':at': now.toISOString() },
       });
-      return { cancelled: changed, job };
+      if (!job) return { cancelled: changed, job };
+      // The caller shows the job: with its real delivery summary (a redriven job may have delivered before).
+      const delivery = await getConsistent(db, TableName, keys.jobDelivery(tenantId, jobId));
+      return { cancelled: changed, job: { ...job, delivery: withDeliverySummary({}, delivery).delivery as JobRecord['delivery'] } };
     },
   };
 }

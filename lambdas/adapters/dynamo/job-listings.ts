@@ -1,7 +1,7 @@
 // Adapter: JobListings port on DynamoDB. A tenant's jobs by time come from the write-sharded,
 // KEYS_ONLY gsi2 (merged across shards, newest first); a batch's jobs from its batch item's
-// job ids (ascending). Either way the keys are then read with one consistent BatchGetItem per
-// page and filtered by status. The cursor is opaque: the last job's key, checked on the way
+// job ids (ascending). Either way the keys are then read, each job with its delivery summary
+// item, with consistent BatchGetItems (50 jobs per call) and filtered by status. The cursor is opaque: the last job's key, checked on the way
 // back in so it cannot leave the caller's listing (core/list-cursor.ts).
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeListCursor } from '../../core/list-cursor';
@@ -10,7 +10,7 @@ import type { JobRecord } from '../../core/records';
 import { createBatchMetadataReader } from './batch-metadata';
 import { jobListingSortKey, keys, listingShards } from './keys';
 import { mergeShards, take } from './sharded-listing';
-import { batchGetAll } from './table-io';
+import { readJobsWithDelivery } from './job-reads';
 
 export function createDynamoJobListings(db: DynamoDBDocumentClient, options: { readonly tableName: string }): JobListings {
   const TableName = options.tableName;
@@ -18,7 +18,7 @@ export function createDynamoJobListings(db: DynamoDBDocumentClient, options: { r
 
   /** Reads the jobs behind `ids` (in that order) and keeps those the query's filters accept. */
   async function jobsFor(tenantId: string, ids: readonly string[], query: JobListQuery): Promise<Array<{ id: string; job: JobRecord | undefined }>> {
-    const items = await batchGetAll(db, TableName, ids.map((id) => keys.job(tenantId, id)));
+    const items = await readJobsWithDelivery(db, TableName, ids.map((id) => keys.job(tenantId, id)));
     const records = new Map((await metadata.jobRecords(items)).map((job) => [job.job_id, job]));
     return ids.map((id) => {
       const job = records.get(id);

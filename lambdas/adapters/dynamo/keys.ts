@@ -4,11 +4,20 @@
 
 const tenantPrefix = (tenantId: string) => `TENANT#${tenantId}`;
 
+/** Sort key of a job's delivery summary item. 'ATTEMPT#...' < 'DELIVERY' < 'JOB': one range reads job and summary, never attempts. */
+export const JOB_DELIVERY_SK = 'DELIVERY';
+
 export const keys = {
   tenant: (tenantId: string) => ({ pk: tenantPrefix(tenantId), sk: 'TENANT' }),
   tenantsIndex: { gsi1pk: 'TENANTS' },
   apiKey: (apiKeyId: string) => ({ pk: `APIKEY#${apiKeyId}`, sk: 'APIKEY' }),
   job: (tenantId: string, jobId: string) => ({ pk: `${tenantPrefix(tenantId)}#JOB#${jobId}`, sk: 'JOB' }),
+  /**
+   * A job's delivery summary, beside the job in its partition: a small item of its own, so the
+   * callback's conditional update costs 1 WCU however large the stored result is. Written only by
+   * the callback; absent until the first attempt (readers take the initial pending summary).
+   */
+  jobDelivery: (tenantId: string, jobId: string) => ({ pk: `${tenantPrefix(tenantId)}#JOB#${jobId}`, sk: JOB_DELIVERY_SK }),
   batch: (tenantId: string, batchId: string) => ({ pk: `${tenantPrefix(tenantId)}#BATCH#${batchId}`, sk: 'BATCH' }),
   dedupe: (tenantId: string, dedupeKey: string) => ({ pk: `${tenantPrefix(tenantId)}#DEDUPE#${dedupeKey}`, sk: 'DEDUPE' }),
   idempotency: (tenantId: string, keyHash: string) => ({
