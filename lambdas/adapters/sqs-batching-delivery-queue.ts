@@ -4,6 +4,11 @@
 // SQS refuses turns into a failure of that record: the record comes back, the use case finds its
 // job finished and queues the same webhook again. Nothing is lost if the process dies before the
 // flush either: the records are not deleted until the handler returns.
+// Each invocation has its own buffer (begin): invocations that overlap in one process (the local
+// stack's concurrent pollers, an abandoned timed-out one) must not flush each other's webhooks.
+// With one shared buffer, an invocation whose webhooks another one had taken found nothing to
+// send, returned, and had its records deleted while those webhooks were still unsent: a kill -9
+// of `npm start` in that window left completed jobs with no message and no webhook, for good.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue } from '../core/ports';
@@ -11,20 +16,34 @@ import { currentTraceHeader, traceHeaderAttributes } from './tracing';
 
 export interface BatchingDeliveryQueue {
   readonly queue: DeliveryQueue;
+  /** Starts one invocation's buffer: only what its records queue is sent by its flush. */
+  begin(): DeliveryBatch;
+}
+
+/** The webhooks of one invocation's SQS batch. */
+export interface DeliveryBatch {
   /** Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush. */
   run<T>(owner: string, work: () => Promise<T>): Promise<T>;
-  /** Sends everything queued since the last flush; resolves with the owners whose messages SQS did not take. */
+  /**
+   * Sends everything this batch's records queued since the last flush; resolves, once SQS has
+   * answered for all of it, with the owners whose messages SQS did not take.
+   */
   flush(): Promise<string[]>;
+}
+
+interface Pending {
+  readonly owner: string;
+  readonly message: DeliveryMessage;
+  readonly traceHeader?: string | undefined;
 }
 
 const MAX_ROUNDS = 3;
 
 export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
-  const owners = new AsyncLocalStorage<string>();
-  // traceHeader: the record's trace, read when queued: the flush runs outside every record's trace.
-  let pending: Array<{ owner: string | undefined; message: DeliveryMessage; traceHeader?: string | undefined }> = [];
+  // The record running now and the buffer of the invocation it belongs to.
+  const current = new AsyncLocalStorage<{ readonly owner: string; readonly pending: Pending[] }>();
 
-  async function send(entries: typeof pending): Promise<Set<string | undefined>> {
+  async function send(entries: ReadonlyArray<Omit<Pending, 'owner'> & { readonly owner: string | undefined }>): Promise<Set<string | undefined>> {
     const failedOwners = new Set<string | undefined>();
     if (entries.length === 0) return failedOwners;
     for (let start = 0; start < entries.length; start += 10) {
@@ -53,27 +72,32 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
   return {
     queue: {
       async enqueueDeliveries(messages) {
-        const owner = owners.getStore();
+        const record = current.getStore();
         // Outside a record (a direct call), send at once: nobody would flush.
-        if (owner === undefined) {
+        if (record === undefined) {
           const failed = await send(messages.map((message) => ({ owner: undefined, message })));
           if (failed.size > 0) throw new Error('SQS refused delivery messages after retries');
           return;
         }
+        // The record's trace, read when queued: the flush runs outside every record's trace.
         const traceHeader = currentTraceHeader();
-        pending.push(...messages.map((message) => ({ owner, message, traceHeader })));
+        record.pending.push(...messages.map((message) => ({ owner: record.owner, message, traceHeader })));
       },
     },
-    run: (owner, work) => owners.run(owner, work),
-    async flush() {
-      const batch = pending;
-      pending = [];
-      if (batch.length === 0) return [];
-      // Job events first, batch events after, in separate calls: a batch.completed keeps
-      // arriving after its jobs' events as when each was sent on its own (SQS does not order).
-      const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
-      for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
-      return [...failed].filter((owner): owner is string => owner !== undefined);
+    begin() {
+      const pending: Pending[] = [];
+      return {
+        run: (owner, work) => current.run({ owner, pending }, work),
+        async flush() {
+          const batch = pending.splice(0);
+          if (batch.length === 0) return [];
+          // Job events first, batch events after, in separate calls: a batch.completed keeps
+          // arriving after its jobs' events as when each was sent on its own (SQS does not order).
+          const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
+          for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
+          return [...failed].filter((owner): owner is string => owner !== undefined);
+        },
+      };
     },
   };
 }
