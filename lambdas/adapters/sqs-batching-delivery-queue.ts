@@ -4,11 +4,14 @@
 // SQS refuses turns into a failure of that record: the record comes back, the use case finds its
 // job finished and queues the same webhook again. Nothing is lost if the process dies before the
 // flush either: the records are not deleted until the handler returns.
-// Each invocation has its own buffer (begin): invocations that overlap in one process (the local
-// stack's concurrent pollers, an abandoned timed-out one) must not flush each other's webhooks.
-// With one shared buffer, an invocation whose webhooks another one had taken found nothing to
-// send, returned, and had its records deleted while those webhooks were still unsent: a kill -9
-// of `npm start` in that window left completed jobs with no message and no webhook, for good.
+// Invocations that overlap in one process (the local stack's concurrent pollers, an abandoned
+// timed-out one) share the queue, so one flush sends every webhook queued so far, job events
+// before batch events (a batch.completed still follows the job events it counts). But each
+// invocation's flush resolves only once SQS has answered for *its own* records' webhooks, whoever
+// sent them, and reports only its own failures. Before, an invocation whose webhooks another had
+// taken found nothing to send, returned, and had its records deleted while those webhooks were
+// still unsent: a kill -9 of `npm start` in that window left completed jobs with no message and no
+// webhook, for good (and a refused send was reported by an invocation that did not own it).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue } from '../core/ports';
@@ -16,7 +19,7 @@ import { currentTraceHeader, traceHeaderAttributes } from './tracing';
 
 export interface BatchingDeliveryQueue {
   readonly queue: DeliveryQueue;
-  /** Starts one invocation's buffer: only what its records queue is sent by its flush. */
+  /** Starts one invocation's batch: its flush waits for, and reports on, its own records' webhooks. */
   begin(): DeliveryBatch;
 }
 
@@ -25,27 +28,38 @@ export interface DeliveryBatch {
   /** Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush. */
   run<T>(owner: string, work: () => Promise<T>): Promise<T>;
   /**
-   * Sends everything this batch's records queued since the last flush; resolves, once SQS has
-   * answered for all of it, with the owners whose messages SQS did not take.
+   * Sends everything queued so far and resolves once SQS has answered for every webhook this
+   * batch's records queued (another invocation's flush may be sending some), with the owners whose
+   * messages SQS did not take.
    */
   flush(): Promise<string[]>;
 }
 
 interface Pending {
-  readonly owner: string;
+  readonly owner: string | undefined;
   readonly message: DeliveryMessage;
   readonly traceHeader?: string | undefined;
+  /** Settles with whether SQS took the message. */
+  readonly taken: Promise<boolean>;
+  settle(taken: boolean): void;
 }
 
 const MAX_ROUNDS = 3;
 
-export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
-  // The record running now and the buffer of the invocation it belongs to.
-  const current = new AsyncLocalStorage<{ readonly owner: string; readonly pending: Pending[] }>();
+function pendingEntry(owner: string | undefined, message: DeliveryMessage, traceHeader?: string): Pending {
+  let settle!: (taken: boolean) => void;
+  const taken = new Promise<boolean>((resolve) => (settle = resolve));
+  return { owner, message, traceHeader, taken, settle };
+}
 
-  async function send(entries: ReadonlyArray<Omit<Pending, 'owner'> & { readonly owner: string | undefined }>): Promise<Set<string | undefined>> {
-    const failedOwners = new Set<string | undefined>();
-    if (entries.length === 0) return failedOwners;
+export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
+  // The record running now and the entries of the invocation it belongs to.
+  const current = new AsyncLocalStorage<{ readonly owner: string; readonly mine: Pending[] }>();
+  // Queued by any invocation, not yet taken by a flush.
+  let pending: Pending[] = [];
+
+  /** Sends the entries, settling each one (never left unsettled: a waiting flush would hang). */
+  async function send(entries: readonly Pending[]): Promise<void> {
     for (let start = 0; start < entries.length; start += 10) {
       const chunk = entries.slice(start, start + 10);
       let outstanding = chunk.map((entry, i) => ({
@@ -64,9 +78,17 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
       } catch {
         // Unknown which entries landed: fail them all; a duplicate webhook has the same webhook-id.
       }
-      for (const entry of outstanding) failedOwners.add(chunk[Number(entry.Id)]!.owner);
+      const refused = new Set(outstanding.map((entry) => Number(entry.Id)));
+      chunk.forEach((entry, i) => entry.settle(!refused.has(i)));
     }
-    return failedOwners;
+  }
+
+  /** Everything queued so far: job events first, batch events after, in separate calls (SQS does not order). */
+  async function sendPending(): Promise<void> {
+    const batch = pending;
+    pending = [];
+    await send(batch.filter((entry) => entry.message.kind === 'job'));
+    await send(batch.filter((entry) => entry.message.kind !== 'job'));
   }
 
   return {
@@ -75,27 +97,29 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
         const record = current.getStore();
         // Outside a record (a direct call), send at once: nobody would flush.
         if (record === undefined) {
-          const failed = await send(messages.map((message) => ({ owner: undefined, message })));
-          if (failed.size > 0) throw new Error('SQS refused delivery messages after retries');
+          const entries = messages.map((message) => pendingEntry(undefined, message));
+          await send(entries);
+          if ((await Promise.all(entries.map((entry) => entry.taken))).includes(false)) {
+            throw new Error('SQS refused delivery messages after retries');
+          }
           return;
         }
         // The record's trace, read when queued: the flush runs outside every record's trace.
         const traceHeader = currentTraceHeader();
-        record.pending.push(...messages.map((message) => ({ owner: record.owner, message, traceHeader })));
+        const entries = messages.map((message) => pendingEntry(record.owner, message, traceHeader));
+        pending.push(...entries);
+        record.mine.push(...entries);
       },
     },
     begin() {
-      const pending: Pending[] = [];
+      const mine: Pending[] = [];
       return {
-        run: (owner, work) => current.run({ owner, pending }, work),
+        run: (owner, work) => current.run({ owner, mine }, work),
         async flush() {
-          const batch = pending.splice(0);
-          if (batch.length === 0) return [];
-          // Job events first, batch events after, in separate calls: a batch.completed keeps
-          // arriving after its jobs' events as when each was sent on its own (SQS does not order).
-          const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
-          for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
-          return [...failed].filter((owner): owner is string => owner !== undefined);
+          const own = mine.splice(0);
+          await sendPending();
+          const taken = await Promise.all(own.map((entry) => entry.taken));
+          return [...new Set(own.filter((_, i) => !taken[i]).map((entry) => entry.owner!))];
         },
       };
     },

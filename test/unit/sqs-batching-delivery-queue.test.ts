@@ -1,7 +1,7 @@
 // The extractor's batching delivery queue: the webhooks of one SQS batch go out in one
 // SendMessageBatch per 10 (job events before batch events), and a message SQS refuses, or a send
-// that throws, becomes a failure of the record that queued it, so that record is retried. Each
-// invocation's buffer is its own: an overlapping invocation never sends (or reports) another's.
+// that throws, becomes a failure of the record that queued it, so that record is retried. An
+// invocation's flush waits for its own records' webhooks, whoever sends them, and reports only its own.
 import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -44,10 +44,10 @@ describe('createBatchingDeliveryQueue', () => {
     sqs.restore();
   });
 
-  it('keeps overlapping invocations apart: a flush sends and reports only its own records, and resolves once they are sent', async () => {
-    // Two extractor invocations in one process (the local stack runs 4 pollers). With one shared
-    // buffer, B's flush took A's webhooks; A then found nothing to send, returned, and SQS deleted
-    // A's records while their webhooks were still on the way: a kill -9 there lost them for good.
+  it('overlapping invocations: a flush resolves only once its own webhooks are in SQS, and reports only its own refusals', async () => {
+    // Two extractor invocations in one process (the local stack runs 4 pollers). B's flush sends
+    // A's webhooks too. Before, A then found nothing to send, returned, and SQS deleted A's records
+    // while their webhooks were still on the way: a kill -9 there lost them for good.
     const sqs = mockClient(SQSClient);
     let releaseSend!: () => void;
     const sendHeld = new Promise<void>((resolve) => (releaseSend = resolve));
@@ -78,9 +78,9 @@ describe('createBatchingDeliveryQueue', () => {
     expect(await flushedA).toEqual([]);
     expect(await flushedB).toEqual(['rec-4']);
     const sent = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).event_id as string));
-    // B's flush is called first and sends B's webhooks only; A's go in A's own call.
-    expect(sent[0]).toEqual(['evt-3', 'evt-4']);
-    expect(sent[1]).toEqual(['evt-1', 'evt-2']);
+    // One call, in the order queued; the refused one retried on its own (MAX_ROUNDS), nothing sent twice otherwise.
+    expect(sent[0]).toEqual(['evt-1', 'evt-3', 'evt-2', 'evt-4']);
+    expect(sent.slice(1).flat().every((id) => id === 'evt-4')).toBe(true);
     sqs.restore();
   });
 
