@@ -4,6 +4,14 @@
 // SQS refuses turns into a failure of that record: the record comes back, the use case finds its
 // job finished and queues the same webhook again. Nothing is lost if the process dies before the
 // flush either: the records are not deleted until the handler returns.
+// Invocations that overlap in one process (the local stack's concurrent pollers, an abandoned
+// timed-out one) share the queue, so one flush sends every webhook queued so far, job events
+// before batch events (a batch.completed still follows the job events it counts). But each
+// invocation's flush resolves only once SQS has answered for *its own* records' webhooks, whoever
+// sent them, and reports only its own failures. Before, an invocation whose webhooks another had
+// taken found nothing to send, returned, and had its records deleted while those webhooks were
+// still unsent: a kill -9 of `npm start` in that window left completed jobs with no message and no
+// webhook, for good (and a refused send was reported by an invocation that did not own it).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue } from '../core/ports';
@@ -11,22 +19,47 @@ import { currentTraceHeader, traceHeaderAttributes } from './tracing';
 
 export interface BatchingDeliveryQueue {
   readonly queue: DeliveryQueue;
+  /** Starts one invocation's batch: its flush waits for, and reports on, its own records' webhooks. */
+  begin(): DeliveryBatch;
+}
+
+/** The webhooks of one invocation's SQS batch. */
+export interface DeliveryBatch {
   /** Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush. */
   run<T>(owner: string, work: () => Promise<T>): Promise<T>;
-  /** Sends everything queued since the last flush; resolves with the owners whose messages SQS did not take. */
+  /**
+   * Sends everything queued so far and resolves once SQS has answered for every webhook this
+   * batch's records queued (another invocation's flush may be sending some), with the owners whose
+   * messages SQS did not take.
+   */
   flush(): Promise<string[]>;
+}
+
+interface Pending {
+  readonly owner: string | undefined;
+  readonly message: DeliveryMessage;
+  readonly traceHeader?: string | undefined;
+  /** Settles with whether SQS took the message. */
+  readonly taken: Promise<boolean>;
+  settle(taken: boolean): void;
 }
 
 const MAX_ROUNDS = 3;
 
-export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
-  const owners = new AsyncLocalStorage<string>();
-  // traceHeader: the record's trace, read when queued: the flush runs outside every record's trace.
-  let pending: Array<{ owner: string | undefined; message: DeliveryMessage; traceHeader?: string | undefined }> = [];
+function pendingEntry(owner: string | undefined, message: DeliveryMessage, traceHeader?: string): Pending {
+  let settle!: (taken: boolean) => void;
+  const taken = new Promise<boolean>((resolve) => (settle = resolve));
+  return { owner, message, traceHeader, taken, settle };
+}
 
-  async function send(entries: typeof pending): Promise<Set<string | undefined>> {
-    const failedOwners = new Set<string | undefined>();
-    if (entries.length === 0) return failedOwners;
+export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
+  // The record running now and the entries of the invocation it belongs to.
+  const current = new AsyncLocalStorage<{ readonly owner: string; readonly mine: Pending[] }>();
+  // Queued by any invocation, not yet taken by a flush.
+  let pending: Pending[] = [];
+
+  /** Sends the entries, settling each one (never left unsettled: a waiting flush would hang). */
+  async function send(entries: readonly Pending[]): Promise<void> {
     for (let start = 0; start < entries.length; start += 10) {
       const chunk = entries.slice(start, start + 10);
       let outstanding = chunk.map((entry, i) => ({
@@ -45,35 +78,50 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
       } catch {
         // Unknown which entries landed: fail them all; a duplicate webhook has the same webhook-id.
       }
-      for (const entry of outstanding) failedOwners.add(chunk[Number(entry.Id)]!.owner);
+      const refused = new Set(outstanding.map((entry) => Number(entry.Id)));
+      chunk.forEach((entry, i) => entry.settle(!refused.has(i)));
     }
-    return failedOwners;
+  }
+
+  /** Everything queued so far: job events first, batch events after, in separate calls (SQS does not order). */
+  async function sendPending(): Promise<void> {
+    const batch = pending;
+    pending = [];
+    await send(batch.filter((entry) => entry.message.kind === 'job'));
+    await send(batch.filter((entry) => entry.message.kind !== 'job'));
   }
 
   return {
     queue: {
       async enqueueDeliveries(messages) {
-        const owner = owners.getStore();
+        const record = current.getStore();
         // Outside a record (a direct call), send at once: nobody would flush.
-        if (owner === undefined) {
-          const failed = await send(messages.map((message) => ({ owner: undefined, message })));
-          if (failed.size > 0) throw new Error('SQS refused delivery messages after retries');
+        if (record === undefined) {
+          const entries = messages.map((message) => pendingEntry(undefined, message));
+          await send(entries);
+          if ((await Promise.all(entries.map((entry) => entry.taken))).includes(false)) {
+            throw new Error('SQS refused delivery messages after retries');
+          }
           return;
         }
+        // The record's trace, read when queued: the flush runs outside every record's trace.
         const traceHeader = currentTraceHeader();
-        pending.push(...messages.map((message) => ({ owner, message, traceHeader })));
+        const entries = messages.map((message) => pendingEntry(record.owner, message, traceHeader));
+        pending.push(...entries);
+        record.mine.push(...entries);
       },
     },
-    run: (owner, work) => owners.run(owner, work),
-    async flush() {
-      const batch = pending;
-      pending = [];
-      if (batch.length === 0) return [];
-      // Job events first, batch events after, in separate calls: a batch.completed keeps
-      // arriving after its jobs' events as when each was sent on its own (SQS does not order).
-      const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
-      for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
-      return [...failed].filter((owner): owner is string => owner !== undefined);
+    begin() {
+      const mine: Pending[] = [];
+      return {
+        run: (owner, work) => current.run({ owner, mine }, work),
+        async flush() {
+          const own = mine.splice(0);
+          await sendPending();
+          const taken = await Promise.all(own.map((entry) => entry.taken));
+          return [...new Set(own.filter((_, i) => !taken[i]).map((entry) => entry.owner!))];
+        },
+      };
     },
   };
 }

@@ -26,7 +26,6 @@ const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
 const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, batchProgress, metrics } = await buildExtractorDeps(process.env);
 const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
-const processor = new BatchProcessor(EventType.SQS);
 
 async function processRecord(record: SQSRecord): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
@@ -112,18 +111,24 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
     settings.fairness,
   );
   const requeueFailures = await requeue(heldBack.map((entry) => entry.record));
+  // Both per invocation: invocations that overlap in one process (the local stack's concurrent
+  // pollers, an abandoned timed-out one) must neither flush each other's webhooks nor report each
+  // other's records (BatchProcessor keeps them as state); either let a record be deleted while its
+  // webhook was unsent or its retry was due.
+  const deliveries = deliveryBuffer.begin();
+  const processor = new BatchProcessor(EventType.SQS);
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => traceRecord(record))),
+      (record: SQSRecord) => batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
     : { batchItemFailures: [] };
   // The batch's webhooks in one SendMessageBatch per 10; a record whose webhook SQS refused is retried.
-  const undelivered = await deliveryBuffer.flush();
+  const undelivered = await deliveries.flush();
   if (undelivered.length > 0) {
     logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
     // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
