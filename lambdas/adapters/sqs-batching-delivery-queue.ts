@@ -13,8 +13,19 @@ export interface BatchingDeliveryQueue {
   readonly queue: DeliveryQueue;
   /** Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush. */
   run<T>(owner: string, work: () => Promise<T>): Promise<T>;
-  /** Sends everything queued since the last flush; resolves with the owners whose messages SQS did not take. */
-  flush(): Promise<string[]>;
+  /**
+   * Sends everything queued since the last flush; resolves with the owners whose messages SQS did
+   * not take, and those messages. Past `withinMs` (the invocation's time left, less what the caller
+   * needs after) it stops waiting and counts everything not yet confirmed as not taken, so a hung
+   * call ends in the caller's failure path instead of the function's timeout.
+   */
+  flush(withinMs?: number): Promise<Undelivered[]>;
+}
+
+/** A record whose webhook messages SQS did not take (or may not have: same webhook-ids if sent again). */
+export interface Undelivered {
+  readonly owner: string;
+  readonly messages: readonly DeliveryMessage[];
 }
 
 const MAX_ROUNDS = 3;
@@ -65,15 +76,30 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
       },
     },
     run: (owner, work) => owners.run(owner, work),
-    async flush() {
+    async flush(withinMs) {
       const batch = pending;
       pending = [];
       if (batch.length === 0) return [];
-      // Job events first, batch events after, in separate calls: a batch.completed keeps
-      // arriving after its jobs' events as when each was sent on its own (SQS does not order).
-      const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
-      for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
-      return [...failed].filter((owner): owner is string => owner !== undefined);
+      const sendAll = async () => {
+        // Job events first, batch events after, in separate calls: a batch.completed keeps
+        // arriving after its jobs' events as when each was sent on its own (SQS does not order).
+        const failed = await send(batch.filter((entry) => entry.message.kind === 'job'));
+        for (const owner of await send(batch.filter((entry) => entry.message.kind !== 'job'))) failed.add(owner);
+        return failed;
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const failed = withinMs === undefined || withinMs <= 0
+        ? await sendAll()
+        : await Promise.race([
+          sendAll(),
+          // Unknown what landed: every owner counts as failed (a repeat carries the same webhook-ids).
+          new Promise<Set<string | undefined>>((resolve) => {
+            timer = setTimeout(() => resolve(new Set(batch.map((entry) => entry.owner))), withinMs);
+          }),
+        ]).finally(() => clearTimeout(timer));
+      return [...failed]
+        .filter((owner): owner is string => owner !== undefined)
+        .map((owner) => ({ owner, messages: batch.filter((entry) => entry.owner === owner).map((entry) => entry.message) }));
     },
   };
 }

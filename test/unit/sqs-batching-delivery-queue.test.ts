@@ -32,12 +32,29 @@ describe('createBatchingDeliveryQueue', () => {
       .resolves({ Successful: [], Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] });
     const buffer = createBatchingDeliveryQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs/deliveries');
     for (const n of [1, 2]) await buffer.run(`rec-${n}`, () => buffer.queue.enqueueDeliveries([job(n)]));
-    expect(await buffer.flush()).toEqual(['rec-2']);
+    expect((await buffer.flush()).map((u) => u.owner)).toEqual(['rec-2']);
 
     sqs.reset();
     sqs.on(SendMessageBatchCommand).rejects(new Error('network'));
     for (const n of [3, 4]) await buffer.run(`rec-${n}`, () => buffer.queue.enqueueDeliveries([job(n)]));
-    expect((await buffer.flush()).sort()).toEqual(['rec-3', 'rec-4']);
+    expect((await buffer.flush()).map((u) => u.owner).sort()).toEqual(['rec-3', 'rec-4']);
+    sqs.restore();
+  });
+
+  it('stops waiting for a hung send after withinMs and reports every record of the flush, with its messages', async () => {
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageBatchCommand).callsFake(() => new Promise(() => undefined));
+    const buffer = createBatchingDeliveryQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs/deliveries');
+    await buffer.run('rec-1', async () => {
+      await buffer.queue.enqueueDeliveries([job(1)]);
+      await buffer.queue.enqueueDeliveries([{ kind: 'batch', tenant_id: 't1', batch_id: 'b1', event_id: 'evt-b1' }]);
+    });
+    await buffer.run('rec-2', () => buffer.queue.enqueueDeliveries([job(2)]));
+    const undelivered = await buffer.flush(50);
+    expect(undelivered.map((u) => [u.owner, u.messages.map((m) => m.event_id)])).toEqual([
+      ['rec-1', ['evt-1', 'evt-b1']],
+      ['rec-2', ['evt-2']],
+    ]);
     sqs.restore();
   });
 
