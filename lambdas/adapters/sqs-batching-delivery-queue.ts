@@ -2,7 +2,8 @@
 // and sends them together (SendMessageBatch, 10 per call) when the batch is done, instead of one
 // call per job. Each message remembers the record that queued it (AsyncLocalStorage), so a message
 // SQS refuses turns into a failure of that record: the record comes back, the use case finds its
-// job finished and queues the same webhook again. Nothing is lost if the process dies before the
+// job finished and queues the same webhook again (on its last receive the handler hands them to the
+// sweeper instead: JobLifecycle.deferAnnouncement). Nothing is lost if the process dies before the
 // flush either: the records are not deleted until the handler returns.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';

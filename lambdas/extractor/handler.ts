@@ -5,6 +5,8 @@
 // maxReceiveCount allows, so SQS's own move by count stays a net that normally never fires. Before a
 // batch runs, fairShare holds back a backlogged tenant's excess records: they are sent again to
 // the back of the queue (a fresh message, no receive spent) so other tenants' files go first.
+// The records' webhooks go out together after the batch; a record whose webhooks SQS did not take
+// is retried, except on its last receive, where they are handed to the sweeper (deferAnnouncement).
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -152,7 +154,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   // A hung send is given up in time to act on it (FLUSH_RESERVE_MS), not left to the function's timeout.
   const undelivered = await deliveryBuffer.flush(context.getRemainingTimeInMillis() - FLUSH_RESERVE_MS);
   if (undelivered.length > 0) {
-    logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
+    logger.warn('webhook messages not queued; their records will be retried (or, on the last receive, handed to the sweeper)', { count: undelivered.length });
   }
   const retried = await Promise.all(undelivered.map(async ({ owner, messages }) => {
     const record = run.find((entry) => entry.record.messageId === owner)!.record;
