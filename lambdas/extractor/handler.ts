@@ -100,6 +100,31 @@ async function deferAnnouncement(record: SQSRecord, messages: readonly DeliveryM
   }
 }
 
+/** Time kept back from a record on its last receive for dead-lettering it and the flush after. */
+const LAST_RECEIVE_RESERVE_MS = 2 * FLUSH_RESERVE_MS;
+
+/**
+ * On the last receive SQS allows, a record that would outlast the invocation (a hung DynamoDB or S3
+ * call) is dead-lettered with a reason in time, instead of the timeout leaving SQS to move it by
+ * count without one. What it already queued (a finished job's webhooks) is still flushed; a job
+ * left in flight is the stalled-job sweep's, a missed progress slot the open-batch sweep's.
+ * Earlier receives are left to the timeout: the message comes back and takes its lease back.
+ */
+async function onLastReceiveInTime(record: SQSRecord, context: Context, work: () => Promise<void>): Promise<void> {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  const budget = context.getRemainingTimeInMillis() - LAST_RECEIVE_RESERVE_MS;
+  if (receiveCount < settings.extraction.maxReceiveCount || budget <= 0) return work();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    work().then(() => 'done' as const),
+    new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); }),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome === 'done') return;
+  logger.error('job message dead-lettered on its last receive: out of time', { messageId: record.messageId, receiveCount });
+  countJob('dead_lettered');
+  await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_timeout', 'the last receive would have outlasted the function timeout');
+}
+
 /** Marks a record failed for the batch response; its visibility already says when it comes back. */
 class RetryScheduled extends Error {
   override readonly name = 'RetryScheduled';
@@ -145,7 +170,8 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => batchProgress.run(() => deliveryBuffer.run(record.messageId, () => traceRecord(record))),
+      (record: SQSRecord) => onLastReceiveInTime(record, context, () =>
+        batchProgress.run(() => deliveryBuffer.run(record.messageId, () => traceRecord(record)))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
