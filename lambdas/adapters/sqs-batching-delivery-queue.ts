@@ -2,7 +2,8 @@
 // and sends them together (SendMessageBatch, 10 per call) when the batch is done, instead of one
 // call per job. Each message remembers the record that queued it (AsyncLocalStorage), so a message
 // SQS refuses turns into a failure of that record: the record comes back, the use case finds its
-// job finished and queues the same webhook again. Nothing is lost if the process dies before the
+// job finished and queues the same webhook again (on its last receive the handler hands them to the
+// sweeper instead: JobLifecycle.deferAnnouncement). Nothing is lost if the process dies before the
 // flush either: the records are not deleted until the handler returns.
 // Invocations that overlap in one process (the local stack's concurrent pollers, an abandoned
 // timed-out one) share the queue, so one flush sends every webhook queued so far, job events
@@ -30,9 +31,17 @@ export interface DeliveryBatch {
   /**
    * Sends everything queued so far and resolves once SQS has answered for every webhook this
    * batch's records queued (another invocation's flush may be sending some), with the owners whose
-   * messages SQS did not take.
+   * messages SQS did not take, and those owners' messages. Past `withinMs` (the invocation's time
+   * left, less what the caller needs after) it stops waiting and counts every message not yet
+   * confirmed as not taken, so a hung call ends in the caller's failure path, not the timeout.
    */
-  flush(): Promise<string[]>;
+  flush(withinMs?: number): Promise<Undelivered[]>;
+}
+
+/** A record whose webhook messages SQS did not take (or may not have: same webhook-ids if sent again). */
+export interface Undelivered {
+  readonly owner: string;
+  readonly messages: readonly DeliveryMessage[];
 }
 
 interface Pending {
@@ -115,11 +124,25 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
       const mine: Pending[] = [];
       return {
         run: (owner, work) => current.run({ owner, mine }, work),
-        async flush() {
+        async flush(withinMs) {
           const own = mine.splice(0);
-          await sendPending();
-          const taken = await Promise.all(own.map((entry) => entry.taken));
-          return [...new Set(own.filter((_, i) => !taken[i]).map((entry) => entry.owner!))];
+          if (own.length === 0) return [];
+          const allAnswered = sendPending().then(() => Promise.all(own.map((entry) => entry.taken)));
+          let timer: NodeJS.Timeout | undefined;
+          const taken = withinMs === undefined || withinMs <= 0
+            ? await allAnswered
+            : await Promise.race([
+              allAnswered,
+              // Unknown what landed: every owner counts as not taken (a repeat carries the same webhook-ids).
+              new Promise<boolean[]>((resolve) => {
+                timer = setTimeout(() => resolve(own.map(() => false)), withinMs);
+              }),
+            ]).finally(() => clearTimeout(timer));
+          const refusedOwners = new Set(own.filter((_, i) => !taken[i]).map((entry) => entry.owner!));
+          return [...refusedOwners].map((owner) => ({
+            owner,
+            messages: own.filter((entry) => entry.owner === owner).map((entry) => entry.message),
+          }));
         },
       };
     },

@@ -59,6 +59,8 @@ export const METRIC = {
   sweeperStalledJobsRequeued: 'SweeperStalledJobsRequeued',
   /** Batches whose batch.completed the sweeper queued because their progress had missed a finished job. */
   sweeperBatchesCompleted: 'SweeperBatchesCompleted',
+  /** Finished jobs whose webhooks the extractor could not queue on their last receive, sent by the sweeper. */
+  sweeperJobsAnnounced: 'SweeperJobsAnnounced',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

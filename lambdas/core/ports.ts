@@ -222,6 +222,12 @@ export interface JobLifecycle {
   finish(job: JobRecord, outcome: JobOutcomeUpdate, now: Date): Promise<boolean>;
   /** queued -> cancelled. Returns the job as it is afterwards (or was, when not cancellable). */
   cancel(tenantId: string, jobId: string, now: Date): Promise<{ cancelled: boolean; job: JobRecord | undefined }>;
+  /**
+   * Failure path only: a finished job's webhook messages could not be queued on its message's last
+   * receive. Stores them on the job and puts it back in the lease index, due `now`, for the sweeper
+   * to send (sweep-leases.ts). False when the job is not finished (nothing to announce for it).
+   */
+  deferAnnouncement(tenantId: string, jobId: string, messages: readonly DeliveryMessage[], now: Date): Promise<boolean>;
 }
 
 /** A batch's record and how many of its jobs have finished; batch.completed exactly once. */
@@ -279,8 +285,18 @@ export interface StalledJobs {
    * still in flight with the deadline it was found with. Returns the requeue count, or undefined
    * when the job moved on (finished, restarted, or another sweep took it).
    */
-  claimRequeue(job: OverdueJob, now: Date, nextDeadline: (requeues: number) => Date): Promise<number | undefined>;
+  claimRequeue(job: OverdueJob, now: Date, nextDeadline: (requeues: number) => Date): Promise<RequeueClaim | undefined>;
+  /** Takes a finished job out of the lease index once its deferred announcement is queued, if still at `job.deadline`. */
+  closeAnnouncement(job: OverdueJob): Promise<void>;
 }
+
+/**
+ * A claimed overdue job: in flight (requeue it), or finished with webhook messages its extractor
+ * could not queue (send them; JobLifecycle.deferAnnouncement). `deadline` is where the claim moved it.
+ */
+export type RequeueClaim =
+  | { readonly kind: 'requeue'; readonly requeues: number; readonly deadline: string }
+  | { readonly kind: 'announce'; readonly requeues: number; readonly deadline: string; readonly messages: readonly DeliveryMessage[] };
 
 /** A batch without batch.completed whose check time has passed (the open-batch index). */
 export interface OverdueBatch {

@@ -9,7 +9,13 @@
 // Idempotent: a requeue first moves the job's deadline on, conditionally on the deadline it was
 // found with, so two sweeps (EventBridge delivers at least once) requeue it once; a second message
 // for a job is harmless anyway (the lease and terminal states make it a no-op).
-import type { JobQueue, StalledJobs } from './ports';
+// A finished job is in the index only when its extractor could not queue its webhooks on the job
+// message's last receive (JobLifecycle.deferAnnouncement): the sweep sends the stored messages
+// (its job event, and batch.completed if this job holds the batch's claim) under their own
+// webhook-ids, then takes the job out of the index. Claimed before sending, like a requeue: a send
+// that fails leaves it for the next check; a sweep that dies after sending sends again, and the
+// callback skips an event already delivered under that webhook-id.
+import type { DeliveryQueue, JobQueue, StalledJobs } from './ports';
 import type { SweepOpenBatchesResult } from './sweep-batches';
 import type { SweepOutboxResult } from './sweep-outbox';
 
@@ -21,6 +27,8 @@ const MAX_RECHECK_SECONDS = 6 * 3600;
 export interface SweepStalledJobsDeps {
   readonly stalled: StalledJobs;
   readonly queue: JobQueue;
+  /** Where a finished job's deferred webhook messages go (the deliveries queue). */
+  readonly deliveries: DeliveryQueue;
   readonly now: () => Date;
   /** How long past its deadline a job must be before it counts as stalled (settings.sweeper.leaseGraceSeconds). */
   readonly graceSeconds: number;
@@ -32,6 +40,8 @@ export interface SweepStalledJobsResult {
   readonly overdue: number;
   /** Jobs sent a fresh message because none was left carrying them. */
   readonly requeued: number;
+  /** Finished jobs whose webhooks the extractor could not queue, sent by the sweeper. */
+  readonly announced: number;
 }
 
 /**
@@ -48,14 +58,21 @@ export async function sweepStalledJobs(deps: SweepStalledJobsDeps): Promise<Swee
   const before = new Date(now.getTime() - deps.graceSeconds * 1000);
   const overdue = await deps.stalled.listOverdue(before, deps.maxJobs);
   let requeued = 0;
+  let announced = 0;
   for (const job of overdue) {
     // Claimed before sending: a failed send leaves the job for the next check, never two messages per sweep.
     const claim = await deps.stalled.claimRequeue(job, now, (requeues) => nextCheck(now, deps.graceSeconds, requeues));
     if (!claim) continue; // it moved on (finished, restarted) or another sweep took it
+    if (claim.kind === 'announce') {
+      await deps.deliveries.enqueueDeliveries(claim.messages);
+      await deps.stalled.closeAnnouncement({ tenantId: job.tenantId, jobId: job.jobId, deadline: claim.deadline });
+      announced += 1;
+      continue;
+    }
     await deps.queue.enqueueJobs([{ tenant_id: job.tenantId, job_id: job.jobId }]);
     requeued += 1;
   }
-  return { overdue: overdue.length, requeued };
+  return { overdue: overdue.length, requeued, announced };
 }
 
 /** One sweeper run: the intake outbox sweep's result, plus this one's and the open-batch sweep's. */

@@ -5,6 +5,8 @@
 // maxReceiveCount allows, so SQS's own move by count stays a net that normally never fires. Before a
 // batch runs, fairShare holds back a backlogged tenant's excess records: they are sent again to
 // the back of the queue (a fresh message, no receive spent) so other tenants' files go first.
+// The records' webhooks go out together after the batch; a record whose webhooks SQS did not take
+// is retried, except on its last receive, where they are handed to the sweeper (deferAnnouncement).
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -16,6 +18,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/extract-job';
 import { fairShare } from '../core/fair-share';
 import { METRIC } from '../core/metric-names';
+import type { DeliveryMessage } from '../core/ports';
 import { parseJobMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage, queueAgeSeconds, recordSentAt, sendJobMessages } from '../adapters/sqs-queues';
 import { emitPoints } from '../adapters/observed-ports';
@@ -24,7 +27,7 @@ import { buildExtractorDeps } from './wiring';
 
 const logger = new Logger({ serviceName: 'metahook-extractor' });
 // Top-level await: a bad configuration fails the cold start, not the first record.
-const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, batchProgress, metrics } = await buildExtractorDeps(process.env);
+const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, batchProgress, announcements, metrics } = await buildExtractorDeps(process.env);
 const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
 
 async function processRecord(record: SQSRecord): Promise<void> {
@@ -69,6 +72,56 @@ async function processRecord(record: SQSRecord): Promise<void> {
     // Not the dead-letter queue: a routine disable must not page on-call. `tenants enable` releases it.
     await deadLetterMessage(sqs, jobsHeldQueueUrl, record.body, outcome.reason, 'tenant is disabled; released by tenants enable');
   }
+}
+
+/** Time kept back from the webhook flush for what follows it (deferring an announcement: one UpdateItem). */
+const FLUSH_RESERVE_MS = 1000;
+
+/**
+ * A finished job's webhooks SQS did not take on its message's last receive: SQS would dead-letter
+ * the message by count with no reason, and nothing else would announce the job (it is out of the
+ * lease index). Hands them to the sweeper instead (JobLifecycle.deferAnnouncement) and lets the
+ * message go. Only on this failure path: one UpdateItem. If that write fails too (a second fault),
+ * the record fails as before and the DLQ alarm is the only trace (docs/data-model.md).
+ */
+async function deferAnnouncement(record: SQSRecord, messages: readonly DeliveryMessage[]): Promise<boolean> {
+  const message = parseJobMessage(record.body)!;
+  try {
+    const deferred = await announcements.deferAnnouncement(message.tenant_id, message.job_id, messages, new Date());
+    if (deferred) {
+      logger.warn('webhooks of a finished job handed to the sweeper on its last receive', { jobId: message.job_id, events: messages.map((m) => m.event_id) });
+      countJob('announcement_deferred');
+    }
+    return deferred;
+  } catch (error) {
+    logger.error('could not hand a finished job\'s webhooks to the sweeper', { jobId: message.job_id, error: error as Error });
+    return false;
+  }
+}
+
+/** Time kept back from a record on its last receive for dead-lettering it and the flush after. */
+const LAST_RECEIVE_RESERVE_MS = 2 * FLUSH_RESERVE_MS;
+
+/**
+ * On the last receive SQS allows, a record that would outlast the invocation (a hung DynamoDB or S3
+ * call) is dead-lettered with a reason in time, instead of the timeout leaving SQS to move it by
+ * count without one. What it already queued (a finished job's webhooks) is still flushed; a job
+ * left in flight is the stalled-job sweep's, a missed progress slot the open-batch sweep's.
+ * Earlier receives are left to the timeout: the message comes back and takes its lease back.
+ */
+async function onLastReceiveInTime(record: SQSRecord, context: Context, work: () => Promise<void>): Promise<void> {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  const budget = context.getRemainingTimeInMillis() - LAST_RECEIVE_RESERVE_MS;
+  if (receiveCount < settings.extraction.maxReceiveCount || budget <= 0) return work();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    work().then(() => 'done' as const),
+    new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); }),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome === 'done') return;
+  logger.error('job message dead-lettered on its last receive: out of time', { messageId: record.messageId, receiveCount });
+  countJob('dead_lettered');
+  await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_timeout', 'the last receive would have outlasted the function timeout');
 }
 
 /** Marks a record failed for the batch response; its visibility already says when it comes back. */
@@ -122,20 +175,27 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record))),
+      (record: SQSRecord) => onLastReceiveInTime(record, context, () =>
+        batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record)))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
     : { batchItemFailures: [] };
   // The batch's webhooks in one SendMessageBatch per 10; a record whose webhook SQS refused is retried.
-  const undelivered = await deliveries.flush();
+  // A hung send is given up in time to act on it (FLUSH_RESERVE_MS), not left to the function's timeout.
+  const undelivered = await deliveries.flush(context.getRemainingTimeInMillis() - FLUSH_RESERVE_MS);
   if (undelivered.length > 0) {
-    logger.warn('webhook messages not queued; their records will be retried', { count: undelivered.length });
-    // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
-    await Promise.all(run.filter((entry) => undelivered.includes(entry.record.messageId)).map(({ record }) =>
-      postpone(record, retryDelaySeconds(settings, Number(record.attributes.ApproximateReceiveCount ?? '1'), undefined))));
+    logger.warn('webhook messages not queued; their records will be retried (or, on the last receive, handed to the sweeper)', { count: undelivered.length });
   }
-  const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...undelivered]);
+  const retried = await Promise.all(undelivered.map(async ({ owner, messages }) => {
+    const record = run.find((entry) => entry.record.messageId === owner)!.record;
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    if (receiveCount >= settings.extraction.maxReceiveCount && (await deferAnnouncement(record, messages))) return undefined;
+    // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
+    await postpone(record, retryDelaySeconds(settings, receiveCount, undefined));
+    return owner;
+  }));
+  const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...retried.filter((id) => id !== undefined)]);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }
 

@@ -16,6 +16,7 @@ import { METRIC_SERVICE, METRICS_NAMESPACE } from '../core/metric-names';
 import { readPriceTable } from '../core/model-prices';
 import { createBatchingDeliveryQueue, type BatchingDeliveryQueue } from '../adapters/sqs-batching-delivery-queue';
 import type { ExtractJobDeps } from '../core/extract-job';
+import type { JobLifecycle } from '../core/ports';
 import { sniffMedia } from '../core/media-type';
 import { ENV, readOutboundPolicy, readSourcePolicy, requireEnv } from '../runtime-config';
 
@@ -33,6 +34,8 @@ export interface ExtractorWiring {
   readonly deliveryBuffer: BatchingDeliveryQueue;
   /** Batch progress of one SQS batch's records, written together (one UpdateItem per submission). */
   readonly batchProgress: GatheredBatchProgress;
+  /** Failure path: a finished job's webhooks SQS did not take on its last receive, handed to the sweeper. */
+  readonly announcements: Pick<JobLifecycle, 'deferAnnouncement'>;
   /** The extractor's EMF metrics (flushed per invocation by the handler's logMetrics). */
   readonly metrics: Metrics;
 }
@@ -73,6 +76,7 @@ export async function buildExtractorDeps(env: Env): Promise<ExtractorWiring> {
     settings,
     deliveryBuffer,
     batchProgress,
+    announcements: jobs,
     metrics,
   };
 }

@@ -32,6 +32,7 @@ export async function handleSweep(): Promise<SweepRunResult> {
   }
   if (fromLeases.status === 'fulfilled') {
     metrics.addMetric(METRIC.sweeperStalledJobsRequeued, MetricUnit.Count, fromLeases.value.requeued);
+    metrics.addMetric(METRIC.sweeperJobsAnnounced, MetricUnit.Count, fromLeases.value.announced);
     if (fromLeases.value.overdue > 0) logger.warn('stalled jobs swept', { ...fromLeases.value });
   }
   if (fromBatches.status === 'fulfilled') {

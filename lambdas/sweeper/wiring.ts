@@ -36,6 +36,7 @@ export function buildSweeperDeps(env: Env): SweeperWiring {
     },
     stalled: {
       stalled: createDynamoStalledJobs(db, { tableName }),
+      deliveries,
       queue,
       now,
       graceSeconds: settings.sweeper.leaseGraceSeconds,

@@ -49,6 +49,7 @@ export class StageDashboard extends Construct {
         stageMetric('sweeper', METRIC.sweeperJobsRequeued, { label: 'requeued from the outbox' }),
         stageMetric('sweeper', METRIC.sweeperStalledJobsRequeued, { label: 'stalled jobs requeued' }),
         stageMetric('sweeper', METRIC.sweeperBatchesCompleted, { label: 'batches announced by the sweeper' }),
+        stageMetric('sweeper', METRIC.sweeperJobsAnnounced, { label: 'finished jobs announced by the sweeper' }),
       ]),
     );
   }

@@ -26,6 +26,8 @@ export const SWEEPER_METRIC = { namespace: METRICS_NAMESPACE, metricName: METRIC
 export const SWEEPER_STALLED_JOBS_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperStalledJobsRequeued } as const;
 /** Batches the sweeper announced because their progress missed a finished job, same namespace and service. */
 export const SWEEPER_BATCHES_COMPLETED_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperBatchesCompleted } as const;
+/** Finished jobs whose webhooks the sweeper sent because the extractor could not queue them, same namespace and service. */
+export const SWEEPER_JOBS_ANNOUNCED_METRIC = { ...SWEEPER_METRIC, metricName: METRIC.sweeperJobsAnnounced } as const;
 
 export interface SweeperProps {
   readonly settings: Settings;
@@ -46,6 +48,8 @@ export class Sweeper extends Construct {
   public readonly stalledJobsAlarm: Alarm;
   /** Fires on any batch.completed the sweeper had to send (sweep-batches.ts). */
   public readonly batchesCompletedAlarm: Alarm;
+  /** Fires on any finished job whose webhooks the sweeper had to send (sweep-leases.ts, deferAnnouncement). */
+  public readonly jobsAnnouncedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
@@ -129,8 +133,13 @@ export class Sweeper extends Construct {
       SWEEPER_BATCHES_COMPLETED_METRIC,
       'The sweeper sent batch.completed for batches whose progress missed a finished job (a progress write failed where nothing retried it): check the extractor logs and the jobs DLQ (handler_error)',
     );
+    this.jobsAnnouncedAlarm = anyRequeue(
+      'JobsAnnouncedBySweeper',
+      SWEEPER_JOBS_ANNOUNCED_METRIC,
+      'The sweeper sent the webhooks of finished jobs whose extractor could not queue them on the last receive (SendMessageBatch to the deliveries queue failed): check the extractor logs',
+    );
     const action = new SnsAction(props.alarmTopic);
-    for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm, this.batchesCompletedAlarm]) {
+    for (const alarm of [this.requeueAlarm, this.stalledJobsAlarm, this.batchesCompletedAlarm, this.jobsAnnouncedAlarm]) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }

@@ -39,7 +39,7 @@ describe('sweeper', () => {
     expect(JSON.stringify(indexQuery.Resource)).toContain('/index/gsi3');
   });
 
-  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', METRIC.sweeperStalledJobsRequeued], ['any batch it had to announce', METRIC.sweeperBatchesCompleted]] as const) {
+  for (const [what, metricName] of [['any requeue', REQUEUED_METRIC], ['any stalled-job requeue', METRIC.sweeperStalledJobsRequeued], ['any batch it had to announce', METRIC.sweeperBatchesCompleted], ['any finished job whose webhooks it had to send', METRIC.sweeperJobsAnnounced]] as const) {
     it(`alarms on ${what}, to the alarm topic, on the metric the handler emits`, () => {
       expect(SWEEPER_METRIC.dimensions).toEqual({ service: 'sweeper' }); // Powertools' service dimension (handler's serviceName)
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -88,7 +88,12 @@ describe('fault injection on the last receive SQS allows', () => {
   // last receive: the job is terminal and its message dead-lettered (handler_error), so no receive
   // will record its slot again. Only the sweeper's open-batch sweep, reading the jobs' own states,
   // can still announce the batch (docs/data-model.md, "Recovery paths").
-  for (const scenario of lastReceiveScenarios(['before', 'after'])) {
+  // The webhook SendMessageBatch failing there: the extractor hands the finished job's webhooks to
+  // the sweeper (deferAnnouncement) instead of letting SQS dead-letter the message by count. The
+  // cheapest of those scenarios here; all of them in `npm run test:faults -- --only webhook`.
+  const subset = lastReceiveScenarios(['before', 'after'])
+    .filter((s) => s.id.includes('UpdateItem(progress)') || s.id.includes('SendMessageBatch(job webhooks)#1 after'));
+  for (const scenario of subset) {
     it(scenario.id, async () => {
       const result = await runScenario(h, scenario, undefined, 40_000);
       expect(result.faultFired).toBe(true);

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { withDeliverySummary } from '../../lambdas/adapters/dynamo/item-records';
 import { JOB_DELIVERY_SK } from '../../lambdas/adapters/dynamo/keys';
@@ -72,25 +73,56 @@ export interface Scenario {
 export const batchProgressWrite = (call: AwsCall): boolean =>
   call.input?.Key?.sk === 'PROGRESS' && String(call.input?.UpdateExpression ?? '').startsWith('SET slots');
 
+/** The extractor's SendMessageBatch of webhook messages: job events (`job`) or batch.completed (`batch`). */
+export const webhookSend = (kind: 'job' | 'batch') => (call: AwsCall): boolean =>
+  String(call.input?.QueueUrl ?? '').includes('deliveries') &&
+  (call.input?.Entries ?? []).some((entry: { MessageBody?: string }) => String(entry.MessageBody ?? '').includes(`"kind":"${kind}"`));
+
 /** Scenarios the call-site sweep does not produce: faults on the last receive SQS allows. */
 export function lastReceiveScenarios(modes: readonly FaultMode[] = MODES): Scenario[] {
-  return modes.map((mode) => ({
-    id: `${scenarioId('metahook-extractor', 'DynamoDB', 'UpdateItem(progress)', 1, mode)} on the last receive`,
-    fault: { functionName: 'metahook-extractor', service: 'DynamoDB', operation: 'UpdateItem', occurrence: 1, mode },
-    calls: batchProgressWrite,
-    lastReceive: true,
-  }));
+  const onLastReceive = (name: string, operation: string, calls: (call: AwsCall) => boolean, service = 'DynamoDB'): Scenario[] =>
+    modes.map((mode) => ({
+      id: `${scenarioId('metahook-extractor', service, name, 1, mode)} on the last receive`,
+      fault: { functionName: 'metahook-extractor', service, operation, occurrence: 1, mode },
+      calls,
+      lastReceive: true,
+    }));
+  return [
+    ...onLastReceive('UpdateItem(progress)', 'UpdateItem', batchProgressWrite),
+    ...onLastReceive('SendMessageBatch(job webhooks)', 'SendMessageBatch', webhookSend('job'), 'SQS'),
+    ...onLastReceive('SendMessageBatch(batch webhook)', 'SendMessageBatch', webhookSend('batch'), 'SQS'),
+  ];
 }
 
-/** Rewrites ApproximateReceiveCount on the jobs queue's receives of the tenant's messages. */
+/**
+ * Rewrites ApproximateReceiveCount on the jobs queue's receives of the tenant's messages, and does
+ * what SQS does with a message received again after its last allowed receive: moves it to the
+ * dead-letter queue by count, without a reason (the harness's real counts are lower, so without
+ * this a record reported failed on its "last" receive would simply come back).
+ */
 function reportLastReceive(h: Harness, tenantId: string): () => void {
   const last = String(h.stack.settings.extraction.maxReceiveCount);
+  const received = new Set<string>();
   return intercept(async (call, next) => {
     const result = await next();
     if (call.service !== 'SQS' || call.operation !== 'ReceiveMessage' || call.input.QueueUrl !== h.stack.queueUrls.jobs) return result;
-    for (const message of result?.output?.Messages ?? []) {
-      if (String(message.Body ?? '').includes(tenantId)) message.Attributes = { ...message.Attributes, ApproximateReceiveCount: last };
+    const messages = result?.output?.Messages ?? [];
+    const kept = [];
+    for (const message of messages) {
+      if (!String(message.Body ?? '').includes(tenantId)) {
+        kept.push(message);
+        continue;
+      }
+      if (received.has(message.MessageId)) {
+        await h.stack.sqs.send(new SendMessageCommand({ QueueUrl: h.stack.queueUrls.jobsDeadLetter, MessageBody: message.Body }));
+        await h.stack.sqs.send(new DeleteMessageCommand({ QueueUrl: h.stack.queueUrls.jobs, ReceiptHandle: message.ReceiptHandle }));
+        continue;
+      }
+      received.add(message.MessageId);
+      message.Attributes = { ...message.Attributes, ApproximateReceiveCount: last };
+      kept.push(message);
     }
+    if (result?.output && kept.length !== messages.length) result.output.Messages = kept;
     return result;
   });
 }

@@ -196,7 +196,7 @@ describe('releaseLease, finish, cancel', () => {
       TableName: 'metahook',
       Key: keys.job('ten_1', 'job_1'),
       UpdateExpression:
-        'SET #status = :to, updated_at = :at, finished_at = :at, #media_type = :media_type, #result = :result, #model = :model, #source = :source REMOVE lease_until, gsi3pk, gsi3sk, #error',
+        'SET #status = :to, updated_at = :at, finished_at = :at, #media_type = :media_type, #result = :result, #model = :model, #source = :source REMOVE lease_until, gsi3pk, gsi3sk, pending_announcements, #error',
       ConditionExpression: 'attribute_exists(pk) AND #status = :processing',
       ExpressionAttributeNames: { '#status': 'status', '#media_type': 'media_type', '#result': 'result', '#model': 'model', '#source': 'source', '#error': 'error' },
       ExpressionAttributeValues: {
@@ -216,7 +216,7 @@ describe('releaseLease, finish, cancel', () => {
     const error = { code: 'file_not_found', message: 'gone' };
     expect(await lifecycle().finish(job({ status: 'processing' }), { status: 'failed', error }, NOW)).toBe(false);
     expect(inputsOf(UpdateCommand)[0]).toMatchObject({
-      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at, #error = :error REMOVE lease_until, gsi3pk, gsi3sk',
+      UpdateExpression: 'SET #status = :to, updated_at = :at, finished_at = :at, #error = :error REMOVE lease_until, gsi3pk, gsi3sk, pending_announcements',
       ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
       ExpressionAttributeValues: { ':processing': 'processing', ':to': 'failed', ':at': NOW.toISOString(), ':error': error },
     });

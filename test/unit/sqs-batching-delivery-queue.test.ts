@@ -35,12 +35,30 @@ describe('createBatchingDeliveryQueue', () => {
     const { queue, begin } = createBatchingDeliveryQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs/deliveries');
     const buffer = begin();
     for (const n of [1, 2]) await buffer.run(`rec-${n}`, () => queue.enqueueDeliveries([job(n)]));
-    expect(await buffer.flush()).toEqual(['rec-2']);
+    expect((await buffer.flush()).map((u) => u.owner)).toEqual(['rec-2']);
 
     sqs.reset();
     sqs.on(SendMessageBatchCommand).rejects(new Error('network'));
     for (const n of [3, 4]) await buffer.run(`rec-${n}`, () => queue.enqueueDeliveries([job(n)]));
-    expect((await buffer.flush()).sort()).toEqual(['rec-3', 'rec-4']);
+    expect((await buffer.flush()).map((u) => u.owner).sort()).toEqual(['rec-3', 'rec-4']);
+    sqs.restore();
+  });
+
+  it('stops waiting for a hung send after withinMs and reports every record of the flush, with its messages', async () => {
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageBatchCommand).callsFake(() => new Promise(() => undefined));
+    const { queue, begin } = createBatchingDeliveryQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs/deliveries');
+    const buffer = begin();
+    await buffer.run('rec-1', async () => {
+      await queue.enqueueDeliveries([job(1)]);
+      await queue.enqueueDeliveries([{ kind: 'batch', tenant_id: 't1', batch_id: 'b1', event_id: 'evt-b1' }]);
+    });
+    await buffer.run('rec-2', () => queue.enqueueDeliveries([job(2)]));
+    const undelivered = await buffer.flush(50);
+    expect(undelivered.map((u) => [u.owner, u.messages.map((m) => m.event_id)])).toEqual([
+      ['rec-1', ['evt-1', 'evt-b1']],
+      ['rec-2', ['evt-2']],
+    ]);
     sqs.restore();
   });
 
@@ -76,7 +94,7 @@ describe('createBatchingDeliveryQueue', () => {
     expect(aDone, 'A must not return while its webhooks are unsent').toBe(false);
     releaseSend();
     expect(await flushedA).toEqual([]);
-    expect(await flushedB).toEqual(['rec-4']);
+    expect((await flushedB).map((u) => u.owner)).toEqual(['rec-4']);
     const sent = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).event_id as string));
     // One call, in the order queued; the refused one retried on its own (MAX_ROUNDS), nothing sent twice otherwise.
     expect(sent[0]).toEqual(['evt-1', 'evt-3', 'evt-2', 'evt-4']);

@@ -15,7 +15,7 @@ export const neverWrittenSlots = (slots: unknown): number =>
   Array.isArray(slots) ? (slots as number[]).filter((slot) => slot === SLOT_CODES.neverWritten).length : 0;
 
 /** Job item attributes that are bookkeeping, not part of the record. */
-const JOB_BOOKKEEPING = ['lease_until', 'lease_owner', 'processing_attempts', 'requeues', 'metadata_in_batch'] as const;
+const JOB_BOOKKEEPING = ['lease_until', 'lease_owner', 'processing_attempts', 'requeues', 'metadata_in_batch', 'pending_announcements'] as const;
 
 /**
  * A job item with the summary from its delivery item (keys.jobDelivery) beside it. No delivery

@@ -70,7 +70,8 @@ function outcomeUpdate(outcome: JobOutcomeUpdate, now: Date): { sets: string[]; 
   const names: Record<string, string> = { '#status': 'status' };
   const sets = ['#status = :to', 'updated_at = :at', 'finished_at = :at'];
   // JOB_TRANSITIONS.finish.deadline: out of the lease index, a terminal job is nobody's to sweep.
-  const removes = ['lease_until', 'gsi3pk', 'gsi3sk'];
+  // pending_announcements: a redriven job's earlier deferred webhooks (deferAnnouncement) are not this outcome's.
+  const removes = ['lease_until', 'gsi3pk', 'gsi3sk', 'pending_announcements'];
   const assign = (attribute: string, value: unknown) => {
     if (value === undefined) return;
     values[`:${attribute}`] = value;
@@ -242,6 +243,32 @@ export function createDynamoJobLifecycle(db: DynamoDBDocumentClient, options: Jo
       // The caller shows the job: with its real delivery summary (a redriven job may have delivered before).
       const delivery = await getConsistent(db, TableName, keys.jobDelivery(tenantId, jobId));
       return { cancelled: changed, job: { ...job, delivery: withDeliverySummary({}, delivery).delivery as JobRecord['delivery'] } };
+    },
+
+    async deferAnnouncement(tenantId, jobId, messages, now) {
+      // Back in the lease index, due now: the sweeper finds it after the lease grace (sweep-leases.ts).
+      const due = keys.leaseIndex(tenantId, jobId, now);
+      return conditionally(() =>
+        db.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.job(tenantId, jobId),
+            UpdateExpression: 'SET gsi3pk = :pk, gsi3sk = :sk, pending_announcements = :messages, updated_at = :at',
+            // Only a finished job: one in flight is in the index already, under its own lease.
+            ConditionExpression: '#status IN (:completed, :failed, :cancelled)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':pk': due.gsi3pk,
+              ':sk': due.gsi3sk,
+              ':messages': messages,
+              ':at': now.toISOString(),
+              ':completed': 'completed',
+              ':failed': 'failed',
+              ':cancelled': 'cancelled',
+            },
+          }),
+        ),
+      );
     },
   };
 }
