@@ -3,12 +3,12 @@
 // batch.completed is claimed, whose UpdateItem removes them. One Query per shard finds the batches
 // past their check time; every change the sweeper makes is conditional on the entry it found.
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { INDEXES } from '../../../lib/table-design';
 import type { OpenBatches, OpenBatchState, OverdueBatch } from '../../core/ports';
 import { SWEEPER_CLAIMANT } from '../../core/sweep-outbox';
 import { createDynamoBatchProgress } from './batch-progress';
 import { SLOT_CODES, toBatchRecord } from './item-records';
-import { conditionally, keys, LEASE_SHARDS, mapWithConcurrency, parseOpenBatchIndexKey } from './keys';
+import { conditionally, keys, parseOpenBatchIndexKey } from './keys';
+import { listOverdueEntries } from './overdue-index';
 
 
 const SLOT_NAMES = new Map<number, OpenBatchState['slots'][number]>([
@@ -21,33 +21,12 @@ const SLOT_NAMES = new Map<number, OpenBatchState['slots'][number]>([
 
 export function createDynamoOpenBatches(db: DynamoDBDocumentClient, options: { readonly tableName: string }): OpenBatches {
   const TableName = options.tableName;
-  const index = INDEXES.leases;
   const progress = createDynamoBatchProgress(db, options);
   const seenKey = (entry: OverdueBatch) => keys.openBatchIndex(entry.tenantId, entry.batchId, new Date(entry.checkAt)).gsi3sk;
 
   return {
-    async listOverdue(before, limit) {
-      const shards = Array.from({ length: LEASE_SHARDS }, (_, shard) => shard);
-      const perShard = await mapWithConcurrency(shards, LEASE_SHARDS, async (shard) => {
-        const { Items } = await db.send(
-          new QueryCommand({
-            TableName,
-            IndexName: index.indexName,
-            KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} < :before`,
-            ExpressionAttributeValues: { ':pk': keys.openBatchIndexShard(shard), ':before': before.toISOString() },
-            Limit: limit,
-          }),
-        );
-        return (Items ?? []).flatMap((item): OverdueBatch[] => {
-          const parsed = parseOpenBatchIndexKey(String(item[index.sortKey] ?? ''));
-          return parsed ? [parsed] : [];
-        });
-      });
-      return perShard
-        .flat()
-        .sort((a, b) => (a.checkAt < b.checkAt ? -1 : a.checkAt > b.checkAt ? 1 : 0))
-        .slice(0, limit);
-    },
+    listOverdue: (before, limit) =>
+      listOverdueEntries(db, { tableName: TableName, shardKey: keys.openBatchIndexShard, parse: parseOpenBatchIndexKey, dueAt: (entry) => entry.checkAt }, before, limit),
 
     async inspect(entry) {
       // One strongly consistent Query reads the batch item and its progress item (the index is eventually consistent).

@@ -1,40 +1,18 @@
 // Adapter: StalledJobs port on DynamoDB. Jobs in flight carry the sparse, write-sharded lease
 // index keys (gsi3, keys only; lambdas/adapters/dynamo/keys.ts): one Query per shard finds those
 // past a deadline, and a requeue is a conditional UpdateItem on the deadline the job was found with.
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { INDEXES } from '../../../lib/table-design';
-import type { DeliveryMessage, OverdueJob, StalledJobs } from '../../core/ports';
-import { conditionally, keys, LEASE_SHARDS, mapWithConcurrency, parseLeaseIndexKey } from './keys';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DeliveryMessage, StalledJobs } from '../../core/ports';
+import { conditionally, keys, parseLeaseIndexKey } from './keys';
+import { listOverdueEntries } from './overdue-index';
 
 const TERMINAL = ['completed', 'failed', 'cancelled'];
 
 export function createDynamoStalledJobs(db: DynamoDBDocumentClient, options: { readonly tableName: string }): StalledJobs {
   const TableName = options.tableName;
-  const index = INDEXES.leases;
   return {
-    async listOverdue(before, limit) {
-      const shards = Array.from({ length: LEASE_SHARDS }, (_, shard) => shard);
-      const perShard = await mapWithConcurrency(shards, LEASE_SHARDS, async (shard) => {
-        const { Items } = await db.send(
-          new QueryCommand({
-            TableName,
-            IndexName: index.indexName,
-            // Deadlines are ISO timestamps at the start of the sort key, so "before" is a key range.
-            KeyConditionExpression: `${index.partitionKey} = :pk AND ${index.sortKey} < :before`,
-            ExpressionAttributeValues: { ':pk': keys.leaseIndexShard(shard), ':before': before.toISOString() },
-            Limit: limit,
-          }),
-        );
-        return (Items ?? []).flatMap((item): OverdueJob[] => {
-          const parsed = parseLeaseIndexKey(String(item[index.sortKey] ?? ''));
-          return parsed ? [parsed] : [];
-        });
-      });
-      return perShard
-        .flat()
-        .sort((a, b) => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0))
-        .slice(0, limit);
-    },
+    listOverdue: (before, limit) =>
+      listOverdueEntries(db, { tableName: TableName, shardKey: keys.leaseIndexShard, parse: parseLeaseIndexKey, dueAt: (job) => job.deadline }, before, limit),
 
     async claimRequeue(job, now, nextDeadline) {
       const Key = keys.job(job.tenantId, job.jobId);
