@@ -2,11 +2,10 @@
 // whose webhooks the extractor could not queue on its last receive goes back into the lease index
 // with its messages (JobLifecycle.deferAnnouncement); the stalled-job sweep's claim hands them back
 // as an announcement, not a requeue, and closing it takes the job out of the index again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { startEmulators, type Emulators } from '../../local/emulators';
-import { createTables, LOCAL_NAMES } from '../../local/resources';
+import { describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_NAMES } from '../../local/resources';
+import { useEmulatedTable } from '../support/emulated-table';
 import { createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { createDynamoStalledJobs } from '../../lambdas/adapters/dynamo/stalled-jobs';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
@@ -14,32 +13,18 @@ import type { DeliveryMessage } from '../../lambdas/core/ports';
 
 const NOW = new Date('2026-01-01T00:10:00.000Z');
 const LATER = new Date('2026-01-01T00:20:00.000Z');
-let emulators: Emulators;
-let raw: DynamoDBClient;
-let db: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  emulators = await startEmulators({});
-  raw = new DynamoDBClient({ endpoint: emulators.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  await createTables(raw);
-}, 60_000);
-
-afterAll(async () => {
-  raw?.destroy();
-  await emulators?.stop();
-});
+const table = useEmulatedTable();
 
 const put = (jobId: string, status: string, extra: Record<string, unknown> = {}) =>
-  db.send(new PutCommand({
+  table.db.send(new PutCommand({
     TableName: LOCAL_NAMES.table,
     Item: { ...keys.job('ten_1', jobId), entity: 'job', job_id: jobId, tenant_id: 'ten_1', batch_id: 'bat_1', status, updated_at: NOW.toISOString(), ...extra },
   }));
-const item = async (jobId: string) => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', jobId), ConsistentRead: true }))).Item!;
+const item = async (jobId: string) => (await table.db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', jobId), ConsistentRead: true }))).Item!;
 
 describe('deferred announcement of a finished job', () => {
-  const lifecycle = () => createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
-  const stalled = () => createDynamoStalledJobs(db, { tableName: LOCAL_NAMES.table });
+  const lifecycle = () => createDynamoJobLifecycle(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const stalled = () => createDynamoStalledJobs(table.db, { tableName: LOCAL_NAMES.table });
   const messages: DeliveryMessage[] = [
     { kind: 'job', tenant_id: 'ten_1', job_id: 'job_DONE', event_id: 'msg_DONE_completed' },
     { kind: 'batch', tenant_id: 'ten_1', batch_id: 'bat_1', event_id: 'msg_1_batch' },

@@ -1,11 +1,10 @@
 // The adapters' condition expressions against a real DynamoDB emulator (dynalite): for every job
 // state and every transition, the conditional write succeeds exactly when core/job-state.ts says
 // the transition is allowed. A translation that drifted from the rule fails here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { startEmulators, type Emulators } from '../../local/emulators';
-import { createTables, LOCAL_NAMES } from '../../local/resources';
+import { describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_NAMES } from '../../local/resources';
+import { useEmulatedTable } from '../support/emulated-table';
 import { createDynamoDeliveryLedger } from '../../lambdas/adapters/dynamo/delivery-ledger';
 import { createDynamoJobLifecycle } from '../../lambdas/adapters/dynamo/job-lifecycle';
 import { canTransition, JOB_TRANSITIONS, type JobStateView, type JobTransitionName } from '../../lambdas/core/job-state';
@@ -33,21 +32,7 @@ const states: Record<string, JobStateView> = {
   cancelled: { status: 'cancelled' },
 };
 
-let emulators: Emulators;
-let raw: DynamoDBClient;
-let db: DynamoDBDocumentClient;
-
-beforeAll(async () => {
-  emulators = await startEmulators({});
-  raw = new DynamoDBClient({ endpoint: emulators.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
-  await createTables(raw);
-}, 60_000);
-
-afterAll(async () => {
-  raw?.destroy();
-  await emulators?.stop();
-});
+const table = useEmulatedTable();
 
 function jobItem(jobId: string, state: JobStateView): Record<string, unknown> {
   return {
@@ -67,7 +52,7 @@ function jobItem(jobId: string, state: JobStateView): Record<string, unknown> {
 }
 
 async function attempt(transition: JobTransitionName, job: JobRecord): Promise<boolean> {
-  const lifecycle = createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const lifecycle = createDynamoJobLifecycle(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
   switch (transition) {
     case 'start':
       return (await lifecycle.startProcessing(job.tenant_id, job.job_id, NOW, { until: new Date(NOW.getTime() + 60_000), owner: ASKING.leaseOwner, messageSentAt: new Date(ASKING.messageSentAt) })).started;
@@ -91,7 +76,7 @@ describe('job-state guards as DynamoDB conditions', () => {
       const outcome: Record<string, boolean> = {};
       for (const transition of transitions) {
         const jobId = `job_${name}_${transition}`;
-        await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(jobId, state) }));
+        await table.db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(jobId, state) }));
         outcome[transition] = await attempt(transition, jobItem(jobId, state) as unknown as JobRecord);
       }
       expect(outcome).toEqual(Object.fromEntries(transitions.map((t) => [t, canTransition(t, state, NOW, ASKING)])));
@@ -101,14 +86,14 @@ describe('job-state guards as DynamoDB conditions', () => {
   it('no transition applies to a job that does not exist (and none creates it)', async () => {
     const ghost = jobItem('job_ghost', { status: 'queued' }) as unknown as JobRecord;
     for (const transition of Object.keys(JOB_TRANSITIONS) as JobTransitionName[]) expect(await attempt(transition, ghost)).toBe(false);
-    const lifecycle = createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+    const lifecycle = createDynamoJobLifecycle(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
     expect(await lifecycle.getJob('ten_1', 'job_ghost')).toBeUndefined();
   });
 
   it('a start takes the lease index deadline with it, a release moves it to the retry, a finish clears it', async () => {
-    const lifecycle = createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
-    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem('job_deadline', { status: 'queued' }) }));
-    const storedItem = async () => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', 'job_deadline') }))).Item!;
+    const lifecycle = createDynamoJobLifecycle(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+    await table.db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem('job_deadline', { status: 'queued' }) }));
+    const storedItem = async () => (await table.db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: keys.job('ten_1', 'job_deadline') }))).Item!;
     const lease = { until: new Date('2026-01-01T00:12:00.000Z'), owner: 'msg-1' };
     const started = await lifecycle.startProcessing('ten_1', 'job_deadline', NOW, lease);
     expect(started).toMatchObject({ started: true, attempt: 1 });
@@ -126,8 +111,8 @@ describe('job-state guards as DynamoDB conditions', () => {
 });
 
 describe('delivery summary conditions (its own item beside the job)', () => {
-  const ledger = () => createDynamoDeliveryLedger(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
-  const lifecycle = () => createDynamoJobLifecycle(db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const ledger = () => createDynamoDeliveryLedger(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
+  const lifecycle = () => createDynamoJobLifecycle(table.db, { tableName: LOCAL_NAMES.table, retentionDays: 1 });
   const outcome = (jobId: string, eventId: string, status: DeliverySummaryUpdate['status'], attemptNumber: number): DeliverySummaryUpdate => ({
     tenantId: 'ten_1',
     jobId,
@@ -140,11 +125,11 @@ describe('delivery summary conditions (its own item beside the job)', () => {
     lastError: status === 'delivered' ? null : 'HTTP 500',
     at: NOW,
   });
-  const storedItem = async (key: Record<string, string>) => (await db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: key }))).Item;
+  const storedItem = async (key: Record<string, string>) => (await table.db.send(new GetCommand({ TableName: LOCAL_NAMES.table, Key: key }))).Item;
 
   it('the first outcome creates the summary item (with its expiry); the job item is never written', async () => {
     const result = { title: 'x'.repeat(3000) };
-    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: { ...jobItem('job_summary', { status: 'completed' }), result } }));
+    await table.db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: { ...jobItem('job_summary', { status: 'completed' }), result } }));
     const before = await storedItem(keys.job('ten_1', 'job_summary'));
     expect((await lifecycle().getJob('ten_1', 'job_summary'))!.delivery).toMatchObject({ status: 'pending', attempts: 0, event_id: null });
     await ledger().recordDeliveryOutcome(outcome('job_summary', 'evt_1', 'pending', 1));
@@ -159,7 +144,7 @@ describe('delivery summary conditions (its own item beside the job)', () => {
 
   it('a failure never overwrites a success of the same event, nor a later attempt; a new event starts over', async () => {
     const id = 'job_summary_race';
-    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
+    await table.db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
     const summary = async () => (await lifecycle().getJob('ten_1', id))!.delivery;
     await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 3));
     await ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 2)); // an older attempt's outcome, late
@@ -173,7 +158,7 @@ describe('delivery summary conditions (its own item beside the job)', () => {
 
   it('two receipts racing: whichever order they land in, a success stands', async () => {
     const id = 'job_summary_concurrent';
-    await db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
+    await table.db.send(new PutCommand({ TableName: LOCAL_NAMES.table, Item: jobItem(id, { status: 'completed' }) }));
     await Promise.all([ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'pending', 2)), ledger().recordDeliveryOutcome(outcome(id, 'evt_1', 'delivered', 1))]);
     expect((await lifecycle().getJob('ten_1', id))!.delivery).toMatchObject({ status: 'delivered', event_id: 'evt_1' });
   });
