@@ -11,8 +11,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { startHarness, type Harness } from '../support/local-harness';
 import { startWebhookReceiver, type ReceivedWebhook } from '../../local/webhook-receiver';
-import { runCli } from '../../cli/run';
-import type { CliIo } from '../../cli/io';
+import { runCliCapturing } from '../support/cli-capture';
 
 let h: Harness;
 let dataDir: string;
@@ -35,18 +34,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += `${text}\n`),
-    stderr: (text) => (stderr += `${text}\n`),
-    env: { METAHOOK_DATA_DIR: dataDir },
-    cwd: process.cwd(),
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliCapturing(dataDir, argv);
 
 const listJobs = (apiKey: string) =>
   fetch(`${h.stack.endpoint}/v1/jobs`, { headers: { 'x-api-key': apiKey } }).then(async (r) => ({

@@ -14,7 +14,7 @@ import { keys } from '../../lambdas/adapters/dynamo/keys';
 import { createDynamoTenantDirectory } from '../../lambdas/adapters/dynamo/tenant-directory';
 import { SEALED_PREFIX_V1 } from '../../lambdas/adapters/kms-secret-sealer';
 import { generateSigningSecret } from '../../lambdas/core/webhook-signature';
-import { runCli } from '../../cli/run';
+import { runCliCapturing } from '../support/cli-capture';
 
 let h: Harness;
 let dataDir: string;
@@ -47,11 +47,7 @@ function strings(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += `${t}\n`), stderr: () => {}, env: { METAHOOK_DATA_DIR: dataDir }, cwd: process.cwd() });
-  return { code, stdout };
-}
+const cli = (...argv: string[]) => runCliCapturing(dataDir, argv);
 
 async function deliverTo(tenantId: string, apiKey: string, receiver: WebhookReceiver, fixture = 'graphic.png') {
   // Under the submitting tenant's own media prefix (tenant-scoped media).

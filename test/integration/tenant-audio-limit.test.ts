@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { runCli } from '../../cli/run';
+import { runCliCapturing } from '../support/cli-capture';
 import { tenantMediaPrefix } from '../../lambdas/core/media-scope';
 import type { CreatedTenant } from '../../lambdas/core/manage-tenants';
 import { makeMp3 } from '../support/audio-files';
@@ -23,17 +23,7 @@ let b: CreatedTenant;
 let dataDir: string;
 let recording: Uint8Array;
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => void (stdout += `${text}\n`),
-    stderr: (text) => void (stderr += `${text}\n`),
-    env: { METAHOOK_DATA_DIR: dataDir },
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliCapturing(dataDir, argv);
 
 /** Stages the recording under the tenant's own prefix and submits it with the tenant's key. */
 async function submitRecording(tenantId: string, apiKey: string, callbackPath: string): Promise<string> {

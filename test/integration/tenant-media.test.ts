@@ -13,7 +13,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CreatedTenant } from '../../lambdas/core/manage-tenants';
-import { runCli } from '../../cli/run';
+import { runCliCapturing } from '../support/cli-capture';
 import { FIXTURES, startHarness, type Harness } from '../support/local-harness';
 import { verifyPresignedRequest } from '../support/presigned-url';
 
@@ -57,17 +57,7 @@ async function finished(jobId: string, tenantId: string): Promise<Record<string,
   }
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => void (stdout += `${text}\n`),
-    stderr: (text) => void (stderr += `${text}\n`),
-    env: { METAHOOK_DATA_DIR: dataDir },
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...argv: string[]) => runCliCapturing(dataDir, argv);
 
 /** The error as a caller sees it, with the one URL it names replaced, and without the request id. */
 const shapeOf = (reply: Reply, url: string) =>
