@@ -13,7 +13,10 @@ export type StoredExtractionOptions = ExtractionOptions;
 /** The language the analyzers write in when the request names none. */
 export const DEFAULT_LANGUAGE = 'en';
 
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' });
+// Built on first use: loading ICU's language names takes ~8 ms, paid by every cold start that
+// imported this module, though only requests that name a language need them (BENCHMARKS.md cold start).
+let languageNames: Intl.DisplayNames | undefined;
+const languageName = (code: string) => (languageNames ??= new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' })).of(code);
 
 /**
  * The canonical BCP 47 form (`en-us` -> `en-US`), or undefined. Well-formedness by the platform's
@@ -29,7 +32,7 @@ export function canonicalLanguageTag(tag: string): string | undefined {
     return undefined;
   }
   const primary = canonical?.split('-')[0] ?? '';
-  if (!/^[a-z]{2,3}$/.test(primary) || languageNames.of(primary) === undefined) return undefined;
+  if (!/^[a-z]{2,3}$/.test(primary) || languageName(primary) === undefined) return undefined;
   return canonical;
 }
 
