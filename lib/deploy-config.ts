@@ -66,6 +66,7 @@ export const DEPLOY_CONTEXT_KEYS = [
   'audioNormalisation',
   'maxAudioDurationSeconds',
   'modelPrices',
+  'sourceMapStackTraces',
 ] as const;
 
 export type DeployContextKey = (typeof DEPLOY_CONTEXT_KEYS)[number];
@@ -105,6 +106,12 @@ export interface DeployConfig {
   readonly maxAudioDurationSeconds: number;
   /** The price table as JSON (lambdas/core/model-prices.ts) when the deploy overrides the defaults. */
   readonly modelPrices: string | undefined;
+  /**
+   * Run every function with NODE_OPTIONS=--enable-source-maps, so logged stack traces name the
+   * TypeScript sources instead of the minified bundle. Off by default: Node then reads each
+   * bundle's source map at init, 20-45 ms more per cold start (BENCHMARKS.md, cold start).
+   */
+  readonly sourceMapStackTraces: boolean;
 }
 
 export class DeployConfigError extends Error {
@@ -198,6 +205,7 @@ const schema = z.strictObject({
   maxAudioDurationSeconds: positiveInt(24 * 3600).default(2 * 3600),
   // JSON text (`-c modelPrices='{...}'`) or an object in cdk.json; checked by readPriceTable below.
   modelPrices: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  sourceMapStackTraces: fromString(z.boolean({ error: 'must be true or false' }), toBoolean).default(false),
 });
 
 /**
@@ -290,6 +298,7 @@ export function parseDeployConfig(context: Partial<Record<DeployContextKey, unkn
     audioNormalisation: value.audioNormalisation,
     maxAudioDurationSeconds: value.maxAudioDurationSeconds,
     modelPrices,
+    sourceMapStackTraces: value.sourceMapStackTraces,
   };
 }
 

@@ -15,6 +15,7 @@ import { Observability } from './constructs/observability';
 import { HoldQueue } from './constructs/hold-queue';
 import { StageAlarms } from './constructs/stage-alarms';
 import { StageDashboard } from './constructs/stage-dashboard';
+import { PipelineFunction } from './constructs/pipeline-function';
 import { PipelineQueue } from './constructs/pipeline-queue';
 import { runtimeEnvironment } from './constructs/runtime-environment';
 import { Storage } from './constructs/storage';
@@ -167,6 +168,13 @@ export class MetahookStack extends Stack {
     new CfnOutput(this, 'DeliveriesDeadLetterQueueUrl', { value: this.deliveries.deadLetterQueue.queueUrl });
     // The tenant commands seal new signing secrets with it (cli/target.ts).
     new CfnOutput(this, 'SecretsKeyArn', { value: this.storage.secretsKey.keyArn });
+
+    if (config.sourceMapStackTraces) {
+      // Every function, whichever construct made it: the choice is the stage's, not a handler's.
+      for (const fn of this.node.findAll().filter((c): c is PipelineFunction => c instanceof PipelineFunction)) {
+        fn.function.addEnvironment('NODE_OPTIONS', '--enable-source-maps');
+      }
+    }
 
     acknowledgeNagFindings(this, {
       allowedSourceBuckets: config.allowedSourceBuckets,

@@ -80,7 +80,6 @@ export class PipelineFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.handlerName,
         POWERTOOLS_METRICS_NAMESPACE: 'Metahook',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,

@@ -44,6 +44,7 @@ describe('parseDeployConfig', () => {
       imageDownscaling: true,
       audioNormalisation: true,
       maxAudioDurationSeconds: 7200,
+      sourceMapStackTraces: false,
     });
   });
 

@@ -198,6 +198,17 @@ describe('pipeline functions', () => {
     expect(functionsByService().callback.Environment.Variables.METAHOOK_CALLBACK_TIMEOUT_MS).toBe('4321');
   });
 
+  it('runs without source-mapped stack traces unless the stage asks for them (sourceMapStackTraces)', () => {
+    // Off: Node would read each bundle's source map at every cold start (BENCHMARKS.md, cold start).
+    for (const fn of Object.values(functionsByService())) expect(fn.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    const withMaps = synthStack({ context: { ...context, sourceMapStackTraces: 'true' } }).template;
+    const functions = Object.values(withMaps.findResources('AWS::Lambda::Function')) as Resource[];
+    // Every function of ours (CDK's own helper functions have no POWERTOOLS_SERVICE_NAME).
+    const ours = functions.filter((fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME);
+    expect(ours.length).toBe(Object.keys(functionsByService()).length);
+    for (const fn of ours) expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   it('consumes each queue with partial batch failures, the settings\' batch size and maxConcurrency', () => {
     const fns = functionsByService();
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);

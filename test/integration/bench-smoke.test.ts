@@ -59,6 +59,11 @@ describe('bench harness (quick run)', () => {
     expect(source).not.toMatch(/from\s*"node:(http|crypto|util|process)"/);
     expect(source).toContain('getBuiltinModule("node:http")');
     expect(bundle.composition.some(({ part }) => part === '@aws-sdk/client-sqs')).toBe(true);
+    // The SDK's default credential chain is replaced by the env/container shim (CREDENTIAL_PROVIDER_SHIM).
+    for (const gone of ['@aws-sdk/credential-provider-node', '@aws-sdk/nested-clients', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-sso']) {
+      expect(bundle.composition.map(({ part }) => part)).not.toContain(gone);
+    }
+    expect(bundle.composition.map(({ part }) => part)).toContain('lib/bundle-shims');
 
     // The bench's "previous" rows still leave the SDK external, for comparison only.
     const previous = await bundleHandler('intake', { dir: 'smoke-intake-sdk-external', sdkExternal: true });
@@ -73,7 +78,8 @@ describe('bench harness (quick run)', () => {
     const { env, nodeFlags } = deployedEnvironment(name);
     expect(env.POWERTOOLS_SERVICE_NAME).toBe(name);
     expect(env.METAHOOK_SECRETS_KEY_ID).toMatch(/^arn:aws:kms:/);
-    expect(nodeFlags).toContain('--enable-source-maps');
+    // Source-mapped stack traces are a deploy option (sourceMapStackTraces), off by default.
+    expect(nodeFlags).not.toContain('--enable-source-maps');
     const bundle = await bundleHandler(name, { dir: `smoke-deployed-${name}` });
     await expect(importAsDeployed(name, bundle)).resolves.toMatchObject({ initMs: expect.any(Number) });
   }, 60_000);
