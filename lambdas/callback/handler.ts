@@ -17,6 +17,7 @@ import { failureResponse, jsonResponse, parseJson, readBody } from '../adapters/
 import { deliverEvent, retryDelaySeconds, type DeliveryDecision } from '../core/deliver-event';
 import { METRIC } from '../core/metric-names';
 import { parseDeliveryMessage } from '../core/queue-messages';
+import { BatchLog } from '../adapters/batch-log';
 import { emitPoints } from '../adapters/observed-ports';
 import { deadLetterMessage, postponeMessage } from '../adapters/sqs-queues';
 import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
@@ -39,7 +40,7 @@ export class DeliveryRetryScheduled extends Error {
 const visibilityFor = (seconds: number, invokedAt: number) =>
   Math.max(0, Math.min(Math.ceil(seconds), Math.floor(settings.visibilityCapSeconds - (Date.now() - invokedAt) / 1000)));
 
-async function processRecord(record: SQSRecord, invokedAt: number): Promise<void> {
+async function processRecord(record: SQSRecord, invokedAt: number, batchLog: BatchLog): Promise<void> {
   // How long the record waited in the queue before this receive (SentTimestamp: the last send).
   metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, Math.max(0, (Date.now() - Number(record.attributes.SentTimestamp ?? Date.now())) / 1000));
   const message = parseDeliveryMessage(record.body);
@@ -68,8 +69,11 @@ async function processRecord(record: SQSRecord, invokedAt: number): Promise<void
     await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(delay, invokedAt));
     throw new DeliveryRetryScheduled(`delivery errored (${detail}); next try in ${delay}s`, { cause: error });
   }
-  logger.info('delivery attempt', { ...decision, eventId: message.event_id, tenantId: message.tenant_id });
+  // The batch's line names every event; only attempts that did not deliver get a line of their own.
+  if (decision.outcome === 'delivered') logger.debug('delivery attempt', { ...decision, eventId: message.event_id, tenantId: message.tenant_id });
+  else logger.info('delivery attempt', { ...decision, eventId: message.event_id, tenantId: message.tenant_id });
   countOutcome(decision.outcome);
+  batchLog.add(decision.outcome, message.event_id);
   if (decision.outcome === 'skipped') return;
   if (decision.outcome === 'wait') {
     await postponeMessage(sqs, deliveriesQueueUrl, record.receiptHandle, visibilityFor(decision.delaySeconds, invokedAt));
@@ -88,7 +92,7 @@ async function processRecord(record: SQSRecord, invokedAt: number): Promise<void
 }
 
 /** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
-function traceRecord(record: SQSRecord, invokedAt: number): Promise<void> {
+function traceRecord(record: SQSRecord, invokedAt: number, batchLog: BatchLog): Promise<void> {
   const message = parseDeliveryMessage(record.body);
   const annotations = {
     tenant_id: message?.tenant_id,
@@ -96,21 +100,24 @@ function traceRecord(record: SQSRecord, invokedAt: number): Promise<void> {
     batch_id: message?.kind === 'batch' ? message.batch_id : undefined,
     event_id: message?.event_id,
   };
-  return inRecordTrace('metahook-callback', recordTraceHeader(record), annotations, () => processRecord(record, invokedAt));
+  return inRecordTrace('metahook-callback', recordTraceHeader(record), annotations, () => processRecord(record, invokedAt, batchLog));
 }
 
-export const handleDeliveryMessages = (event: SQSEvent, context: Context) => {
+export const handleDeliveryMessages = async (event: SQSEvent, context: Context) => {
   const invokedAt = Date.now();
+  const batchLog = new BatchLog();
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
   // A processor per invocation: BatchProcessor keeps the batch's successes and failures as state,
   // and invocations that overlap in one process (the local stack's concurrent pollers, or an
   // abandoned timed-out one) would report each other's records.
   const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(event, (record: SQSRecord) => traceRecord(record, invokedAt), processor, {
+  const response = await processPartialResponse(event, (record: SQSRecord) => traceRecord(record, invokedAt, batchLog), processor, {
     context,
     throwOnFullBatchFailure: false,
   });
+  batchLog.write(logger, 'delivery messages processed');
+  return response;
 };
 
 /**

@@ -21,6 +21,7 @@ import { METRIC } from '../core/metric-names';
 import type { DeliveryMessage } from '../core/ports';
 import { parseJobMessage } from '../core/queue-messages';
 import { deadLetterMessage, postponeMessage, queueAgeSeconds, recordSentAt, sendJobMessages } from '../adapters/sqs-queues';
+import { BatchLog } from '../adapters/batch-log';
 import { emitPoints } from '../adapters/observed-ports';
 import { inRecordTrace, recordTraceHeader, processTracer } from '../adapters/tracing';
 import { buildExtractorDeps } from './wiring';
@@ -30,7 +31,7 @@ const logger = new Logger({ serviceName: 'metahook-extractor' });
 const { deps, sqs, jobsQueueUrl, jobsDlqUrl, jobsHeldQueueUrl, settings, deliveryBuffer, batchProgress, announcements, metrics } = await buildExtractorDeps(process.env);
 const countJob = (outcome: string) => emitPoints(metrics, { outcome }, [[METRIC.jobsProcessed, MetricUnit.Count, 1]]);
 
-async function processRecord(record: SQSRecord): Promise<void> {
+async function processRecord(record: SQSRecord, batchLog: BatchLog): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
   metrics.addMetric(METRIC.backlogAge, MetricUnit.Seconds, queueAgeSeconds(record, Date.now()));
   const message = parseJobMessage(record.body);
@@ -58,9 +59,13 @@ async function processRecord(record: SQSRecord): Promise<void> {
     await postpone(record, delay);
     throw error;
   }
-  logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
   const deadLettered = (outcome.outcome === 'failed' || outcome.outcome === 'redelivered') && outcome.deadLetter !== undefined;
-  countJob(outcome.outcome === 'retry' ? 'retried' : deadLettered ? 'dead_lettered' : outcome.outcome);
+  const counted = outcome.outcome === 'retry' ? 'retried' : deadLettered ? 'dead_lettered' : outcome.outcome;
+  countJob(counted);
+  batchLog.add(counted, outcome.jobId);
+  // The batch's line names every job; only the ones that did not simply complete get a line of their own.
+  if (outcome.outcome === 'completed') logger.debug('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
+  else logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
   if (outcome.outcome === 'retry') {
     await postpone(record, outcome.delaySeconds);
     throw new RetryScheduled(`job ${outcome.jobId} retried in ${outcome.delaySeconds}s: ${outcome.reason}`);
@@ -134,10 +139,10 @@ const postpone = (record: SQSRecord, seconds: number) =>
     logger.error('could not postpone job message', { error: cause as Error }));
 
 /** Each record in its job's own trace (see adapters/tracing.ts: a batch mixes many traces). */
-function traceRecord(record: SQSRecord): Promise<void> {
+function traceRecord(record: SQSRecord, batchLog: BatchLog): Promise<void> {
   const message = parseJobMessage(record.body);
   const annotations = { tenant_id: message?.tenant_id, job_id: message?.job_id };
-  return inRecordTrace('metahook-extractor', recordTraceHeader(record), annotations, () => processRecord(record));
+  return inRecordTrace('metahook-extractor', recordTraceHeader(record), annotations, () => processRecord(record, batchLog));
 }
 
 /** Requeues the held-back records; the ones whose send failed are reported failed (SQS retries them). */
@@ -170,13 +175,14 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   // webhook was unsent or its retry was due.
   const deliveries = deliveryBuffer.begin();
   const processor = new BatchProcessor(EventType.SQS);
+  const batchLog = new BatchLog();
   // A batch where every record failed is still a normal outcome (retries were scheduled):
   // report it item by item instead of throwing, so the Errors metric means real errors.
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
       (record: SQSRecord) => onLastReceiveInTime(record, context, () =>
-        batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record)))),
+        batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record, batchLog)))),
       processor,
       { context, throwOnFullBatchFailure: false },
     )
@@ -195,6 +201,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
     await postpone(record, retryDelaySeconds(settings, receiveCount, undefined));
     return owner;
   }));
+  batchLog.write(logger, 'job messages processed');
   const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...requeueFailures, ...retried.filter((id) => id !== undefined)]);
   return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
 }

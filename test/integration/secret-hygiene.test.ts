@@ -4,40 +4,18 @@
 // payloads or headers (other than the signature they produce), in stored items (the tenant's
 // included: its secret is stored sealed), in dead-letter
 // messages, or in API responses, including error responses.
-import { format } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
 import { startHarness, type Harness } from '../support/local-harness';
+import { captureProcessOutput } from '../support/process-output';
 import type { ReceivedWebhook } from '../../local/webhook-receiver';
 
 let h: Harness;
 const output: string[] = [];
 const responses: { what: string; status: number; headers: string; body: string }[] = [];
 const jobIds: Record<'delivered' | 'callbackFails' | 'jobFails', string> = { delivered: '', callbackFails: '', jobFails: '' };
-
-/** Captures everything written to stdout/stderr or the console, without echoing it. */
-function captureProcessOutput(): () => void {
-  const restores: (() => void)[] = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write;
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-      callback?.();
-      return true;
-    }) as typeof stream.write;
-    restores.push(() => {
-      stream.write = original;
-    });
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const spy = vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void output.push(format(...args)));
-    restores.push(() => spy.mockRestore());
-  }
-  return () => restores.forEach((restore) => restore());
-}
 
 /** Every spelling of the two secrets that would count as a leak. */
 function secretSpellings(): Record<string, string> {
@@ -93,7 +71,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
 }
 
 beforeAll(async () => {
-  restoreOutput = captureProcessOutput();
+  restoreOutput = captureProcessOutput(output);
   h = await startHarness({
     env: { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_DISABLED: 'false', METAHOOK_RETRY_SCHEDULE: '1,1' },
   });
@@ -143,7 +121,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   restoreOutput();
-  vi.restoreAllMocks();
 });
 
 describe('secret hygiene over a full run', () => {
