@@ -1,7 +1,8 @@
-// Handler: jobs queue (SQS, partial batch failures) -> extractJob use case.
+// Handler: jobs queue (SQS, partial batch failures) -> extractJob use case, then
+// job-message-actions.ts decides what becomes of the message and this file carries it out.
 // The use case decides retries from the job's stored attempt counter; a retry postpones the record
 // by its step (or until another message's lease ends). Jobs whose retries ran out are failed by the
-// use case and dead-lettered here with a reason, also on the last receive the queue's
+// use case and dead-lettered with a reason, also on the last receive the queue's
 // maxReceiveCount allows, so SQS's own move by count stays a net that normally never fires. Before a
 // batch runs, fairShare holds back a backlogged tenant's excess records: they are sent again to
 // the back of the queue (a fresh message, no receive spent) so other tenants' files go first.
@@ -16,6 +17,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/extract-job';
+import { actionForError, actionForOutcome, actionForUnsentWebhooks, countedOutcome, isLastReceive, type JobMessageAction } from '../core/job-message-actions';
 import { fairShare } from '../core/fair-share';
 import { METRIC } from '../core/metric-names';
 import type { DeliveryMessage } from '../core/ports';
@@ -45,37 +47,30 @@ async function processRecord(record: SQSRecord, batchLog: BatchLog): Promise<voi
     const sentAt = recordSentAt(record);
     outcome = await extractJob(deps, message, { messageId: record.messageId, receiveCount, ...(sentAt ? { sentAt } : {}) });
   } catch (error) {
-    // Infrastructure failed mid-way (a DynamoDB or SQS call): nothing was decided, try the message again.
-    if (receiveCount >= settings.extraction.maxReceiveCount) {
-      // SQS would move it without a reason next; the sweeper still finds the job by its lease deadline.
-      logger.error('job message dead-lettered on its last receive', { jobId: message.job_id, receiveCount, error: error as Error });
-      countJob('dead_lettered');
-      await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_error', error instanceof Error ? error.message : String(error));
-      return;
-    }
-    const delay = retryDelaySeconds(settings, receiveCount, error);
-    logger.warn('job message will be received again', { jobId: message.job_id, receiveCount, delaySeconds: delay, error: error as Error });
-    countJob('retried');
-    await postpone(record, delay);
-    throw error;
+    const action = actionForError(settings, receiveCount, error);
+    if (action.kind === 'dead_letter') logger.error('job message dead-lettered on its last receive', { jobId: message.job_id, receiveCount, error: error as Error });
+    else logger.warn('job message will be received again', { jobId: message.job_id, receiveCount, error: error as Error, ...action });
+    countJob(action.kind === 'dead_letter' ? 'dead_lettered' : 'retried');
+    await carryOut(record, action, error);
+    return;
   }
-  const deadLettered = (outcome.outcome === 'failed' || outcome.outcome === 'redelivered') && outcome.deadLetter !== undefined;
-  const counted = outcome.outcome === 'retry' ? 'retried' : deadLettered ? 'dead_lettered' : outcome.outcome;
+  const counted = countedOutcome(outcome);
   countJob(counted);
   batchLog.add(counted, outcome.jobId);
   // The batch's line names every job; only the ones that did not simply complete get a line of their own.
   if (outcome.outcome === 'completed') logger.debug('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
   else logger.info('job processed', { ...outcome, tenantId: message.tenant_id, receiveCount });
-  if (outcome.outcome === 'retry') {
-    await postpone(record, outcome.delaySeconds);
-    throw new RetryScheduled(`job ${outcome.jobId} retried in ${outcome.delaySeconds}s: ${outcome.reason}`);
-  }
-  if ((outcome.outcome === 'failed' || outcome.outcome === 'redelivered') && outcome.deadLetter) {
-    await deadLetterMessage(sqs, jobsDlqUrl, record.body, outcome.deadLetter, outcome.outcome === 'failed' ? outcome.code : 'job failed');
-  }
-  if (outcome.outcome === 'held') {
-    // Not the dead-letter queue: a routine disable must not page on-call. `tenants enable` releases it.
-    await deadLetterMessage(sqs, jobsHeldQueueUrl, record.body, outcome.reason, 'tenant is disabled; released by tenants enable');
+  const action = actionForOutcome(outcome);
+  await carryOut(record, action, outcome.outcome === 'retry' ? new RetryScheduled(`job ${outcome.jobId} retried in ${outcome.delaySeconds}s: ${outcome.reason}`) : undefined);
+}
+
+/** Does what job-message-actions.ts decided; a postponed record is reported failed with `failure`. */
+async function carryOut(record: SQSRecord, action: JobMessageAction, failure: unknown): Promise<void> {
+  if (action.kind === 'dead_letter') {
+    await deadLetterMessage(sqs, action.queue === 'held' ? jobsHeldQueueUrl : jobsDlqUrl, record.body, action.reason, action.detail);
+  } else if (action.kind === 'postpone') {
+    await postpone(record, action.seconds);
+    throw failure;
   }
 }
 
@@ -117,7 +112,7 @@ const LAST_RECEIVE_RESERVE_MS = 2 * FLUSH_RESERVE_MS;
 async function onLastReceiveInTime(record: SQSRecord, context: Context, work: () => Promise<void>): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
   const budget = context.getRemainingTimeInMillis() - LAST_RECEIVE_RESERVE_MS;
-  if (receiveCount < settings.extraction.maxReceiveCount || budget <= 0) return work();
+  if (!isLastReceive(settings, receiveCount) || budget <= 0) return work();
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     work().then(() => 'done' as const),
@@ -196,9 +191,10 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const retried = await Promise.all(undelivered.map(async ({ owner, messages }) => {
     const record = run.find((entry) => entry.record.messageId === owner)!.record;
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    if (receiveCount >= settings.extraction.maxReceiveCount && (await deferAnnouncement(record, messages))) return undefined;
-    // Retried on the extraction schedule, as a failed record would be (not after the 12-minute visibility).
-    await postpone(record, retryDelaySeconds(settings, receiveCount, undefined));
+    const action = actionForUnsentWebhooks(settings, receiveCount);
+    if (action.kind === 'defer_to_sweeper' && (await deferAnnouncement(record, messages))) return undefined;
+    // Not deferred (or the deferral failed too): retried on the extraction schedule.
+    await postpone(record, action.kind === 'postpone' ? action.seconds : retryDelaySeconds(settings, receiveCount, undefined));
     return owner;
   }));
   batchLog.write(logger, 'job messages processed');
