@@ -145,6 +145,8 @@ export interface ColdStartRow {
   readonly sdkImportMs: Summary;
   readonly externals: string[];
   readonly composition: Bundle['composition'];
+  /** Minified bytes of the AWS SDK's packages (@aws-sdk/*, @smithy/*, @aws/*) inside the bundle. */
+  readonly sdkBytes: number;
 }
 
 export async function measureColdStart(runs: number): Promise<{ rows: ColdStartRow[]; nodeFlags: string }> {
@@ -210,6 +212,7 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
       rssMb: rss,
       sdkImportMs: summarize(sdk),
       externals: bundle.externals,
+      sdkBytes: bundle.composition.filter(({ part }) => /^@(aws-sdk|smithy|aws)\//.test(part)).reduce((sum, { bytes }) => sum + bytes, 0),
       composition: bundle.composition.slice(0, 10),
     });
   }

@@ -307,7 +307,9 @@ function render(r: Record<string, any>): { markdown: string; targets: Target[] }
     );
     for (const row of r.coldStart.rows as any[]) {
       if (row.handler.includes('proposed')) continue; // measured fixes, reported above
-      targets.push({ target: `bundle <= 200 KB without the AWS SDK (${row.handler})`, measured: `${(row.bytes / 1024).toFixed(0)} KB`, ok: row.bytes <= 200 * 1024 });
+      // Rows from before sdkBytes was recorded count the whole bundle, as they were printed then.
+      const ownBytes = row.bytes - (row.sdkBytes ?? 0);
+      targets.push({ target: `bundle <= 200 KB without the AWS SDK (${row.handler})`, measured: `${(ownBytes / 1024).toFixed(0)} KB (${(row.bytes / 1024).toFixed(0)} KB with it)`, ok: ownBytes <= 200 * 1024 });
       targets.push({ target: `module init <= 100 ms median (${row.handler})`, measured: `${ms(row.initMs.p50)} ms (own code ~${ms(row.initMs.p50 - row.sdkImportMs.p50)} ms)`, ok: row.initMs.p50 <= 100 });
     }
   }
