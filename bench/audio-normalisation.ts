@@ -54,7 +54,7 @@ async function worker(spec: string): Promise<void> {
 /** ffmpeg's own peak RSS for the same command line, from GNU time (the kernel's ru_maxrss). */
 async function ffmpegPeakRssMb(c: Case): Promise<number | undefined> {
   if (!existsSync('/usr/bin/time')) return undefined;
-  const argv = ['-f', '%M', FFMPEG_PATH, ...normaliserFfmpegArgs(c.format, MAX_SECONDS, 32)];
+  const argv = ['-f', '%M', FFMPEG_PATH, ...normaliserFfmpegArgs(c.format, MAX_SECONDS)];
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/time', argv, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
