@@ -120,12 +120,14 @@ async function main(): Promise<void> {
       // One second of a 440 Hz tone through the asset's own worker file.
       const encoder = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000 * 60, workerUrl: pathToFileURL(encoderWorker) });
       try {
-        const tone = new Float32Array(16_000).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16_000));
+        // s16le mono, what ffmpeg writes to the worker.
+        const tone = new Int16Array(16_000).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
         encoder.write(new Uint8Array(tone.buffer));
         const { segments } = await encoder.end();
         const frames = segments.flatMap((segment) => parseMp3Frames(segment.bytes).frames);
-        if (frames.length > 0 && frames.every((frame) => frame.sampleRate === 16_000 && frame.channels === 1)) pass(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} encoded 1 s into ${frames.length} mono 16 kHz MP3 frames`);
-        else fail(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} wrote no mono 16 kHz MP3`);
+        // 16,000 samples plus LAME's 1,105 of delay and the last frame's padding: 30 frames of 576.
+        if (frames.length === 30 && frames.every((frame) => frame.sampleRate === 16_000 && frame.channels === 1)) pass(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} encoded 1 s into ${frames.length} mono 16 kHz MP3 frames`);
+        else fail(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} wrote ${frames.length} frames, not 30 frames of mono 16 kHz MP3`);
       } catch (error) {
         fail(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} failed: ${(error as Error).message}`);
       } finally {
