@@ -1,11 +1,13 @@
 // `npm run bench:audio` (also a phase of `npm run bench`): what audio normalisation costs.
 // For a 10-minute 44.1 kHz stereo 128 kbps MP3 and a 50 MB 44.1 kHz stereo WAV (both made here),
-// times FfmpegAudioNormaliser.normalise (median of --runs), measures peak RSS of the two
-// processes involved (the Node function process, in a fresh child, and ffmpeg itself, from the
-// kernel's rusage via GNU time when present), and the bytes the model receives before and after.
+// times FfmpegAudioNormaliser.normalise (median of --runs, and the first run apart: it starts the
+// encoder worker, which later runs reuse), the CPU each run costs (user + sys of this process's
+// threads and of the ffmpeg it ran), measures peak RSS of the two processes involved (the Node
+// function process, in a fresh child, and ffmpeg itself, from the kernel's rusage via GNU time when
+// present), and the bytes the model receives before and after.
 //   npm run bench:audio [-- --runs 5] [--quick] [--out file.json]
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +45,18 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+/** CPU ms (user + sys) of the children this process has waited for (Linux /proc: cutime + cstime), or undefined. */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of proc(5), in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** In a fresh process: one normalisation, then this process's own peak RSS. */
 async function worker(spec: string): Promise<void> {
   const { file, format } = JSON.parse(spec) as Case;
@@ -71,12 +85,18 @@ async function ffmpegPeakRssMb(c: Case): Promise<number | undefined> {
 async function measure(c: Case, runs: number) {
   const bytes = new Uint8Array(await readFile(c.file));
   const times: number[] = [];
+  const cpu: number[] = [];
   let sent = 0;
   let segments = 0;
   for (let i = 0; i < runs; i++) {
+    const startedCpu = process.cpuUsage();
+    const startedChildren = childrenCpuMs();
     const started = performance.now();
     const audio = await normaliser.normalise({ bytes, format: c.format }, { segmentSeconds: SEGMENT_SECONDS, maxDurationSeconds: MAX_SECONDS });
     times.push(performance.now() - started);
+    const own = process.cpuUsage(startedCpu);
+    const children = childrenCpuMs();
+    cpu.push((own.user + own.system) / 1000 + (children !== undefined && startedChildren !== undefined ? children - startedChildren : 0));
     sent = audio.segments.reduce((sum, s) => sum + s.bytes.byteLength, 0);
     segments = audio.segments.length;
   }
@@ -91,6 +111,9 @@ async function measure(c: Case, runs: number) {
     runs,
     medianMs: Math.round(median(times)),
     minMs: Math.round(Math.min(...times)),
+    firstMs: Math.round(times[0]!),
+    /** Node (all threads) + ffmpeg, user + sys, median per run. */
+    cpuMedianMs: Math.round(median(cpu)),
     msPerTenMinutesOfAudio: Math.round((median(times) * 600) / c.audioSeconds),
     nodePeakRssMb: Math.round(fresh.nodePeakRssMb),
     ffmpegPeakRssMb: ffmpegMb === undefined ? null : Math.round(ffmpegMb),
@@ -128,7 +151,7 @@ async function main(): Promise<void> {
       command: `npm run bench:audio -- --runs ${runs}${args.quick ? ' --quick' : ''}`,
       loadAverage: { before: Math.round(loadBefore * 100) / 100, after: Math.round(loadAfter * 100) / 100 },
       ffmpeg: version.split('\n')[0],
-      output: 'mono, 16 kHz, 32 kbps CBR MP3 (MPEG-2 Layer III), no bit reservoir',
+      output: 'mono, 16 kHz, 32 kbps CBR MP3 (MPEG-2 Layer III); ffmpeg decodes to PCM, LAME 3.100 in WebAssembly encodes in a worker thread, one encoder per segment',
       results,
     };
     if (args.out) await writeFile(args.out, JSON.stringify(report, null, 2));
@@ -149,11 +172,11 @@ export function render(report: {
   const lines = [
     `Audio normalisation (${report.command}; ${report.ffmpeg ?? ''}${load})`,
     '',
-    '| Input | median (min) of runs | per 10 min of audio | peak RSS: Node / ffmpeg | to the model, bytes (base64) before -> after | smaller |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Input | median (min) of runs | first run | CPU per run (median) | per 10 min of audio | peak RSS: Node / ffmpeg | to the model, bytes (base64) before -> after | smaller |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.results.map(
       (r) =>
-        `| ${r.name} | ${r.medianMs} ms (${r.minMs} ms) of ${r.runs} | ${r.msPerTenMinutesOfAudio} ms | ${r.nodePeakRssMb} MB / ${r.ffmpegPeakRssMb ?? 'n/a'} MB | ${mb(r.bytesBefore)} (${mb(r.base64Before)}) -> ${mb(r.bytesAfter)} (${mb(r.base64After)}) | ${r.shrink}x |`,
+        `| ${r.name} | ${r.medianMs} ms (${r.minMs} ms) of ${r.runs} | ${r.firstMs ?? 'n/a'} ms | ${r.cpuMedianMs ?? 'n/a'} ms | ${r.msPerTenMinutesOfAudio} ms | ${r.nodePeakRssMb} MB / ${r.ffmpegPeakRssMb ?? 'n/a'} MB | ${mb(r.bytesBefore)} (${mb(r.base64Before)}) -> ${mb(r.bytesAfter)} (${mb(r.base64After)}) | ${r.shrink}x |`,
     ),
   ];
   return lines.join('\n');
