@@ -62,6 +62,9 @@ export const HANDLER_BUNDLING = {
 /** The extractor's metadata parser worker, as the bundle ships it beside index.mjs. */
 export const PARSE_WORKER_BUNDLE_FILE = 'metadata-parse-worker.mjs';
 
+/** The extractor's MP3 encoder worker (LAME in WebAssembly, the .wasm inlined), beside index.mjs. */
+export const MP3_ENCODE_WORKER_BUNDLE_FILE = 'mp3-encode-worker.mjs';
+
 export interface CompanionBundle {
   /** File name beside the handler's index.mjs. */
   readonly file: string;
@@ -74,7 +77,10 @@ export interface CompanionBundle {
  * its own to run. Built with the same options as the handler (companionBundleCommand).
  */
 export const COMPANION_BUNDLES: Readonly<Record<string, readonly CompanionBundle[]>> = {
-  extractor: [{ file: PARSE_WORKER_BUNDLE_FILE, entry: 'lambdas/adapters/metadata-parser/parse-worker.ts' }],
+  extractor: [
+    { file: PARSE_WORKER_BUNDLE_FILE, entry: 'lambdas/adapters/metadata-parser/parse-worker.ts' },
+    { file: MP3_ENCODE_WORKER_BUNDLE_FILE, entry: 'lambdas/adapters/audio/mp3-encode-worker.ts' },
+  ],
 };
 
 /** The esbuild command (the project's own binary) that writes one companion into `outputDir`, HANDLER_BUNDLING's options as flags. */

@@ -4,17 +4,23 @@
 //   2. ffmpeg keeps its execute bit (npm 11 does not run @ffmpeg-installer's `chmod u+x`
 //      postinstall by default, so the bit must come from the tarball itself);
 //   3. every function's unzipped asset is within Lambda's 250 MB limit;
-//   4. when qemu-aarch64(-static) is installed, the shipped arm64 ffmpeg really runs the production
+//   4. the extractor's worker bundles are beside index.mjs, and the MP3 encoder's carries its
+//      WebAssembly inline (no .wasm to find on disk; WebAssembly is the same on every CPU), and
+//      encodes with the asset's own file;
+//   5. when qemu-aarch64(-static) is installed, the shipped arm64 ffmpeg really runs the production
 //      normaliser (same arguments, same output checks) on the test fixtures.
 // Needs the npm registry (bundling installs sharp and ffmpeg for linux-arm64). Not in `npm test`.
-// Run: npm run check:arm64-assets        (exit 1 on any problem; step 4 is skipped without qemu)
+// Run: npm run check:arm64-assets        (exit 1 on any problem; step 5 is skipped without qemu)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { pathToFileURL } from 'node:url';
 import { FfmpegAudioNormaliser } from '../lambdas/adapters/audio-normaliser';
 import { parseMp3Frames } from '../lambdas/adapters/audio/mp3-frames';
+import { Mp3SegmentEncoder } from '../lambdas/adapters/audio/mp3-segment-encoder';
+import { COMPANION_BUNDLES, MP3_ENCODE_WORKER_BUNDLE_FILE } from '../lib/handler-bundling';
 import { parseDeployConfig } from '../lib/deploy-config';
 import { REPO_ROOT } from '../lib/constructs/pipeline-function';
 import { MetahookStack } from '../lib/metahook-stack';
@@ -102,6 +108,32 @@ async function main(): Promise<void> {
       : [];
     if (sharpPlatforms.includes('sharp-linux-arm64')) pass(`sharp ships ${sharpPlatforms.join(', ')}`);
     else fail(`sharp's platform packages in the asset: ${sharpPlatforms.join(', ') || 'none'} (want sharp-linux-arm64)`);
+
+    for (const companion of COMPANION_BUNDLES.extractor ?? []) {
+      if (existsSync(join(extractor, companion.file))) pass(`${companion.file} is beside the extractor's index.mjs`);
+      else fail(`${companion.file} is missing from the extractor's asset: its worker thread could not start`);
+    }
+    const encoderWorker = join(extractor, MP3_ENCODE_WORKER_BUNDLE_FILE);
+    if (existsSync(encoderWorker)) {
+      if (readFileSync(encoderWorker, 'utf8').includes('data:application/wasm;base64,')) pass(`${MP3_ENCODE_WORKER_BUNDLE_FILE} holds LAME's WebAssembly inline`);
+      else fail(`${MP3_ENCODE_WORKER_BUNDLE_FILE} does not hold LAME's WebAssembly inline`);
+      // One second of a 440 Hz tone through the asset's own worker file.
+      const encoder = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000 * 60, workerUrl: pathToFileURL(encoderWorker) });
+      try {
+        // s16le mono, what ffmpeg writes to the worker.
+        const tone = new Int16Array(16_000).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
+        encoder.write(new Uint8Array(tone.buffer));
+        const { segments } = await encoder.end();
+        const frames = segments.flatMap((segment) => parseMp3Frames(segment.bytes).frames);
+        // 16,000 samples plus LAME's 1,105 of delay and the last frame's padding: 30 frames of 576.
+        if (frames.length === 30 && frames.every((frame) => frame.sampleRate === 16_000 && frame.channels === 1)) pass(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} encoded 1 s into ${frames.length} mono 16 kHz MP3 frames`);
+        else fail(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} wrote ${frames.length} frames, not 30 frames of mono 16 kHz MP3`);
+      } catch (error) {
+        fail(`the asset's ${MP3_ENCODE_WORKER_BUNDLE_FILE} failed: ${(error as Error).message}`);
+      } finally {
+        await encoder.close();
+      }
+    }
 
     const qemu = findQemu();
     if (!qemu) {

@@ -5,14 +5,17 @@
 //
 // Order of work, cheapest refusal first: music-metadata reads the header (duration, tags) and
 // refuses a file over the limit before anything is decoded; ffmpeg, a separate process with a
-// forced demuxer, pipe-only I/O, a time budget and an output cap, decodes and encodes in one
-// pass; its own header report can still stop it early; the MP3 frames it wrote are then checked
-// and split at frame boundaries (encoded without bit reservoir, so each segment stands alone).
+// forced demuxer, pipe-only I/O, a time budget and an output cap, decodes, down-mixes and
+// resamples to mono 16 kHz 16-bit PCM; its own header report can still stop it early. The PCM
+// streams to a worker thread that encodes it with LAME in WebAssembly while ffmpeg decodes (two
+// cores overlap, less CPU in all than ffmpeg's own libmp3lame build: BENCHMARKS.md), one fresh
+// encoder per model-window segment, so each segment stands alone. The frames are then checked.
 import { describeLimitOwner } from '../core/audio-limit';
 import { PermanentJobError } from '../core/errors';
 import type { AudioNormaliseOptions, AudioNormaliser, NormalisedAudio, NormalisedAudioSegment, OriginalAudioFacts } from '../core/ports';
 import { runFfmpeg, type FfmpegOutcome } from './audio/ffmpeg-process';
 import { parseMp3Frames, type Mp3Frame } from './audio/mp3-frames';
+import { Mp3SegmentEncoder, type EncodeResult, type EncodedSegment } from './audio/mp3-segment-encoder';
 import { boundAudioTags } from './metadata-parser/audio-tag-budget';
 import { defaultMetadataParser, MetadataParseError, type AudioTagFacts, type MetadataParser } from './metadata-parser/metadata-parser';
 
@@ -21,6 +24,8 @@ export const NORMALISED_SAMPLE_RATE = 16_000;
 export const DEFAULT_NORMALISED_BITRATE_KBPS = 32;
 /** MPEG-2 Layer III frames hold 576 samples: 36 ms at 16 kHz. */
 const SAMPLES_PER_FRAME = 576;
+/** ffmpeg's output: 16-bit mono PCM (half the pipe and copy cost of float; far finer than a 32 kbps MP3 keeps). */
+const PCM_BYTES_PER_SAMPLE = 2;
 const MAX_TAGS = 12;
 const MAX_TAG_CHARS = 200;
 
@@ -41,7 +46,7 @@ export const NORMALISABLE_FORMATS: readonly string[] = Object.keys(DEMUXER_BY_FO
 export interface AudioNormaliserOptions {
   /** The ffmpeg executable. @default the one @ffmpeg-installer/ffmpeg installed for this platform */
   readonly ffmpegPath?: string;
-  /** Wall-clock limit for one file's decode + encode; past it the file fails `file_unreadable`. @default 60000 */
+  /** Wall-clock limit for one file's decode + encode (ffmpeg and the encoder worker); past it the file fails `file_unreadable`. @default 60000 */
   readonly timeBudgetMs?: number;
   /** @default 32 */
   readonly bitrateKbps?: 24 | 32 | 40 | 48 | 64;
@@ -99,51 +104,79 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
       throw new PermanentJobError('unsupported_media_type', `Audio format "${input.format}" cannot be normalised; accepted: ${NORMALISABLE_FORMATS.join(', ')}`);
     }
 
-    // ffmpeg parses the tags too (into its metadata dictionary): both get the bounded bytes.
-    const bytes = boundAudioTags(input.bytes, input.format, this.maxTagBytes).bytes;
-    const header = await readHeader(bytes, this.parser);
-    if (header?.durationSeconds !== undefined) assertWithinLimit(header.durationSeconds, maxDurationSeconds, owner);
-
-    const stream: StreamReport = {};
-    const outcome = await runFfmpeg({
-      ffmpegPath: this.ffmpegPath,
-      args: this.ffmpegArgs(demuxer, maxDurationSeconds),
-      input: bytes,
-      timeoutMs: this.timeBudgetMs,
-      // The -t cap bounds the output; the margin covers the encoder's frame rounding.
-      maxOutputBytes: Math.ceil(((maxDurationSeconds + 2) * this.bitrateKbps * 1000) / 8) + 64 * 1024,
-      inspectStderrLine: (line) => {
-        readStreamReport(line, stream);
-        // The container's own header, when the music-metadata read gave no duration.
-        if (stream.durationSeconds !== undefined && stream.durationSeconds > maxDurationSeconds + 0.5) {
-          return 'too_long';
-        }
-        return undefined;
-      },
+    const started = Date.now();
+    // Started first: the worker compiles LAME while music-metadata reads the header.
+    const encoder = new Mp3SegmentEncoder({
+      sampleRate: NORMALISED_SAMPLE_RATE,
+      bitrateKbps: this.bitrateKbps,
+      segmentSamples: Math.max(1, Math.round(segmentSeconds * NORMALISED_SAMPLE_RATE)),
     });
-    const mp3 = this.checkOutcome(outcome, maxDurationSeconds, owner, stream.durationSeconds);
+    try {
+      // ffmpeg parses the tags too (into its metadata dictionary): both get the bounded bytes.
+      const bytes = boundAudioTags(input.bytes, input.format, this.maxTagBytes).bytes;
+      const header = await readHeader(bytes, this.parser);
+      if (header?.durationSeconds !== undefined) assertWithinLimit(header.durationSeconds, maxDurationSeconds, owner);
 
-    const frames = parseMp3Frames(mp3).frames;
-    if (frames.length === 0) throw new PermanentJobError('file_unreadable', 'The audio could not be decoded: no audio samples in the file');
-    assertOurEncoding(frames);
-    const decodedSeconds = (frames.length * SAMPLES_PER_FRAME) / NORMALISED_SAMPLE_RATE;
-    // -t stops ffmpeg one second past the limit, so a longer file shows here even when no header told.
-    if (decodedSeconds > maxDurationSeconds + 0.5) assertWithinLimit(decodedSeconds, maxDurationSeconds, owner);
+      const stream: StreamReport = {};
+      const outcome = await runFfmpeg({
+        ffmpegPath: this.ffmpegPath,
+        args: this.ffmpegArgs(demuxer, maxDurationSeconds),
+        input: bytes,
+        timeoutMs: this.timeBudgetMs,
+        // The -t cap bounds the output; the margin covers the resampler's rounding.
+        maxOutputBytes: (maxDurationSeconds + 2) * NORMALISED_SAMPLE_RATE * PCM_BYTES_PER_SAMPLE + 64 * 1024,
+        sink: encoder,
+        inspectStderrLine: (line) => {
+          readStreamReport(line, stream);
+          // The container's own header, when the music-metadata read gave no duration.
+          if (stream.durationSeconds !== undefined && stream.durationSeconds > maxDurationSeconds + 0.5) {
+            return 'too_long';
+          }
+          return undefined;
+        },
+      });
+      this.checkOutcome(outcome, maxDurationSeconds, owner, stream.durationSeconds);
+      const encoded = await this.finishEncoding(encoder, started);
 
-    return {
-      original: originalFacts(header, stream, decodedSeconds),
-      segments: this.split(mp3, frames, segmentSeconds),
-    };
+      if (encoded.totalSamples === 0) throw new PermanentJobError('file_unreadable', 'The audio could not be decoded: no audio samples in the file');
+      const decodedSeconds = encoded.totalSamples / NORMALISED_SAMPLE_RATE;
+      // -t stops ffmpeg one second past the limit, so a longer file shows here even when no header told.
+      if (decodedSeconds > maxDurationSeconds + 0.5) assertWithinLimit(decodedSeconds, maxDurationSeconds, owner);
+
+      return {
+        original: originalFacts(header, stream, decodedSeconds),
+        segments: this.segmentsOf(encoded.segments),
+      };
+    } finally {
+      await encoder.close();
+    }
+  }
+
+  /** What the worker still has queued, within what is left of the time budget. */
+  private async finishEncoding(encoder: Mp3SegmentEncoder, started: number): Promise<EncodeResult> {
+    const left = Math.max(0, this.timeBudgetMs - (Date.now() - started));
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PermanentJobError('file_unreadable', `The audio could not be decoded within ${Math.round(this.timeBudgetMs / 1000)} s`)),
+        left,
+      );
+    });
+    try {
+      return await Promise.race([encoder.end(), budget]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private ffmpegArgs(demuxer: string, maxDurationSeconds: number): string[] {
-    return normaliserFfmpegArgs(demuxer, maxDurationSeconds, this.bitrateKbps);
+    return normaliserFfmpegArgs(demuxer, maxDurationSeconds);
   }
 
-  private checkOutcome(outcome: FfmpegOutcome, maxDurationSeconds: number, owner: LimitOwner, reportedSeconds: number | undefined): Buffer {
+  private checkOutcome(outcome: FfmpegOutcome, maxDurationSeconds: number, owner: LimitOwner, reportedSeconds: number | undefined): void {
     switch (outcome.kind) {
       case 'exited':
-        if (outcome.code === 0) return outcome.stdout;
+        if (outcome.code === 0) return;
         if (/matches no streams|does not contain any stream/i.test(outcome.stderr)) {
           throw new PermanentJobError('unsupported_media_type', 'The file holds no audio stream');
         }
@@ -160,30 +193,28 @@ export class FfmpegAudioNormaliser implements AudioNormaliser {
     }
   }
 
-  private split(mp3: Buffer, frames: readonly Mp3Frame[], segmentSeconds: number): NormalisedAudioSegment[] {
-    const framesPerSegment = Math.max(1, Math.floor((segmentSeconds * NORMALISED_SAMPLE_RATE) / SAMPLES_PER_FRAME));
-    const frameSeconds = SAMPLES_PER_FRAME / NORMALISED_SAMPLE_RATE;
-    const segments: NormalisedAudioSegment[] = [];
-    for (let first = 0; first < frames.length; first += framesPerSegment) {
-      const last = Math.min(frames.length, first + framesPerSegment) - 1;
-      const start = frames[first]!.offset;
-      const end = frames[last]!.offset + frames[last]!.length;
-      segments.push({
-        bytes: new Uint8Array(mp3.buffer, mp3.byteOffset + start, end - start),
+  /** Each segment's frames checked; times are of the samples it encodes, not of LAME's delay and padding. */
+  private segmentsOf(encoded: readonly EncodedSegment[]): NormalisedAudioSegment[] {
+    let startSample = 0;
+    return encoded.map((segment) => {
+      assertOurEncoding(parseMp3Frames(segment.bytes).frames);
+      const normalised: NormalisedAudioSegment = {
+        bytes: segment.bytes,
         format: 'mp3',
         channels: 1,
         sampleRate: NORMALISED_SAMPLE_RATE,
         bitrateKbps: this.bitrateKbps,
-        startSeconds: round3(first * frameSeconds),
-        durationSeconds: round3((last - first + 1) * frameSeconds),
-      });
-    }
-    return segments;
+        startSeconds: round3(startSample / NORMALISED_SAMPLE_RATE),
+        durationSeconds: round3(segment.samples / NORMALISED_SAMPLE_RATE),
+      };
+      startSample += segment.samples;
+      return normalised;
+    });
   }
 }
 
 /** The one ffmpeg command line the normaliser runs (exported for the bench's memory probe). */
-export function normaliserFfmpegArgs(demuxer: string, maxDurationSeconds: number, bitrateKbps: number): string[] {
+export function normaliserFfmpegArgs(demuxer: string, maxDurationSeconds: number): string[] {
   return [
     '-hide_banner', '-nostats', '-loglevel', 'info',
     // Only the pipes: a playlist or reference inside a hostile file cannot open a file or URL.
@@ -195,13 +226,11 @@ export function normaliserFfmpegArgs(demuxer: string, maxDurationSeconds: number
     // Down-mix first, then resample the one channel left (-ac 1 -ar let swresample resample every
     // input channel); 16 filter taps instead of 32: what aliases lands at the top of the 8 kHz band,
     // which LAME low-passes at 32 kbps anyway. ~3% fewer instructions (npm run bench:audio-levers).
-    '-af', `aformat=channel_layouts=mono,aresample=${NORMALISED_SAMPLE_RATE}:filter_size=16`,
-    // LAME's quality 9 writes the same bytes as 7 at the same cost (bench:audio-levers); 0 is far slower.
-    '-c:a', 'libmp3lame', '-b:a', `${bitrateKbps}k`, '-compression_level', '7',
-    // Frames that do not borrow bits from earlier ones: any frame can start a segment.
-    '-reservoir', '0',
-    '-write_xing', '0', '-id3v2_version', '0', '-write_id3v1', '0',
-    '-f', 'mp3', 'pipe:1',
+    // asetnsamples: 16384-sample packets (32 KB), not one per decoded frame (~0.8 KB), so the pipe is
+    // read in a few hundred large chunks instead of ~15,000 small ones (less CPU in the extractor).
+    '-af', `aformat=channel_layouts=mono,aresample=${NORMALISED_SAMPLE_RATE}:filter_size=16,asetnsamples=n=16384:p=0`,
+    // Raw PCM for the WebAssembly LAME in the encoder worker (mp3-segment-encoder.ts).
+    '-c:a', 'pcm_s16le', '-f', 's16le', 'pipe:1',
   ];
 }
 
@@ -307,7 +336,7 @@ function originalFacts(header: HeaderFacts | undefined, stream: StreamReport, de
 function assertOurEncoding(frames: readonly Mp3Frame[]): void {
   const wrong = frames.find((f) => f.layer !== 3 || f.sampleRate !== NORMALISED_SAMPLE_RATE || f.channels !== 1 || f.samples !== SAMPLES_PER_FRAME);
   if (wrong) {
-    throw new Error(`ffmpeg wrote an unexpected frame at byte ${wrong.offset}: layer ${wrong.layer}, ${wrong.sampleRate} Hz, ${wrong.channels} channel(s)`);
+    throw new Error(`the MP3 encoder wrote an unexpected frame at byte ${wrong.offset}: layer ${wrong.layer}, ${wrong.sampleRate} Hz, ${wrong.channels} channel(s)`);
   }
 }
 

@@ -1,11 +1,14 @@
 // Integration tests for lambdas/adapters/audio-normaliser.ts against the real ffmpeg binary
 // (@ffmpeg-installer): every accepted format in test/fixtures really comes out as mono 16 kHz
 // MPEG Layer III (checked by our frame parser and by music-metadata), a multi-minute recording
-// made at test time is split at the window with the right offsets, and bad input fails with
-// the documented codes, quickly.
+// made at test time is split at the window with the right offsets and every segment decodes on
+// its own in ffmpeg, the event loop stays free while the encoder worker runs, and bad input fails
+// with the documented codes, quickly.
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parseBuffer } from 'music-metadata';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FfmpegAudioNormaliser } from '../../lambdas/adapters/audio-normaliser';
@@ -33,8 +36,24 @@ async function expectMono16kMp3(segment: NormalisedAudioSegment): Promise<number
   const parsed = await parseBuffer(segment.bytes, { mimeType: 'audio/mpeg', size: segment.bytes.byteLength }, { duration: true });
   expect(parsed.format).toMatchObject({ container: 'MPEG', codec: 'MPEG 2 Layer 3', sampleRate: 16_000, numberOfChannels: 1 });
   expect(parsed.format.duration).toBeCloseTo(durationSeconds, 1);
-  expect(segment.durationSeconds).toBeCloseTo(durationSeconds, 2);
+  // The segment's time is that of the samples it encodes; its frames hold LAME's delay and padding
+  // too: 1105 samples at the start and up to one frame at the end (< 0.11 s at 16 kHz).
+  expect(segment.durationSeconds).toBeLessThanOrEqual(durationSeconds);
+  expect(durationSeconds - segment.durationSeconds).toBeLessThan(0.11);
   return durationSeconds;
+}
+
+/** ffmpeg decodes the segment alone, without an error, as 16 kHz mono MP3: the seconds of PCM it gives. */
+async function decodeAlone(segment: NormalisedAudioSegment): Promise<number> {
+  const child = promisify(execFile)(FFMPEG_PATH, ['-hide_banner', '-v', 'info', '-xerror', '-f', 'mp3', '-i', 'pipe:0', '-f', 's16le', '-c:a', 'pcm_s16le', 'pipe:1'], {
+    encoding: 'buffer',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  child.child.stdin!.end(segment.bytes);
+  const { stdout, stderr } = await child;
+  expect(stderr.toString()).toMatch(/Audio: mp3[^,]*, 16000 Hz, mono/);
+  expect(stderr.toString()).not.toMatch(/error|invalid/i);
+  return stdout.byteLength / 2 / 16_000;
 }
 
 async function failure(promise: Promise<unknown>): Promise<PermanentJobError> {
@@ -102,11 +121,46 @@ describe('long recordings are split at the window', () => {
       expect(segment.startSeconds).toBeCloseTo(expectedStart, 2);
       expect(segment.durationSeconds).toBeLessThanOrEqual(60);
       await expectMono16kMp3(segment);
+      // Each segment had its own encoder: ffmpeg reads it alone, and gets its samples plus LAME's delay and padding.
+      const decoded = await decodeAlone(segment);
+      expect(decoded).toBeGreaterThanOrEqual(segment.durationSeconds);
+      expect(decoded - segment.durationSeconds).toBeLessThan(0.11);
       expectedStart += segment.durationSeconds;
     }
     expect(audio.segments[0]!.durationSeconds).toBeGreaterThan(59.9);
     expect(expectedStart).toBeGreaterThan(actual - 0.1);
     expect(expectedStart).toBeLessThan(actual + 0.2);
+  });
+});
+
+describe('the encoder runs off the event loop', () => {
+  it('a 5-minute MP3: the loop stays mostly idle and its timers fire while ffmpeg decodes and the worker encodes', async () => {
+    const mp3 = await makeMp3({ seconds: 300 });
+    const INTERVAL_MS = 10;
+    let worstGapMs = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      worstGapMs = Math.max(worstGapMs, now - last);
+      last = now;
+    }, INTERVAL_MS);
+    const started = performance.now();
+    const before = performance.eventLoopUtilization();
+    try {
+      const audio = await normaliser.normalise({ bytes: mp3, format: 'mp3' }, ONE_CALL);
+      expect(audio.original.duration_seconds).toBeGreaterThan(299);
+    } finally {
+      clearInterval(timer);
+    }
+    const busy = performance.eventLoopUtilization(before).utilization;
+    const elapsedMs = performance.now() - started;
+    console.info(`normalised 300 s in ${Math.round(elapsedMs)} ms; event loop busy ${(busy * 100).toFixed(1)}%, worst timer gap ${Math.round(worstGapMs)} ms`);
+    // About 0.7 s of LAME for 5 minutes: on the main thread the loop would be busy nearly all the
+    // time. Utilisation counts only time this thread spends running callbacks, so it does not move
+    // when other processes take the CPU; a timer gap does, hence its generous bound.
+    expect(elapsedMs).toBeGreaterThan(400);
+    expect(busy).toBeLessThan(0.35);
+    expect(worstGapMs).toBeLessThan(250);
   });
 });
 

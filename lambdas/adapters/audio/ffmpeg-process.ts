@@ -1,5 +1,6 @@
 // Audio normaliser helper: audio-normaliser -> here -> the ffmpeg program. Runs one ffmpeg
-// over pipes (bytes in on stdin, MP3 out on stdout) inside hard limits: a wall-clock budget,
+// over pipes (bytes in on stdin, output on stdout: collected, or streamed to a sink that can
+// hold ffmpeg back while it catches up) inside hard limits: a wall-clock budget,
 // a cap on output bytes and on kept stderr, then SIGKILL. A hostile or broken file can cost
 // at most the budget, never a hung extractor; ffmpeg's own memory stays in its process.
 import { spawn } from 'node:child_process';
@@ -12,6 +13,17 @@ export interface FfmpegRun {
   readonly maxOutputBytes: number;
   /** Called with each stderr line as it arrives; return a reason to stop ffmpeg early. */
   readonly inspectStderrLine?: (line: string) => string | undefined;
+  /**
+   * Where stdout goes as it arrives, instead of being collected (the outcome's stdout is then
+   * empty). A false write() pauses reading ffmpeg's stdout (ffmpeg blocks on the pipe) until 'drain'.
+   */
+  readonly sink?: OutputSink;
+}
+
+/** The part of a Writable's contract runFfmpeg uses. */
+export interface OutputSink {
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
 }
 
 export type FfmpegOutcome =
@@ -53,7 +65,11 @@ export function runFfmpeg(run: FfmpegRun): Promise<FfmpegOutcome> {
     child.stdout.on('data', (chunk: Buffer) => {
       outputBytes += chunk.length;
       if (outputBytes > run.maxOutputBytes) return stop({ kind: 'output_too_large', stderr });
-      chunks.push(chunk);
+      if (!run.sink) return void chunks.push(chunk);
+      if (!run.sink.write(chunk)) {
+        child.stdout.pause();
+        run.sink.once('drain', () => child.stdout.resume());
+      }
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => {

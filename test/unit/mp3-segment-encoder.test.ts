@@ -1,0 +1,73 @@
+// Unit tests for lambdas/adapters/audio/mp3-segment-encoder.ts with its real worker (LAME in
+// WebAssembly): segments cut at exact sample counts whatever the write sizes (odd bytes split
+// samples), back-pressure that pauses and resumes a writer, and a worker given up mid-file is
+// never handed to the next file.
+import { describe, expect, it } from 'vitest';
+import { parseMp3Frames } from '../../lambdas/adapters/audio/mp3-frames';
+import { Mp3SegmentEncoder } from '../../lambdas/adapters/audio/mp3-segment-encoder';
+
+/** `seconds` of a 440 Hz tone as s16le mono at 16 kHz, what ffmpeg writes to the encoder. */
+function tone(seconds: number): Uint8Array {
+  const samples = new Int16Array(Math.round(seconds * 16_000)).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
+  return new Uint8Array(samples.buffer);
+}
+
+const encoderFor = (segmentSeconds: number) => new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: segmentSeconds * 16_000 });
+
+describe('Mp3SegmentEncoder', () => {
+  it('cuts segments at exact sample counts, whatever sizes the PCM arrives in', async () => {
+    const pcm = tone(2.5);
+    const encoder = encoderFor(1);
+    try {
+      // 1001-byte writes: most of them end in the middle of a sample.
+      for (let at = 0; at < pcm.byteLength; at += 1001) encoder.write(pcm.subarray(at, at + 1001));
+      const { segments, totalSamples } = await encoder.end();
+
+      expect(totalSamples).toBe(40_000);
+      expect(segments.map((segment) => segment.samples)).toEqual([16_000, 16_000, 8_000]);
+      for (const segment of segments) {
+        const { frames } = parseMp3Frames(segment.bytes);
+        expect(frames.every((frame) => frame.sampleRate === 16_000 && frame.channels === 1 && frame.bitrateKbps === 32)).toBe(true);
+        // Its own samples plus LAME's 1,105 of delay, rounded up to whole 576-sample frames.
+        expect(frames.length).toBe(Math.ceil((segment.samples + 1_105) / 576));
+      }
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  it('asks the writer to wait past 2 MiB in flight, then drains', async () => {
+    const pcm = tone(120); // 3.84 MB
+    const encoder = encoderFor(600);
+    let waits = 0;
+    try {
+      for (let at = 0; at < pcm.byteLength; at += 64 * 1024) {
+        if (!encoder.write(pcm.subarray(at, at + 64 * 1024))) {
+          waits += 1;
+          await new Promise<void>((resolve) => encoder.once('drain', resolve));
+        }
+      }
+      const { totalSamples } = await encoder.end();
+      expect(waits).toBeGreaterThan(0);
+      expect(totalSamples).toBe(120 * 16_000);
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  it('a file given up mid-way stops its worker; the next file still encodes', async () => {
+    const abandoned = encoderFor(60);
+    abandoned.write(tone(5));
+    await abandoned.close();
+
+    const next = encoderFor(60);
+    try {
+      next.write(tone(1));
+      const { segments } = await next.end();
+      expect(segments).toHaveLength(1);
+      expect(segments[0]!.samples).toBe(16_000);
+    } finally {
+      await next.close();
+    }
+  });
+});
