@@ -1,10 +1,11 @@
 // Unit tests for lambdas/adapters/audio/mp3-segment-encoder.ts with its real worker (LAME in
 // WebAssembly): segments cut at exact sample counts whatever the write sizes (odd bytes split
-// samples), back-pressure that pauses and resumes a writer, and a worker given up mid-file is
-// never handed to the next file.
+// samples), back-pressure that pauses and resumes a writer, a worker kept for the next file after
+// a clean finish, a worker given up mid-file or dead mid-file never handed to the next file, and
+// a dead worker failing the file with Mp3EncoderError (retried as our fault), never hanging it.
 import { describe, expect, it } from 'vitest';
 import { parseMp3Frames } from '../../lambdas/adapters/audio/mp3-frames';
-import { Mp3SegmentEncoder } from '../../lambdas/adapters/audio/mp3-segment-encoder';
+import { Mp3EncoderError, Mp3SegmentEncoder } from '../../lambdas/adapters/audio/mp3-segment-encoder';
 
 /** `seconds` of a 440 Hz tone as s16le mono at 16 kHz, what ffmpeg writes to the encoder. */
 function tone(seconds: number): Uint8Array {
@@ -66,6 +67,42 @@ describe('Mp3SegmentEncoder', () => {
       const { segments } = await next.end();
       expect(segments).toHaveLength(1);
       expect(segments[0]!.samples).toBe(16_000);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('keeps a worker that finished cleanly for the next file', async () => {
+    const first = encoderFor(60);
+    first.write(tone(1));
+    await first.end();
+    const kept = first.workerThreadId;
+    await first.close(); // after a clean end: gives nothing back twice, stops nothing
+
+    const second = encoderFor(60);
+    try {
+      expect(second.workerThreadId).toBe(kept);
+      second.write(tone(1));
+      const { totalSamples } = await second.end();
+      expect(totalSamples).toBe(16_000);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('fails the file with Mp3EncoderError when its worker dies mid-file, and never reuses that worker', async () => {
+    const dying = new URL('../fixtures/exiting-encode-worker.mjs', import.meta.url);
+    const encoder = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000, workerUrl: dying });
+    const dead = encoder.workerThreadId;
+    encoder.write(tone(1));
+    const failure = await encoder.end().catch((error: unknown) => error);
+    await encoder.close();
+    expect(failure).toBeInstanceOf(Mp3EncoderError);
+    expect((failure as Error).message).toMatch(/exited \(code 3\)/);
+
+    const next = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000, workerUrl: dying });
+    try {
+      expect(next.workerThreadId).not.toBe(dead);
     } finally {
       await next.close();
     }

@@ -110,6 +110,11 @@ export class Mp3SegmentEncoder extends EventEmitter<{ drain: [] }> {
     this.worker.postMessage({ kind: 'start', job: { sampleRate: options.sampleRate, bitrateKbps: options.bitrateKbps, segmentSamples: options.segmentSamples } });
   }
 
+  /** The worker thread this file runs on (a kept worker keeps its id): for logs and tests. */
+  get workerThreadId(): number {
+    return this.worker.threadId;
+  }
+
   /** Queues PCM bytes (s16le, mono); false once the caller should wait for 'drain'. */
   write(chunk: Uint8Array): boolean {
     if (this.failure || this.ended) return true;
