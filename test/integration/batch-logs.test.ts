@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/local-harness';
 import { captureProcessOutput } from '../support/process-output';
+import { until } from '../support/until';
 
 let h: Harness;
 const output: string[] = [];
@@ -32,7 +33,7 @@ beforeAll(async () => {
   failedJob = jobs[3]!;
   await h.receiver.waitFor((all) => all.some((webhook) => webhook.payload?.type === 'batch.completed'), 30_000);
   // A batch's line is written when its invocation ends, just after the receiver got the POST.
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline && deliveredIds().length < 5;) await new Promise((resolve) => setTimeout(resolve, 50));
+  await until(() => deliveredIds().length >= 5, 10_000, 50);
 }, 60_000);
 
 afterAll(async () => {

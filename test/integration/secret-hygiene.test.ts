@@ -10,6 +10,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../lambdas/adapters/dynamo/keys';
 import { startHarness, type Harness } from '../support/local-harness';
 import { captureProcessOutput } from '../support/process-output';
+import { until } from '../support/until';
 import type { ReceivedWebhook } from '../../local/webhook-receiver';
 
 let h: Harness;
@@ -61,14 +62,6 @@ const submit = (what: string, body: unknown, headers: Record<string, string> = {
 const jobEvent = (all: ReceivedWebhook[], jobId: string) => all.filter((r) => r.payload?.data?.job_id === jobId);
 
 let restoreOutput: () => void = () => undefined;
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 beforeAll(async () => {
   restoreOutput = captureProcessOutput(output);
