@@ -24,6 +24,7 @@ import { COMPANION_BUNDLES, MP3_ENCODE_WORKER_BUNDLE_FILE } from '../lib/handler
 import { parseDeployConfig } from '../lib/deploy-config';
 import { REPO_ROOT } from '../lib/constructs/pipeline-function';
 import { MetahookStack } from '../lib/metahook-stack';
+import { tonePcm16k } from '../test/support/audio-files';
 
 // Lambda quotas: "Deployment package (.zip file archive) size: 250 MB (unzipped)"
 // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -120,9 +121,7 @@ async function main(): Promise<void> {
       // One second of a 440 Hz tone through the asset's own worker file.
       const encoder = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000 * 60, workerUrl: pathToFileURL(encoderWorker) });
       try {
-        // s16le mono, what ffmpeg writes to the worker.
-        const tone = new Int16Array(16_000).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
-        encoder.write(new Uint8Array(tone.buffer));
+        encoder.write(tonePcm16k(1));
         const { segments } = await encoder.end();
         const frames = segments.flatMap((segment) => parseMp3Frames(segment.bytes).frames);
         // 16,000 samples plus LAME's 1,105 of delay and the last frame's padding: 30 frames of 576.

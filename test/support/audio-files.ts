@@ -7,6 +7,12 @@ import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 
 export const FFMPEG_PATH = ffmpegInstaller.path;
 
+/** `seconds` of a 440 Hz tone as raw s16le mono at 16 kHz: what ffmpeg hands the MP3 encoder worker. */
+export function tonePcm16k(seconds: number): Uint8Array {
+  const samples = new Int16Array(Math.round(seconds * 16_000)).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
+  return new Uint8Array(samples.buffer);
+}
+
 /** 16-bit PCM RIFF/WAVE. `seconds` of a 440 Hz tone (channel 2 at 660 Hz) with a little noise. */
 export function makeWav(options: { seconds: number; sampleRate: number; channels: 1 | 2 }): Uint8Array {
   const { seconds, sampleRate, channels } = options;

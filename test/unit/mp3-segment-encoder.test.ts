@@ -6,18 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseMp3Frames } from '../../lambdas/adapters/audio/mp3-frames';
 import { Mp3EncoderError, Mp3SegmentEncoder } from '../../lambdas/adapters/audio/mp3-segment-encoder';
+import { tonePcm16k } from '../support/audio-files';
 
-/** `seconds` of a 440 Hz tone as s16le mono at 16 kHz, what ffmpeg writes to the encoder. */
-function tone(seconds: number): Uint8Array {
-  const samples = new Int16Array(Math.round(seconds * 16_000)).map((_, i) => Math.round(9_000 * Math.sin((2 * Math.PI * 440 * i) / 16_000)));
-  return new Uint8Array(samples.buffer);
-}
-
-const encoderFor = (segmentSeconds: number) => new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: segmentSeconds * 16_000 });
+const encoderFor = (segmentSeconds: number, workerUrl?: URL) =>
+  new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: segmentSeconds * 16_000, ...(workerUrl ? { workerUrl } : {}) });
 
 describe('Mp3SegmentEncoder', () => {
   it('cuts segments at exact sample counts, whatever sizes the PCM arrives in', async () => {
-    const pcm = tone(2.5);
+    const pcm = tonePcm16k(2.5);
     const encoder = encoderFor(1);
     try {
       // 1001-byte writes: most of them end in the middle of a sample.
@@ -38,7 +34,7 @@ describe('Mp3SegmentEncoder', () => {
   });
 
   it('asks the writer to wait past 2 MiB in flight, then drains', async () => {
-    const pcm = tone(120); // 3.84 MB
+    const pcm = tonePcm16k(120); // 3.84 MB
     const encoder = encoderFor(600);
     let waits = 0;
     try {
@@ -58,12 +54,12 @@ describe('Mp3SegmentEncoder', () => {
 
   it('a file given up mid-way stops its worker; the next file still encodes', async () => {
     const abandoned = encoderFor(60);
-    abandoned.write(tone(5));
+    abandoned.write(tonePcm16k(5));
     await abandoned.close();
 
     const next = encoderFor(60);
     try {
-      next.write(tone(1));
+      next.write(tonePcm16k(1));
       const { segments } = await next.end();
       expect(segments).toHaveLength(1);
       expect(segments[0]!.samples).toBe(16_000);
@@ -74,7 +70,7 @@ describe('Mp3SegmentEncoder', () => {
 
   it('keeps a worker that finished cleanly for the next file', async () => {
     const first = encoderFor(60);
-    first.write(tone(1));
+    first.write(tonePcm16k(1));
     await first.end();
     const kept = first.workerThreadId;
     await first.close(); // after a clean end: gives nothing back twice, stops nothing
@@ -82,7 +78,7 @@ describe('Mp3SegmentEncoder', () => {
     const second = encoderFor(60);
     try {
       expect(second.workerThreadId).toBe(kept);
-      second.write(tone(1));
+      second.write(tonePcm16k(1));
       const { totalSamples } = await second.end();
       expect(totalSamples).toBe(16_000);
     } finally {
@@ -92,15 +88,15 @@ describe('Mp3SegmentEncoder', () => {
 
   it('fails the file with Mp3EncoderError when its worker dies mid-file, and never reuses that worker', async () => {
     const dying = new URL('../fixtures/exiting-encode-worker.mjs', import.meta.url);
-    const encoder = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000, workerUrl: dying });
+    const encoder = encoderFor(1, dying);
     const dead = encoder.workerThreadId;
-    encoder.write(tone(1));
+    encoder.write(tonePcm16k(1));
     const failure = await encoder.end().catch((error: unknown) => error);
     await encoder.close();
     expect(failure).toBeInstanceOf(Mp3EncoderError);
     expect((failure as Error).message).toMatch(/exited \(code 3\)/);
 
-    const next = new Mp3SegmentEncoder({ sampleRate: 16_000, bitrateKbps: 32, segmentSamples: 16_000, workerUrl: dying });
+    const next = encoderFor(1, dying);
     try {
       expect(next.workerThreadId).not.toBe(dead);
     } finally {
