@@ -54,12 +54,15 @@ export function actionForError(settings: Settings, receiveCount: number, error: 
   return { kind: 'postpone', seconds: retryDelaySeconds(settings, receiveCount, error) };
 }
 
+type Postpone = Extract<JobMessageAction, { kind: 'postpone' }>;
+
 /**
  * A finished job's webhooks SQS did not take. On the last receive they are handed to the sweeper
- * (nothing else would announce the job: it has left the lease index); before it, the record is
- * retried on the extraction schedule, as a failed record would be, not after the queue's visibility.
+ * (nothing else would announce the job: it has left the lease index), and `otherwise` applies if
+ * that hand-over fails too; before it, the record is retried on the extraction schedule, as a
+ * failed record would be, not after the queue's visibility.
  */
-export function actionForUnsentWebhooks(settings: Settings, receiveCount: number): { readonly kind: 'defer_to_sweeper' } | JobMessageAction {
-  if (isLastReceive(settings, receiveCount)) return { kind: 'defer_to_sweeper' };
-  return { kind: 'postpone', seconds: retryDelaySeconds(settings, receiveCount, undefined) };
+export function actionForUnsentWebhooks(settings: Settings, receiveCount: number): { readonly kind: 'defer_to_sweeper'; readonly otherwise: Postpone } | Postpone {
+  const retry: Postpone = { kind: 'postpone', seconds: retryDelaySeconds(settings, receiveCount, undefined) };
+  return isLastReceive(settings, receiveCount) ? { kind: 'defer_to_sweeper', otherwise: retry } : retry;
 }

@@ -16,7 +16,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { extractJob, retryDelaySeconds, type ExtractJobOutcome } from '../core/extract-job';
+import { extractJob, type ExtractJobOutcome } from '../core/extract-job';
 import { actionForError, actionForOutcome, actionForUnsentWebhooks, countedOutcome, isLastReceive, type JobMessageAction } from '../core/job-message-actions';
 import { fairShare } from '../core/fair-share';
 import { METRIC } from '../core/metric-names';
@@ -194,7 +194,7 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
     const action = actionForUnsentWebhooks(settings, receiveCount);
     if (action.kind === 'defer_to_sweeper' && (await deferAnnouncement(record, messages))) return undefined;
     // Not deferred (or the deferral failed too): retried on the extraction schedule.
-    await postpone(record, action.kind === 'postpone' ? action.seconds : retryDelaySeconds(settings, receiveCount, undefined));
+    await postpone(record, (action.kind === 'postpone' ? action : action.otherwise).seconds);
     return owner;
   }));
   batchLog.write(logger, 'job messages processed');

@@ -46,6 +46,7 @@ describe('job message actions', () => {
   it('hands unsent webhooks to the sweeper only on the last receive, and retries them on the schedule before', () => {
     expect(actionForUnsentWebhooks(settings, 1)).toEqual({ kind: 'postpone', seconds: 5 });
     expect(actionForUnsentWebhooks(settings, last - 1)).toEqual({ kind: 'postpone', seconds: 7 });
-    expect(actionForUnsentWebhooks(settings, last)).toEqual({ kind: 'defer_to_sweeper' });
+    // If the hand-over fails too, the record is retried on the schedule's last step.
+    expect(actionForUnsentWebhooks(settings, last)).toEqual({ kind: 'defer_to_sweeper', otherwise: { kind: 'postpone', seconds: 7 } });
   });
 });
