@@ -7,15 +7,14 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __metahookCreateRequire } from 'node:module'; const require = __metahookCreateRequire(import.meta.url);";
 
 /**
-/**
  * Never inlined: sharp is native and installed beside the bundle, as is @ffmpeg-installer (it
- * finds its per-platform ffmpeg binary on disk); supports-color is an optional
- * require of debug. The AWS SDK v3 IS bundled (issue 11 item 2): the Node 22 runtime ships its
- * own SDK at a version we do not choose, and one older than @aws-sdk/client-bedrock-runtime
- * 3.943.0 has no AudioBlock and serialises an audio content block as `{}`. Bundling also runs the
- * exact client we tested, and tree-shaken and minified it initialises faster (BENCHMARKS.md).
+ * finds its per-platform ffmpeg binary on disk). The AWS SDK v3 IS bundled (issue 11 item 2): the
+ * Node 22 runtime ships its own SDK at a version we do not choose, and one older than
+ * @aws-sdk/client-bedrock-runtime 3.943.0 has no AudioBlock and serialises an audio content block
+ * as `{}`. Bundling also runs the exact client we tested, and tree-shaken and minified it
+ * initialises faster (BENCHMARKS.md).
  */
-export const EXTERNAL_MODULES: readonly string[] = ['sharp', '@ffmpeg-installer/*', 'supports-color'];
+export const EXTERNAL_MODULES: readonly string[] = ['sharp', '@ffmpeg-installer/*'];
 
 /**
  * Node built-ins that bundled ESM packages import (the AWS SDK's dist-es, Powertools' Tracer), mapped
@@ -43,6 +42,25 @@ export const CREDENTIAL_PROVIDER_SHIM: Readonly<Record<string, string>> = {
   '@aws-sdk/token-providers': './lib/bundle-shims/lambda-token-provider.ts',
 };
 
+export interface PackageShim {
+  /** The stand-in, relative to the repository root. */
+  readonly shim: string;
+  /** The only packages whose code may import it: the shim covers what they call and no more. */
+  readonly importers: readonly string[];
+}
+
+/**
+ * Packages that third-party code loads at init only to use a sliver of, replaced in the bundles by
+ * the sliver (each shim in lib/bundle-shims/ says why; test/unit/package-shims.test.ts checks each
+ * against the real package). scripts/check-bundles.ts fails a bundle in which anything outside
+ * `importers` imports one. Together ~35 KB of every bundle and ~10 ms of its cold start
+ * (BENCHMARKS.md 6f).
+ */
+export const PACKAGE_SHIMS: Readonly<Record<string, PackageShim>> = {
+  semver: { shim: './lib/bundle-shims/semver-gte.ts', importers: ['aws-xray-sdk-core'] },
+  debug: { shim: './lib/bundle-shims/debug-off.ts', importers: ['@tokenizer/inflate', 'music-metadata'] },
+};
+
 /** First @aws-sdk/client-bedrock-runtime release with the Converse AudioBlock. */
 export const MIN_BEDROCK_RUNTIME_SDK = '3.943.0';
 
@@ -56,7 +74,11 @@ export const HANDLER_BUNDLING = {
   banner: ESM_REQUIRE_BANNER,
   external: EXTERNAL_MODULES,
   /** esbuild `alias`; paths are relative to the repository root (esbuild's working directory in every build). */
-  alias: { ...BUILTIN_SHIMS, ...CREDENTIAL_PROVIDER_SHIM },
+  alias: {
+    ...BUILTIN_SHIMS,
+    ...CREDENTIAL_PROVIDER_SHIM,
+    ...Object.fromEntries(Object.entries(PACKAGE_SHIMS).map(([name, { shim }]) => [name, shim])),
+  },
 } as const;
 
 /** The extractor's metadata parser worker, as the bundle ships it beside index.mjs. */

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { CDK_BUNDLING } from '../bench/cold-start';
 import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
-import { COMPANION_BUNDLES } from '../lib/handler-bundling';
+import { COMPANION_BUNDLES, PACKAGE_SHIMS } from '../lib/handler-bundling';
 
 export const ALLOWLIST_FILE = join(REPO_ROOT, 'scripts', 'bundle-allowlist.json');
 
@@ -32,7 +32,7 @@ export interface BundleReport {
   readonly entry: string;
   readonly bytes: number;
   readonly packages: readonly BundledPackage[];
-  /** Imports left out of the bundle (sharp, supports-color), without node: builtins. */
+  /** Imports left out of the bundle (sharp, the ffmpeg installer), without node: builtins. */
   readonly externals: readonly string[];
   /** Why this bundle fails the check; empty when it passes. */
   readonly problems: readonly string[];
@@ -116,12 +116,13 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
     metafile: true,
   });
   const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
-  const packages = [...packagesInBundle(output, lock), ...(await companionPackages(handler, lock))]
+  const companions = await companionPackages(handler, lock);
+  const packages = [...packagesInBundle(output, lock), ...companions.packages]
     .filter((pkg, index, all) => all.findIndex((other) => other.installPath === pkg.installPath) === index)
     .sort((a, b) => a.name.localeCompare(b.name));
   const allowed = new Set(allowlist.handlers[handler]);
   const devOnlyAcknowledged = allowlist.devOnlyExceptions[handler] ?? {};
-  const problems: string[] = [];
+  const problems: string[] = [...shimImportProblems(result.metafile), ...companions.problems];
   for (const pkg of packages) {
     // A direct devDependency is never acceptable, whatever the allowlist says.
     if (devDependencies.has(pkg.name)) problems.push(`${pkg.name} is a devDependency in package.json`);
@@ -146,8 +147,9 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
 }
 
 /** Packages in the files bundled beside the handler (a worker's own entry): the same allowlist applies. */
-async function companionPackages(handler: HandlerName, lock: Record<string, LockEntry>): Promise<BundledPackage[]> {
+async function companionPackages(handler: HandlerName, lock: Record<string, LockEntry>): Promise<{ packages: BundledPackage[]; problems: string[] }> {
   const packages: BundledPackage[] = [];
+  const problems: string[] = [];
   for (const companion of COMPANION_BUNDLES[handler] ?? []) {
     const result = await build({
       ...CDK_BUNDLING,
@@ -161,8 +163,28 @@ async function companionPackages(handler: HandlerName, lock: Record<string, Lock
     });
     const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
     packages.push(...packagesInBundle(output, lock));
+    problems.push(...shimImportProblems(result.metafile));
   }
-  return packages;
+  return { packages, problems };
+}
+
+/**
+ * A package shim (lib/handler-bundling.ts PACKAGE_SHIMS) covers only what its listed importers
+ * call: any other code importing the shimmed package would get the sliver instead of the package.
+ */
+export function shimImportProblems(metafile: Metafile): string[] {
+  const problems: string[] = [];
+  for (const [importer, { imports }] of Object.entries(metafile.inputs)) {
+    for (const { path, original } of imports) {
+      const shimmed = Object.entries(PACKAGE_SHIMS).find(([, { shim }]) => path === shim.replace(/^\.\//, ''));
+      if (!shimmed) continue;
+      const [name, { importers }] = shimmed;
+      const installPath = installPathOf(importer);
+      const from = installPath ? packageNameOf(installPath) : importer;
+      if (!importers.includes(from)) problems.push(`${importer} imports ${original ?? name}, which the bundles shim for ${importers.join(', ')} only (PACKAGE_SHIMS): review what it calls`);
+    }
+  }
+  return problems;
 }
 
 /** Bundles every handler (in parallel) and checks each against the allowlist and the lockfile. */

@@ -21,9 +21,9 @@ describe('handler bundles', () => {
     expect(reports.map((r) => r.handler).sort()).toEqual(['callback', 'extractor', 'intake', 'jobsApi', 'sweeper', 'uploads']);
     expect(reports.flatMap((r) => r.problems.map((problem) => `${r.handler}: ${problem}`))).toEqual([]);
     for (const report of reports) {
-      // Only the native sharp, the ffmpeg installer (its binary sits on disk beside the bundle)
-      // and debug's optional supports-color may be left out of a bundle.
-      expect(report.externals.every((path) => ['sharp', '@ffmpeg-installer/ffmpeg', 'supports-color'].includes(path))).toBe(true);
+      // Only the native sharp and the ffmpeg installer (its binary sits on disk beside the
+      // bundle) may be left out of a bundle.
+      expect(report.externals.every((path) => ['sharp', '@ffmpeg-installer/ffmpeg'].includes(path))).toBe(true);
       // Every handler that parses input validates it with zod; the sweeper's input is a schedule tick.
       if (report.handler !== 'sweeper') expect(report.packages.map((p) => p.name)).toContain('zod');
     }
