@@ -98,8 +98,16 @@ export function deployedEnvironment(name: HandlerName, overrides: Record<string,
   };
 }
 
-/** Runs in a fresh process: time from just before import() of the bundle to its module being ready. */
+/**
+ * Runs in a fresh process: time from just before import() of the bundle to its module being ready.
+ * Before it loads the handler, the Lambda Node.js runtime interface client has already required
+ * node:http and built its keep-alive Agent for the Runtime API (aws/aws-lambda-nodejs-runtime-interface-client,
+ * src/client/rapid-client.ts `cjsRequire("node:http")`, and RuntimeClient in earlier releases), so
+ * the probe does the same first: what that loads is not the handler's init on Lambda.
+ */
 const INIT_PROBE = `
+const { Agent } = process.getBuiltinModule('node:http');
+new Agent({ keepAlive: true, maxSockets: 1 });
 const cpu = process.cpuUsage();
 const started = performance.now();
 const mod = await import(process.env.BENCH_BUNDLE);
