@@ -1,6 +1,7 @@
 // CLI plumbing for `metahook doctor`: builds the checks' collaborators for the local stack
 // (its state file, the provider the local extractor uses) or a deployed stack (its outputs,
-// the production Bedrock provider with the caller's credentials, the alarm topic over SNS).
+// the production Bedrock provider with the caller's credentials, the alarm topic over SNS, the
+// functions' logs for their cold starts).
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ENV } from '../lambdas/runtime-config';
@@ -10,6 +11,7 @@ import { DEFAULT_AUDIO_MODEL_ID, DEFAULT_IMAGE_MODEL_ID } from '../lib/deploy-co
 import type { LocalCredentials } from '../local/stack';
 import { ALARM_TOPIC_OUTPUT, bundledFixtures, type DoctorCheck, type DoctorDeps } from './commands/doctor';
 import { END_TO_END_CHECK, runEndToEndCheck } from './commands/doctor-end-to-end';
+import { readStackColdStarts } from './cold-start-logs';
 import { UsageError, type CliIo } from './io';
 import { chooseTarget, loadStackOutputs, localStateFile, stackNameFor, STACK_OUTPUTS, TargetUnavailableError, type TargetOptions } from './target';
 
@@ -20,6 +22,8 @@ export interface DoctorOptions extends TargetOptions {
   readonly e2eCallback?: string;
   /** @default 120 */
   readonly e2eTimeoutSeconds?: number;
+  /** The p50 Init Duration the cold-start check holds each function to. @default 100 */
+  readonly initBudgetMs?: number;
 }
 
 /** The tenant key the end-to-end job is sent with: an environment variable, never a flag (shell history, ps). */
@@ -80,6 +84,8 @@ export function doctorDeps(options: DoctorOptions, io: Pick<CliIo, 'env' | 'cwd'
     ...(e2e ? { endToEnd: e2e } : {}),
     description: `AWS stack ${stackName}${region ? ` in ${region}` : ''}`,
     loadOutputs: () => loadStackOutputs(stackName, region),
+    coldStarts: () => readStackColdStarts(stackName, region),
+    ...(options.initBudgetMs !== undefined ? { initBudgetMs: options.initBudgetMs } : {}),
     // Every output some CLI command reads (a stack from before a release may lack a newer one).
     requiredOutputs: AWS_DOCTOR_REQUIRED_OUTPUTS,
     modelIds,

@@ -39,7 +39,9 @@ Audit (DynamoDB Queries on documented indexes only)
 Doctor (run right after cdk deploy; also against npm start)
   doctor [--image-model ID] [--audio-model ID]
                                         stack outputs, each model answering a bundled image and audio
-                                        file, the alarm topic accepting a test notification; PASS/FAIL + fix
+                                        file, the alarm topic accepting a test notification and (--aws) each
+                                        function's logged Init Duration (24 h, p50 within --init-budget-ms,
+                                        default 100); PASS/FAIL + fix
   doctor --e2e-callback URL [--e2e-timeout SECONDS]
                                         also one real job (the bundled PNG, POST /v1/jobs) whose signed
                                         event must reach URL; the tenant key comes from $METAHOOK_API_KEY
@@ -78,7 +80,7 @@ const COMMAND_OPTIONS = {
     clear: { type: 'boolean' },
   },
   audit: { tenant: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, outcome: { type: 'string' } },
-  doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' }, 'e2e-callback': { type: 'string' }, 'e2e-timeout': { type: 'string' } },
+  doctor: { 'image-model': { type: 'string' }, 'audio-model': { type: 'string' }, 'e2e-callback': { type: 'string' }, 'e2e-timeout': { type: 'string' }, 'init-budget-ms': { type: 'string' } },
   redrive: { 'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, job: { type: 'string' }, max: { type: 'string' }, held: { type: 'boolean' } },
   trace: {},
 } as const satisfies Record<string, ParseArgsConfig['options']>;
@@ -160,9 +162,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
     if (group === 'doctor') {
       if (command !== undefined) throw new UsageError(`unexpected argument "${command}"`);
-      const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string; 'e2e-callback'?: string; 'e2e-timeout'?: string };
+      const options = values as typeof values & { 'image-model'?: string; 'audio-model'?: string; 'e2e-callback'?: string; 'e2e-timeout'?: string; 'init-budget-ms'?: string };
       if (options['e2e-timeout'] !== undefined && options['e2e-callback'] === undefined) throw new UsageError('--e2e-timeout goes with --e2e-callback');
       const timeout = parseMax(options['e2e-timeout'], '--e2e-timeout');
+      const initBudget = parseMax(options['init-budget-ms'], '--init-budget-ms');
       const deps = doctorDeps(
         {
           ...values,
@@ -170,6 +173,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           ...(options['audio-model'] ? { audioModel: options['audio-model'] } : {}),
           ...(options['e2e-callback'] !== undefined ? { e2eCallback: options['e2e-callback'] } : {}),
           ...(timeout !== undefined ? { e2eTimeoutSeconds: timeout } : {}),
+          ...(initBudget !== undefined ? { initBudgetMs: initBudget } : {}),
         },
         io,
       );

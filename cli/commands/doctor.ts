@@ -2,10 +2,12 @@
 // Each check passes or fails with the fix: the stack's outputs are there; each configured model
 // answers a tiny bundled image and audio file through the production provider (the extractor's
 // own request builder and reply parsing); the alarm topic accepts a test notification; and, with
-// --e2e-callback, one real job reaches the operator's receiver (doctor-end-to-end.ts).
+// --e2e-callback, one real job reaches the operator's receiver (doctor-end-to-end.ts); and on AWS
+// the functions' logged Init Duration is within budget (doctor-cold-starts.ts).
 // The checks take their collaborators as arguments, so unit tests pass fakes.
 import { readFile } from 'node:fs/promises';
 import type { ExtractionInput, MetadataProvider } from '../../lambdas/core/ports';
+import { COLD_START_CHECK, coldStartCheck, type ColdStarts } from './doctor-cold-starts';
 import { END_TO_END_CHECK } from './doctor-end-to-end';
 
 export type CheckStatus = 'pass' | 'fail' | 'skip';
@@ -35,6 +37,10 @@ export interface DoctorDeps {
    * outputs read above (ApiBaseUrl); undefined when not asked for.
    */
   readonly endToEnd?: (outputs: Record<string, string>) => Promise<DoctorCheck>;
+  /** The Init Duration of each deployed function's recent cold starts; undefined where there is no Lambda (local). */
+  readonly coldStarts?: () => Promise<ColdStarts>;
+  /** The p50 Init Duration each function must stay within. @default 100 */
+  readonly initBudgetMs?: number;
   /** @default the bundled cli/fixtures files */
   readonly fixtures?: { readonly image: ExtractionInput; readonly audio: ExtractionInput };
 }
@@ -139,6 +145,21 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorCheck[]> {
       ? await deps.endToEnd(outputs)
       : { name: END_TO_END_CHECK, status: 'skip', detail: 'not asked for: --e2e-callback URL sends one real job to your receiver' },
   );
+  // Last, so the end-to-end job's own cold starts have had a moment to reach the logs.
+  if (!deps.coldStarts) {
+    checks.push({ name: COLD_START_CHECK, status: 'skip', detail: 'no Lambda here (local stack): BENCHMARKS.md 6 measures bundle init instead' });
+  } else {
+    try {
+      checks.push(coldStartCheck(await deps.coldStarts(), deps.initBudgetMs));
+    } catch (error) {
+      checks.push({
+        name: COLD_START_CHECK,
+        status: 'fail',
+        detail: `cannot read the functions' logs: ${(error as Error).message}`,
+        fix: "your credentials need cloudformation:ListStackResources on the stack and logs:FilterLogEvents on its functions' log groups",
+      });
+    }
+  }
   return checks;
 }
 

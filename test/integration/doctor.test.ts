@@ -58,9 +58,10 @@ async function doctor(state: unknown, extra: string[] = []) {
 }
 
 describe('metahook doctor --local', () => {
-  it('passes outputs and both models, and skips the alarm topic and the end-to-end job', async () => {
+  it('passes outputs and both models, and skips the alarm topic, the end-to-end job and the cold starts (no Lambda locally)', async () => {
     const { code, checks } = await doctor(localState());
-    expect(checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'skip', 'skip']);
+    expect(checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'skip', 'skip', 'skip']);
+    expect(checks.at(-1)!.name).toBe('cold starts');
     expect(code).toBe(0);
   });
 

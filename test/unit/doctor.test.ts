@@ -27,6 +27,7 @@ const deps = (over: Partial<DoctorDeps> = {}): DoctorDeps => ({
   modelIds: { image: 'us.amazon.nova-lite-v1:0', audio: 'mistral.voxtral-small-24b-2507' },
   createProvider: async () => answering,
   publishToTopic: async () => {},
+  coldStarts: async () => new Map([['IntakeFunctionLogs', [80, 95]]]),
   ...over,
 });
 
@@ -40,6 +41,7 @@ describe('runDoctor', () => {
       ['audio model mistral.voxtral-small-24b-2507', 'pass'],
       ['alarm topic', 'pass'],
       ['end-to-end job', 'skip'],
+      ['cold starts', 'pass'],
     ]);
     expect(published).toEqual([OUTPUTS.AlarmTopicArn]);
     expect(formatDoctorReport('test stack', checks)).toContain('all checks passed');
