@@ -3,8 +3,9 @@
 // (dist/lib/patchers/aws_p.js), which calls semver.gte() once, inside captureAWS(), a v2 API we
 // never call. Yet the X-Ray SDK requires that patcher at load, and semver's index builds its ~40
 // regular expressions and parses 28 KB at every cold start of every function (BENCHMARKS.md 6f).
-// test/unit/package-shims.test.ts checks gte() against the real semver and that nothing else in a
-// bundle imports it: a new importer needing more of semver fails there, not on Lambda.
+// test/unit/package-shims.test.ts checks gte() against the real semver, and scripts/check-bundles.ts
+// fails a bundle in which anything else imports it: a new importer needing more of semver fails
+// there, not on Lambda.
 
 type Identifier = number | string;
 

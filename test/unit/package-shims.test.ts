@@ -1,11 +1,14 @@
 // The package shims the Lambda bundles use instead of semver and debug (lib/handler-bundling.ts
 // PACKAGE_SHIMS): each must behave like the real package for what its importers call, and
 // scripts/check-bundles.ts must refuse a bundle in which anything else imports one.
-import type { Metafile } from 'esbuild';
+import { join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
 import realSemver from 'semver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import createDebug from '../../lib/bundle-shims/debug-off';
 import { gte } from '../../lib/bundle-shims/semver-gte';
+import { CDK_BUNDLING } from '../../bench/cold-start';
+import { HANDLER_ENTRIES, REPO_ROOT } from '../../lib/constructs/pipeline-function';
 import { PACKAGE_SHIMS } from '../../lib/handler-bundling';
 import { shimImportProblems } from '../../scripts/check-bundles';
 
@@ -65,6 +68,27 @@ describe('debug shim', () => {
 });
 
 describe('who may import a shimmed package', () => {
+  it('sees, in a real bundle, the one import each shim stands in for, and none of the real package', async () => {
+    const { metafile } = await build({
+      ...CDK_BUNDLING,
+      mainFields: [...CDK_BUNDLING.mainFields],
+      external: [...CDK_BUNDLING.external],
+      entryPoints: [join(REPO_ROOT, HANDLER_ENTRIES.extractor)],
+      outfile: join(REPO_ROOT, 'cdk.out', 'package-shims', 'index.mjs'),
+      absWorkingDir: REPO_ROOT,
+      write: false,
+      metafile: true,
+    });
+    const importersOf = (shim: string) =>
+      Object.entries(metafile.inputs)
+        .filter(([, { imports }]) => imports.some(({ path }) => path === shim.replace(/^\.\//, '')))
+        .map(([input]) => input);
+    expect(importersOf(PACKAGE_SHIMS.semver!.shim)).toEqual(['node_modules/aws-xray-sdk-core/dist/lib/patchers/aws_p.js']);
+    expect(importersOf(PACKAGE_SHIMS.debug!.shim)).toEqual(['node_modules/@tokenizer/inflate/lib/ZipHandler.js']);
+    expect(Object.keys(metafile.inputs).filter((input) => /node_modules\/(semver|debug)\//.test(input))).toEqual([]);
+    expect(shimImportProblems(metafile)).toEqual([]);
+  }, 30_000);
+
   const metafileImporting = (importer: string, shim: string, original: string) =>
     ({ inputs: { [importer]: { bytes: 1, imports: [{ path: shim.replace(/^\.\//, ''), kind: 'require-call', original }] } }, outputs: {} }) as unknown as Metafile;
 
