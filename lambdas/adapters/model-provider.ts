@@ -51,7 +51,7 @@ export function readModelConfig(env: Env): ModelConfig {
 export interface BedrockClientTuning {
   /** Attempts per Converse call inside the SDK, throttling included. @default 2 */
   readonly maxAttempts?: number;
-  /** Socket inactivity limit per attempt; Converse sends nothing until the model is done. @default 40000 */
+  /** Time limit per attempt; Converse sends nothing until the model is done, so it is also the idle limit. @default 40000 */
   readonly requestTimeoutMs?: number;
 }
 
@@ -75,6 +75,9 @@ export function createBedrockRuntimeClient(env: Env = process.env, tuning: Bedro
       httpsAgent: new HttpsAgent({ keepAlive: true }),
       connectionTimeout: 5_000,
       requestTimeout: tuning.requestTimeoutMs ?? 40_000,
+      // Without it a breached requestTimeout only logs a warning and the call waits on until the
+      // function times out (@smithy/types httpHandlerInitialization.d.ts, throwOnRequestTimeout).
+      throwOnRequestTimeout: true,
     }),
   }));
 }
