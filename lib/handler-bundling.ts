@@ -53,7 +53,7 @@ export interface PackageShim {
  * Packages that third-party code loads at init only to use a sliver of, replaced in the bundles by
  * the sliver (each shim in lib/bundle-shims/ says why; test/unit/package-shims.test.ts checks each
  * against the real package). scripts/check-bundles.ts fails a bundle in which anything outside
- * `importers` imports one. Together ~35 KB of every bundle and ~10 ms of its cold start
+ * `importers` imports one. Together 27-32 KB of every bundle and ~10 ms of its cold start
  * (BENCHMARKS.md 6f).
  */
 export const PACKAGE_SHIMS: Readonly<Record<string, PackageShim>> = {
