@@ -103,26 +103,32 @@ export function packagesInBundle(output: Metafile['outputs'][string], lock: Reco
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function bundleReport(handler: HandlerName, allowlist: Allowlist, lock: Record<string, LockEntry>, devDependencies: ReadonlySet<string>): Promise<BundleReport> {
-  const entry = HANDLER_ENTRIES[handler];
+/** esbuild's metafile of `entry` (relative to the repository) bundled as the CDK bundles it; nothing is written. */
+export async function bundleMetafile(entry: string, outfile: string): Promise<Metafile> {
   const result = await build({
     ...CDK_BUNDLING,
     mainFields: [...CDK_BUNDLING.mainFields],
     external: [...CDK_BUNDLING.external],
     entryPoints: [join(REPO_ROOT, entry)],
-    outfile: join(REPO_ROOT, 'cdk.out', 'check-bundles', handler, 'index.mjs'),
+    outfile: join(REPO_ROOT, 'cdk.out', 'check-bundles', outfile),
     absWorkingDir: REPO_ROOT,
     write: false,
     metafile: true,
   });
-  const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
+  return result.metafile;
+}
+
+export async function bundleReport(handler: HandlerName, allowlist: Allowlist, lock: Record<string, LockEntry>, devDependencies: ReadonlySet<string>): Promise<BundleReport> {
+  const entry = HANDLER_ENTRIES[handler];
+  const metafile = await bundleMetafile(entry, join(handler, 'index.mjs'));
+  const [, output] = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
   const companions = await companionPackages(handler, lock);
   const packages = [...packagesInBundle(output, lock), ...companions.packages]
     .filter((pkg, index, all) => all.findIndex((other) => other.installPath === pkg.installPath) === index)
     .sort((a, b) => a.name.localeCompare(b.name));
   const allowed = new Set(allowlist.handlers[handler]);
   const devOnlyAcknowledged = allowlist.devOnlyExceptions[handler] ?? {};
-  const problems: string[] = [...shimImportProblems(result.metafile), ...companions.problems];
+  const problems: string[] = [...shimImportProblems(metafile), ...companions.problems];
   for (const pkg of packages) {
     // A direct devDependency is never acceptable, whatever the allowlist says.
     if (devDependencies.has(pkg.name)) problems.push(`${pkg.name} is a devDependency in package.json`);
@@ -151,19 +157,10 @@ async function companionPackages(handler: HandlerName, lock: Record<string, Lock
   const packages: BundledPackage[] = [];
   const problems: string[] = [];
   for (const companion of COMPANION_BUNDLES[handler] ?? []) {
-    const result = await build({
-      ...CDK_BUNDLING,
-      mainFields: [...CDK_BUNDLING.mainFields],
-      external: [...CDK_BUNDLING.external],
-      entryPoints: [join(REPO_ROOT, companion.entry)],
-      outfile: join(REPO_ROOT, 'cdk.out', 'check-bundles', handler, companion.file),
-      absWorkingDir: REPO_ROOT,
-      write: false,
-      metafile: true,
-    });
-    const [, output] = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
+    const metafile = await bundleMetafile(companion.entry, join(handler, companion.file));
+    const [, output] = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
     packages.push(...packagesInBundle(output, lock));
-    problems.push(...shimImportProblems(result.metafile));
+    problems.push(...shimImportProblems(metafile));
   }
   return { packages, problems };
 }
@@ -173,12 +170,14 @@ async function companionPackages(handler: HandlerName, lock: Record<string, Lock
  * call: any other code importing the shimmed package would get the sliver instead of the package.
  */
 export function shimImportProblems(metafile: Metafile): string[] {
+  // The metafile names inputs relative to the repository, without the alias's leading "./".
+  const shimAt = new Map(Object.entries(PACKAGE_SHIMS).map(([name, shim]) => [shim.shim.replace(/^\.\//, ''), { name, ...shim }]));
   const problems: string[] = [];
   for (const [importer, { imports }] of Object.entries(metafile.inputs)) {
     for (const { path, original } of imports) {
-      const shimmed = Object.entries(PACKAGE_SHIMS).find(([, { shim }]) => path === shim.replace(/^\.\//, ''));
+      const shimmed = shimAt.get(path);
       if (!shimmed) continue;
-      const [name, { importers }] = shimmed;
+      const { name, importers } = shimmed;
       const installPath = installPathOf(importer);
       const from = installPath ? packageNameOf(installPath) : importer;
       if (!importers.includes(from)) problems.push(`${importer} imports ${original ?? name}, which the bundles shim for ${importers.join(', ')} only (PACKAGE_SHIMS): review what it calls`);

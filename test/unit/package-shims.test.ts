@@ -2,15 +2,14 @@
 // PACKAGE_SHIMS): each must behave like the real package for what its importers call, and
 // scripts/check-bundles.ts must refuse a bundle in which anything else imports one.
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import realSemver from 'semver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import createDebug from '../../lib/bundle-shims/debug-off';
 import { gte } from '../../lib/bundle-shims/semver-gte';
-import { CDK_BUNDLING } from '../../bench/cold-start';
-import { HANDLER_ENTRIES, REPO_ROOT } from '../../lib/constructs/pipeline-function';
+import { HANDLER_ENTRIES } from '../../lib/constructs/pipeline-function';
 import { PACKAGE_SHIMS } from '../../lib/handler-bundling';
-import { shimImportProblems } from '../../scripts/check-bundles';
+import { bundleMetafile, shimImportProblems } from '../../scripts/check-bundles';
 
 const VERSIONS = [
   '0.0.0', '1.0.0', '1.0.1', '1.1.0', '2.0.0', '10.0.0', '1.10.0', '1.2.10', '3.12.0', '2.1000.0',
@@ -69,16 +68,7 @@ describe('debug shim', () => {
 
 describe('who may import a shimmed package', () => {
   it('sees, in a real bundle, the one import each shim stands in for, and none of the real package', async () => {
-    const { metafile } = await build({
-      ...CDK_BUNDLING,
-      mainFields: [...CDK_BUNDLING.mainFields],
-      external: [...CDK_BUNDLING.external],
-      entryPoints: [join(REPO_ROOT, HANDLER_ENTRIES.extractor)],
-      outfile: join(REPO_ROOT, 'cdk.out', 'package-shims', 'index.mjs'),
-      absWorkingDir: REPO_ROOT,
-      write: false,
-      metafile: true,
-    });
+    const metafile = await bundleMetafile(HANDLER_ENTRIES.extractor, join('package-shims', 'index.mjs'));
     const importersOf = (shim: string) =>
       Object.entries(metafile.inputs)
         .filter(([, { imports }]) => imports.some(({ path }) => path === shim.replace(/^\.\//, '')))
