@@ -52,7 +52,7 @@ async function silentCall(call: () => Promise<unknown>) {
   const error = (await call().then(
     () => undefined,
     (failure: unknown) => failure,
-  )) as (Error & { $metadata?: { attempts?: number } }) | undefined;
+  )) as Error | undefined;
   return { error, attempts: connections - before, elapsedMs: Date.now() - started };
 }
 

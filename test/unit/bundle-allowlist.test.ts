@@ -3,15 +3,9 @@
 // check runs as `npx tsx scripts/check-bundles.ts` in CI.
 import { describe, expect, it } from 'vitest';
 import type { Metafile } from 'esbuild';
+import semver from 'semver';
 import { HANDLER_BUNDLING, MIN_BEDROCK_RUNTIME_SDK } from '../../lib/handler-bundling';
 import { bundleReport, checkBundles, formatReport, installPathOf, loadAllowlist, packagesInBundle } from '../../scripts/check-bundles';
-
-/** Plain x.y.z comparison (the SDK uses no pre-release tags). */
-const atLeast = (version: string, minimum: string) => {
-  const [a, b] = [version, minimum].map((v) => v.split('.').map(Number));
-  for (let i = 0; i < 3; i++) if (a![i] !== b![i]) return a![i]! > b![i]!;
-  return true;
-};
 
 describe('handler bundles', () => {
   it('contain only allowlisted production packages', async () => {
@@ -37,7 +31,7 @@ describe('handler bundles', () => {
     }
     const bedrockClient = reports.find((r) => r.handler === 'extractor')!.packages.find((p) => p.name === '@aws-sdk/client-bedrock-runtime');
     expect(bedrockClient, 'the extractor bundles its Bedrock Runtime client').toBeDefined();
-    expect(atLeast(bedrockClient!.version, MIN_BEDROCK_RUNTIME_SDK)).toBe(true);
+    expect(semver.gte(bedrockClient!.version, MIN_BEDROCK_RUNTIME_SDK)).toBe(true);
   }, 60_000);
 
   it('fails a bundle whose package is not allowlisted, or is a devDependency', async () => {
