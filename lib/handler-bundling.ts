@@ -61,6 +61,15 @@ export const PACKAGE_SHIMS: Readonly<Record<string, PackageShim>> = {
   debug: { shim: './lib/bundle-shims/debug-off.ts', importers: ['@tokenizer/inflate', 'music-metadata'] },
 };
 
+/**
+ * Code that runs at build time only and must stay out of every bundle (scripts/check-bundles.ts
+ * fails one that holds it), each with the reason. Every cold start parses what a bundle holds.
+ */
+export const BUILD_TIME_ONLY: Readonly<Record<string, string>> = {
+  'node_modules/zod/v4/core/to-json-schema.js':
+    "zod's JSON Schema generator: the metadata tool's schema is generated into lambdas/core/tool-input-schemas.json (npm run tool-schemas)",
+};
+
 /** First @aws-sdk/client-bedrock-runtime release with the Converse AudioBlock. */
 export const MIN_BEDROCK_RUNTIME_SDK = '3.943.0';
 

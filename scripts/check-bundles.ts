@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { CDK_BUNDLING } from '../bench/cold-start';
 import { HANDLER_ENTRIES, REPO_ROOT, type HandlerName } from '../lib/constructs/pipeline-function';
-import { COMPANION_BUNDLES, PACKAGE_SHIMS } from '../lib/handler-bundling';
+import { BUILD_TIME_ONLY, COMPANION_BUNDLES, PACKAGE_SHIMS } from '../lib/handler-bundling';
 
 export const ALLOWLIST_FILE = join(REPO_ROOT, 'scripts', 'bundle-allowlist.json');
 
@@ -128,7 +128,7 @@ export async function bundleReport(handler: HandlerName, allowlist: Allowlist, l
     .sort((a, b) => a.name.localeCompare(b.name));
   const allowed = new Set(allowlist.handlers[handler]);
   const devOnlyAcknowledged = allowlist.devOnlyExceptions[handler] ?? {};
-  const problems: string[] = [...shimImportProblems(metafile), ...companions.problems];
+  const problems: string[] = [...shimImportProblems(metafile), ...buildTimeOnlyProblems(metafile), ...companions.problems];
   for (const pkg of packages) {
     // A direct devDependency is never acceptable, whatever the allowlist says.
     if (devDependencies.has(pkg.name)) problems.push(`${pkg.name} is a devDependency in package.json`);
@@ -160,7 +160,7 @@ async function companionPackages(handler: HandlerName, lock: Record<string, Lock
     const metafile = await bundleMetafile(companion.entry, join(handler, companion.file));
     const [, output] = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))!;
     packages.push(...packagesInBundle(output, lock));
-    problems.push(...shimImportProblems(metafile));
+    problems.push(...shimImportProblems(metafile), ...buildTimeOnlyProblems(metafile));
   }
   return { packages, problems };
 }
@@ -184,6 +184,20 @@ export function shimImportProblems(metafile: Metafile): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Inputs that BUILD_TIME_ONLY keeps out but whose code reaches the bundle, each with the reason. The
+ * metafile's `inputs` list every module imported, also those tree-shaking drops, and esbuild leaves
+ * a stub of a few bytes for a dropped module that a namespace re-exports (17 for zod's generator):
+ * only code counts.
+ */
+export function buildTimeOnlyProblems(metafile: Metafile): string[] {
+  const STUB_BYTES = 256;
+  const inOutput = (input: string) => Object.values(metafile.outputs).some((output) => (output.inputs[input]?.bytesInOutput ?? 0) > STUB_BYTES);
+  return Object.entries(BUILD_TIME_ONLY)
+    .filter(([input]) => inOutput(input))
+    .map(([input, reason]) => `${input} is build-time only (BUILD_TIME_ONLY): ${reason}`);
 }
 
 /** Bundles every handler (in parallel) and checks each against the allowlist and the lockfile. */

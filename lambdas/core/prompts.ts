@@ -5,6 +5,8 @@
 import { z, type Infer } from './zod';
 import type { ExtractionOptions, MediaKind } from './api-schemas';
 import { audioResultSchema, imageResultSchema, MAX_ALT_TEXT_LENGTH, MAX_KEYWORDS } from './metadata-result';
+// Generated from modelOutputSchemas below by lib/tool-input-schemas.ts (`npm run tool-schemas`), not at init.
+import toolInputSchemas from './tool-input-schemas.json' with { type: 'json' };
 
 /** Bump on any change to the text or the tool below; the same file then gives new metadata. */
 export const PROMPT_VERSION = 'metadata-2026-12-options';
@@ -23,15 +25,6 @@ export const modelOutputSchemas = {
 
 export type ModelOutput = Infer<(typeof modelOutputSchemas)[MediaKind]>;
 
-/** JSON Schema (draft-07, the dialect Bedrock tool specs accept) generated from the zod schema. */
-function toolInputJsonSchema(kind: MediaKind): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(modelOutputSchemas[kind], {
-    target: 'draft-7',
-    io: 'input',
-  }) as Record<string, unknown>;
-  return schema;
-}
-
 export interface MetadataTool {
   readonly name: string;
   readonly description: string;
@@ -42,12 +35,12 @@ const TOOLS: Record<MediaKind, MetadataTool> = {
   image: {
     name: METADATA_TOOL_NAME,
     description: 'Records the descriptive metadata of one image.',
-    inputSchema: toolInputJsonSchema('image'),
+    inputSchema: toolInputSchemas.image,
   },
   audio: {
     name: METADATA_TOOL_NAME,
     description: 'Records the descriptive metadata of one audio recording.',
-    inputSchema: toolInputJsonSchema('audio'),
+    inputSchema: toolInputSchemas.audio,
   },
 };
 
