@@ -1,6 +1,6 @@
 // Bench phase: cold start. Bundles each handler with the options the CDK uses (lib/handler-bundling.ts:
 // ESM, minify, node22 target, the AWS SDK bundled, sharp external, the createRequire banner, source
-// map), reports the minified size, then loads each bundle in fresh Node processes, with the
+// map), reports the minified size, then loads each bundle in fresh Node processes (round-robin over the rows), with the
 // environment and NODE_OPTIONS the synthesized stack gives that function (none by default), and
 // times the import, as deployed and with the opt-in --enable-source-maps (sourceMapStackTraces). "previous" rows leave @aws-sdk/* external (loaded from node_modules, as the runtime's
 // copy was before issue 11 item 2) so the change stays measured.
@@ -183,45 +183,57 @@ export async function measureColdStart(runs: number): Promise<{ rows: ColdStartR
   bundles.set('extractor-sdk-external', await bundleHandler('extractor', { sdkExternal: true, dir: 'extractor-sdk-external' }));
   await writeFile(join(BUNDLE_DIR, 'package.json'), '{ "type": "module" }\n');
 
-  const rows: ColdStartRow[] = [];
-  for (const variant of variants) {
+  // Round-robin: every run imports each variant once, in turn, so a burst of other load on the
+  // machine (a few seconds of ~40% slower imports are common on a shared VM) lands on all variants
+  // alike instead of on whichever one was being measured.
+  const measured = variants.map((variant) => {
     const bundle = bundles.get(variant.bundle ?? variant.name)!;
-    const file = bundle.file;
     const deployed = deployedEnvironment(variant.name, variant.env);
-    const env = { ...deployed.env, BENCH_BUNDLE: file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) };
-    const asDeployed: number[] = [];
-    const cpu: number[] = [];
-    const withMaps: number[] = [];
-    const sourceMapFlags = [...new Set([...deployed.nodeFlags, '--enable-source-maps'])];
-    const ready: number[] = [];
-    const sdk: number[] = [];
-    let rss = 0;
-    await probe(INIT_PROBE, env, deployed.nodeFlags); // warm the OS file cache once
-    // Alternate the two flag sets so drift affects both alike.
-    for (let i = 0; i < runs; i++) {
-      const a = await probe(INIT_PROBE, env, deployed.nodeFlags);
-      const b = await probe(INIT_PROBE, env, sourceMapFlags);
-      asDeployed.push(a.initMs);
-      cpu.push(a.cpuMs!);
-      withMaps.push(b.initMs);
-      ready.push(a.sinceProcessStartMs!);
-      sdk.push((await probe(EXTERNALS_PROBE, env)).initMs);
-      rss = Math.max(rss, a.rssMb ?? 0);
+    return {
+      variant,
+      bundle,
+      env: { ...deployed.env, BENCH_BUNDLE: bundle.file, BENCH_EXTERNALS: JSON.stringify(bundle.externals) },
+      flags: deployed.nodeFlags,
+      sourceMapFlags: [...new Set([...deployed.nodeFlags, '--enable-source-maps'])],
+      asDeployed: [] as number[],
+      cpu: [] as number[],
+      withMaps: [] as number[],
+      ready: [] as number[],
+      sdk: [] as number[],
+      rss: 0,
+    };
+  });
+  for (const m of measured) await probe(INIT_PROBE, m.env, m.flags); // warm the OS file cache once
+  for (let i = 0; i < runs; i++) {
+    for (const m of measured) {
+      // Alternate the two flag sets so drift affects both alike.
+      const a = await probe(INIT_PROBE, m.env, m.flags);
+      const b = await probe(INIT_PROBE, m.env, m.sourceMapFlags);
+      m.asDeployed.push(a.initMs);
+      m.cpu.push(a.cpuMs!);
+      m.withMaps.push(b.initMs);
+      m.ready.push(a.sinceProcessStartMs!);
+      m.sdk.push((await probe(EXTERNALS_PROBE, m.env)).initMs);
+      m.rss = Math.max(m.rss, a.rssMb ?? 0);
     }
+  }
+  const rows: ColdStartRow[] = [];
+  for (const m of measured) {
+    const file = m.bundle.file;
     rows.push({
-      handler: variant.label,
+      handler: m.variant.label,
       bytes: (await stat(file)).size,
       gzipBytes: gzipSync(readFileSync(file)).length,
       sourceMapBytes: (await stat(`${file}.map`)).size,
-      initMs: summarize(asDeployed),
-      initCpuMs: summarize(cpu),
-      initMsWithSourceMaps: summarize(withMaps),
-      processReadyMs: summarize(ready),
-      rssMb: rss,
-      sdkImportMs: summarize(sdk),
-      externals: bundle.externals,
-      sdkBytes: bundle.composition.filter(({ part }) => /^@(aws-sdk|smithy|aws)\//.test(part)).reduce((sum, { bytes }) => sum + bytes, 0),
-      composition: bundle.composition.slice(0, 10),
+      initMs: summarize(m.asDeployed),
+      initCpuMs: summarize(m.cpu),
+      initMsWithSourceMaps: summarize(m.withMaps),
+      processReadyMs: summarize(m.ready),
+      rssMb: m.rss,
+      sdkImportMs: summarize(m.sdk),
+      externals: m.bundle.externals,
+      sdkBytes: m.bundle.composition.filter(({ part }) => /^@(aws-sdk|smithy|aws)\//.test(part)).reduce((sum, { bytes }) => sum + bytes, 0),
+      composition: m.bundle.composition.slice(0, 10),
     });
   }
   const flags = deployedEnvironment('intake').nodeFlags.join(' ') || 'none';
