@@ -1,10 +1,11 @@
 // `npm run test:faults [-- --only <text>] [-- --occurrences N] [-- --deadline-ms N]`: the full fault-injection matrix
 // (issue 17). Records the AWS calls each handler makes in a clean run, then for each call
 // (and its first N occurrences) fails it before sending, after committing, and by hanging;
-// plus the batch progress write failing on the last receive SQS allows (lastReceiveScenarios);
+// plus the batch progress write failing on the last receive SQS allows (lastReceiveScenarios), and
+// each extractor call answering only after the function's timeout there (lastReceiveStallScenarios);
 // prints one row per scenario (lost / duplicated / stuck counts) and exits 1 if any failed.
 // The representative subset in `npm test` is test/integration/fault-injection.test.ts.
-import { discoverCallSites, formatTable, lastReceiveScenarios, runScenario, scenariosFor, startFaultStack, type ScenarioResult } from '../test/support/fault-matrix';
+import { discoverCallSites, formatTable, lastReceiveScenarios, lastReceiveStallScenarios, runScenario, scenariosFor, startFaultStack, type ScenarioResult } from '../test/support/fault-matrix';
 
 const arg = (name: string) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -21,7 +22,7 @@ try {
     `AWS calls per clean scenario:\n${sites.map((s) => `  ${s.functionName} ${s.service}:${s.operation} x${s.count}`).join('\n')}\n\n`,
   );
   const only = arg('only');
-  const scenarios = [...scenariosFor(sites, Number(arg('occurrences') ?? 2)), ...lastReceiveScenarios()].filter((s) => !only || s.id.includes(only));
+  const scenarios = [...scenariosFor(sites, Number(arg('occurrences') ?? 2)), ...lastReceiveScenarios(), ...lastReceiveStallScenarios(sites)].filter((s) => !only || s.id.includes(only));
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
     // --deadline-ms: how long an accepted request may take to settle (default 25 s; raise it on a loaded machine).

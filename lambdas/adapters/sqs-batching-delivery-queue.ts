@@ -13,6 +13,9 @@
 // taken found nothing to send, returned, and had its records deleted while those webhooks were
 // still unsent: a kill -9 of `npm start` in that window left completed jobs with no message and no
 // webhook, for good (and a refused send was reported by an invocation that did not own it).
+// A record the handler gives up on (dead-lettered on its last receive, out of time) may still
+// finish its job after its invocation's flush: from then on what it queues is sent at once, as
+// outside a record, instead of waiting in the queue for a flush that may never come.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DeliveryMessage, DeliveryQueue } from '../core/ports';
@@ -26,8 +29,11 @@ export interface BatchingDeliveryQueue {
 
 /** The webhooks of one invocation's SQS batch. */
 export interface DeliveryBatch {
-  /** Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush. */
-  run<T>(owner: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` on behalf of `owner` (a record's messageId): what it queues is sent at flush, or
+   * at once after `abandoned` aborts (what it queued before is still this batch's).
+   */
+  run<T>(owner: string, work: () => Promise<T>, abandoned?: AbortSignal): Promise<T>;
   /**
    * Sends everything queued so far and resolves once SQS has answered for every webhook this
    * batch's records queued (another invocation's flush may be sending some), with the owners whose
@@ -63,7 +69,7 @@ function pendingEntry(owner: string | undefined, message: DeliveryMessage, trace
 
 export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): BatchingDeliveryQueue {
   // The record running now and the entries of the invocation it belongs to.
-  const current = new AsyncLocalStorage<{ readonly owner: string; readonly mine: Pending[] }>();
+  const current = new AsyncLocalStorage<{ readonly owner: string; readonly mine: Pending[]; readonly abandoned: AbortSignal | undefined }>();
   // Queued by any invocation, not yet taken by a flush.
   let pending: Pending[] = [];
 
@@ -104,8 +110,8 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
     queue: {
       async enqueueDeliveries(messages) {
         const record = current.getStore();
-        // Outside a record (a direct call), send at once: nobody would flush.
-        if (record === undefined) {
+        // Outside a record (a direct call) or abandoned by it, send at once: nobody would flush.
+        if (record === undefined || record.abandoned?.aborted) {
           const entries = messages.map((message) => pendingEntry(undefined, message));
           await send(entries);
           if ((await Promise.all(entries.map((entry) => entry.taken))).includes(false)) {
@@ -123,7 +129,7 @@ export function createBatchingDeliveryQueue(sqs: SQSClient, queueUrl: string): B
     begin() {
       const mine: Pending[] = [];
       return {
-        run: (owner, work) => current.run({ owner, mine }, work),
+        run: (owner, work, abandoned) => current.run({ owner, mine, abandoned }, work),
         async flush(withinMs) {
           const own = mine.splice(0);
           if (own.length === 0) return [];

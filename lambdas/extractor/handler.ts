@@ -99,8 +99,22 @@ async function deferAnnouncement(record: SQSRecord, messages: readonly DeliveryM
   }
 }
 
-/** Time kept back from a record on its last receive for dead-lettering it and the flush after. */
-const LAST_RECEIVE_RESERVE_MS = 2 * FLUSH_RESERVE_MS;
+/**
+ * How long a record on its last receive still gets once its batch-mates stop waiting for its
+ * progress (and it for theirs): enough for the one gathered write and its webhook being queued.
+ */
+const PROGRESS_RELEASE_GRACE_MS = 500;
+
+/** Time kept back from a record on its last receive for that grace, dead-lettering it and the flush after. */
+const LAST_RECEIVE_RESERVE_MS = PROGRESS_RELEASE_GRACE_MS + 2 * FLUSH_RESERVE_MS;
+
+/** What a record's work is told when the handler stops waiting for it (see onLastReceiveInTime). */
+interface GivingUp {
+  /** Aborts at the budget: the record's progress is no longer gathered with its batch-mates'. */
+  readonly progressReleased?: AbortSignal;
+  /** Aborts when it is dead-lettered: from then on what it queues is sent at once. */
+  readonly abandoned?: AbortSignal;
+}
 
 /**
  * On the last receive SQS allows, a record that would outlast the invocation (a hung DynamoDB or S3
@@ -108,20 +122,34 @@ const LAST_RECEIVE_RESERVE_MS = 2 * FLUSH_RESERVE_MS;
  * count without one. What it already queued (a finished job's webhooks) is still flushed; a job
  * left in flight is the stalled-job sweep's, a missed progress slot the open-batch sweep's.
  * Earlier receives are left to the timeout: the message comes back and takes its lease back.
+ * At the budget, the record's progress stops being gathered with its batch-mates' first: a
+ * batch-mate that finished in time but waits on the stalled record's progress is then written and
+ * gets PROGRESS_RELEASE_GRACE_MS to end, instead of being dead-lettered with it. The work given up
+ * on is abandoned, not stopped: if its call answers, it carries on, also in a later invocation of
+ * this environment, and what it writes or queues then goes out at once, not into this batch's
+ * buffers (a redrive of the dead letter finds the job finished and announces it again, under the
+ * same webhook-ids).
  */
-async function onLastReceiveInTime(record: SQSRecord, context: Context, work: () => Promise<void>): Promise<void> {
+async function onLastReceiveInTime(record: SQSRecord, context: Context, work: (givingUp: GivingUp) => Promise<void>): Promise<void> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
   const budget = context.getRemainingTimeInMillis() - LAST_RECEIVE_RESERVE_MS;
-  if (!isLastReceive(settings, receiveCount) || budget <= 0) return work();
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    work().then(() => 'done' as const),
-    new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), budget); }),
-  ]).finally(() => clearTimeout(timer));
-  if (outcome === 'done') return;
+  if (!isLastReceive(settings, receiveCount) || budget <= 0) return work({});
+  const release = new AbortController();
+  const abandon = new AbortController();
+  const done = work({ progressReleased: release.signal, abandoned: abandon.signal }).then(() => 'done' as const);
+  if ((await doneWithin(done, budget)) === 'done') return;
+  release.abort();
+  if ((await doneWithin(done, PROGRESS_RELEASE_GRACE_MS)) === 'done') return;
+  abandon.abort();
   logger.error('job message dead-lettered on its last receive: out of time', { messageId: record.messageId, receiveCount });
   countJob('dead_lettered');
   await deadLetterMessage(sqs, jobsDlqUrl, record.body, 'handler_timeout', 'the last receive would have outlasted the function timeout');
+}
+
+/** `done` if `work` settles within `ms` (its rejection is the caller's), else `late`. */
+async function doneWithin(work: Promise<'done'>, ms: number): Promise<'done' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), ms); })]).finally(() => clearTimeout(timer));
 }
 
 /** Marks a record failed for the batch response; its visibility already says when it comes back. */
@@ -176,8 +204,8 @@ export async function handleJobMessages(event: SQSEvent, context: Context) {
   const response = run.length > 0
     ? await processPartialResponse(
       { Records: run.map((entry) => entry.record) },
-      (record: SQSRecord) => onLastReceiveInTime(record, context, () =>
-        batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record, batchLog)))),
+      (record: SQSRecord) => onLastReceiveInTime(record, context, ({ progressReleased, abandoned }) =>
+        batchProgress.run(() => deliveries.run(record.messageId, () => traceRecord(record, batchLog), abandoned), progressReleased)),
       processor,
       { context, throwOnFullBatchFailure: false },
     )

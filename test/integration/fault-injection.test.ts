@@ -5,7 +5,7 @@
 // reason), with one job per file and one batch.completed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../support/local-harness';
-import { discoverCallSites, lastReceiveScenarios, runScenario, scenarioId, startFaultStack, type CallSite } from '../support/fault-matrix';
+import { deadLetters, discoverCallSites, lastReceiveScenarios, lastReceiveStallScenarios, runScenario, scenarioId, startFaultStack, type CallSite } from '../support/fault-matrix';
 import { injectFault, type FaultMode } from '../support/aws-intercept';
 import { createDynamoJobStore } from '../../lambdas/adapters/dynamo/table-ports';
 import type { BatchRecord, JobRecord } from '../../lambdas/core/records';
@@ -104,6 +104,28 @@ describe('fault injection on the last receive SQS allows', () => {
       expectFaultFiredAndNothingLost(result);
     }, 60_000);
   }
+});
+
+describe('a call that answers after the last receive gave up on its record', () => {
+  // On the last receive, the extractor dead-letters a record that would outlast the invocation
+  // (handler_timeout) and returns; the work it gave up on is still running and carries on when the
+  // stalled call answers, here after the invocation is over (on Lambda: in a later invocation of
+  // the same environment). Its batch-mates, which finished in time, must neither wait for it nor be
+  // dead-lettered with it; the late work must neither be lost in a buffer nobody flushes nor
+  // announce twice.
+  it('dead-letters only that record, in time, and every file still ends once', async () => {
+    // The S3 read of one file; every extractor call stalled this way: `npm run test:faults -- --only stall`.
+    const [scenario] = lastReceiveStallScenarios(sites.filter((site) => site.service === 'S3' && site.operation === 'GetObject'));
+    const tenant = await h.stack.createTenant(`stall ${Date.now()}`);
+    const result = await runScenario(h, scenario!, tenant, 40_000);
+    expectFaultFiredAndNothingLost(result);
+    // Only the stalled record: before, its batch-mates waited on its progress past the same budget
+    // and were dead-lettered with it (and its late batch.completed sat in a buffer nobody flushed).
+    const letters = deadLetters(h, tenant.tenant.tenant_id);
+    expect(letters.map((letter) => letter.reason)).toEqual(['handler_timeout']);
+    // And the late work, once its call answered, delivered its job (a redrive would repeat that webhook-id).
+    expect(result.deadLettered).toBe(0);
+  }, 60_000);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

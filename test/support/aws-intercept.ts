@@ -125,9 +125,12 @@ export function recordCalls(match: (call: AwsCall) => boolean = () => true): Cal
  * - `before`: refused before it is sent (nothing happened on the server), as a 500 would be;
  * - `after`: sent and committed, then reported as failed (the response was lost);
  * - `hang`: never returns, as when the function dies or times out mid-call (the invocation is
- *   abandoned by the local runtime's timeout, so nothing after the call runs).
+ *   abandoned by the local runtime's timeout, so nothing after the call runs);
+ * - `stall`: answers late: held for `stallMs`, then sent and answered normally, as a call on a
+ *   slow connection that no SDK timeout ended. The code waiting on it carries on when it answers,
+ *   also after the invocation that made it has returned.
  */
-export type FaultMode = 'before' | 'after' | 'hang';
+export type FaultMode = 'before' | 'after' | 'hang' | 'stall';
 
 export interface FaultSpec {
   readonly functionName: string;
@@ -145,6 +148,8 @@ export interface FaultSpec {
    * which also releases promises other invocations share (caches). Default: hang forever.
    */
   readonly hangMs?: number;
+  /** For `stall`: how long the call is held before it is sent. */
+  readonly stallMs?: number;
 }
 
 /** What an SDK caller sees for an injected failure: a retryable-looking 500 service error. */
@@ -188,6 +193,10 @@ export function injectFault(spec: FaultSpec): ArmedFault {
     if (spec.mode === 'after') {
       await next();
       throw new InjectedFault(spec);
+    }
+    if (spec.mode === 'stall') {
+      await new Promise((resolve) => setTimeout(resolve, spec.stallMs ?? 0));
+      return next();
     }
     if (spec.hangMs === undefined) return new Promise(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, spec.hangMs));

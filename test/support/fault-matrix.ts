@@ -21,7 +21,8 @@ export const HANDLERS = ['metahook-intake', 'metahook-extractor', 'metahook-call
 export const MODES: readonly FaultMode[] = ['before', 'after', 'hang'];
 const FILES = ['graphic.png', 'tone.wav', 'image.webp', 'tagged.mp3'] as const;
 
-const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
+/** Each function's timeout in the fault stack (short, so a hung call ends a scenario in seconds). */
+export const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
 
 /** Compressed timings: short schedules, short function timeouts, queue timeouts of seconds. */
 export function startFaultStack(): Promise<Harness> {
@@ -92,6 +93,21 @@ export function lastReceiveScenarios(modes: readonly FaultMode[] = MODES): Scena
     ...onLastReceive('SendMessageBatch(job webhooks)', 'SendMessageBatch', webhookSend('job'), 'SQS'),
     ...onLastReceive('SendMessageBatch(batch webhook)', 'SendMessageBatch', webhookSend('batch'), 'SQS'),
   ];
+}
+
+/**
+ * Each of the extractor's calls answering only after the function's timeout, on the last receive
+ * SQS allows: the handler gives the record up in time (handler_timeout) and its work carries on
+ * when the call answers, after its invocation (FaultMode `stall`).
+ */
+export function lastReceiveStallScenarios(sites: readonly CallSite[]): Scenario[] {
+  return sites
+    .filter((site) => site.functionName === 'metahook-extractor')
+    .map((site) => ({
+      id: `${scenarioId(site.functionName, site.service, site.operation, 1, 'stall')} on the last receive`,
+      fault: { functionName: site.functionName, service: site.service, operation: site.operation, occurrence: 1, mode: 'stall' as const, stallMs: TIMEOUTS_MS[site.functionName]! + 500 },
+      lastReceive: true,
+    }));
 }
 
 /**
@@ -214,12 +230,13 @@ async function submitLikeAWellBehavedClient(
   return { accepted: false, tries, json: undefined, lastStatus };
 }
 
-interface DeadLetter {
+export interface DeadLetter {
   readonly body: any;
   readonly reason: string | undefined;
 }
 
-function deadLetters(h: Harness, tenantId: string): DeadLetter[] {
+/** The tenant's messages in the jobs' and the deliveries' dead-letter queues, with their reason attribute. */
+export function deadLetters(h: Harness, tenantId: string): DeadLetter[] {
   const letters: DeadLetter[] = [];
   for (const queue of [h.stack.names.queues.jobsDeadLetter, h.stack.names.queues.deliveriesDeadLetter]) {
     const inspected = h.stack.fauxqs.inspectQueue(queue);

@@ -142,6 +142,40 @@ describe('recordSlots and the extractor\'s gathered progress', () => {
     expect(c).toEqual({ total: 4, completed: 0, failed: 1, cancelled: 0 });
   });
 
+  it('stops waiting for a record once it is released, and writes what that record asks for later on its own', async () => {
+    // The extractor releases a record on its last receive when it runs out of time: its batch-mates
+    // that finished in time must not wait for it, and its late progress must not wait for anyone.
+    dynamo.on(UpdateCommand).resolves({ Attributes: { total: 3, slots: [1, 1, 0] } });
+    const gathered = gatherBatchProgress(progress());
+    const release = new AbortController();
+    let answer!: () => void;
+    const stalledCall = new Promise<void>((resolve) => (answer = resolve));
+    const stalled = gathered.run(async () => {
+      await stalledCall;
+      return gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_c', 'completed', 2);
+    }, release.signal);
+    const finished = Promise.all([
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_a', 'completed', 0)),
+      gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_1', 'job_b', 'completed', 1)),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(inputsOf(UpdateCommand)).toHaveLength(0); // waiting for the stalled record, as designed
+    release.abort();
+    await finished;
+    expect(inputsOf(UpdateCommand).map((input) => input.UpdateExpression)).toEqual(['SET slots[0] = :s0, slots[1] = :s1']);
+
+    // A new record of a later invocation does not wait for the released one either.
+    await gathered.run(() => gathered.store.recordBatchProgress('ten_1', 'bat_2', 'job_d', 'failed', 0));
+    expect(inputsOf(UpdateCommand)).toHaveLength(2);
+    answer();
+    await stalled;
+    expect(inputsOf(UpdateCommand).map((input) => input.UpdateExpression)).toEqual([
+      'SET slots[0] = :s0, slots[1] = :s1',
+      'SET slots[0] = :s0',
+      'SET slots[2] = :s0',
+    ]);
+  });
+
   it('a failed write fails every record that waited on it; outside a record progress is written at once', async () => {
     dynamo.on(UpdateCommand).rejectsOnce(new Error('throttled')).resolves({ Attributes: { total: 1, slots: [1] } });
     const gathered = gatherBatchProgress(progress());

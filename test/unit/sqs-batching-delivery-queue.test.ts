@@ -113,4 +113,35 @@ describe('createBatchingDeliveryQueue', () => {
     await expect(queue.enqueueDeliveries([job(10)])).rejects.toThrow(/refused/);
     sqs.restore();
   });
+
+  it('sends at once what an abandoned record queues after its batch was flushed, and keeps what it queued before in the batch', async () => {
+    // The extractor abandons a record on its last receive when it runs out of time; its work may
+    // still finish the job after the flush. A flush that never comes must not hold its webhooks.
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const { queue, begin } = createBatchingDeliveryQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs/deliveries');
+    const buffer = begin();
+    const abandon = new AbortController();
+    let finishLate!: () => void;
+    const late = new Promise<void>((resolve) => (finishLate = resolve));
+    const work = buffer.run('rec-1', async () => {
+      await queue.enqueueDeliveries([job(1)]);
+      await late;
+      await queue.enqueueDeliveries([job(2)]);
+    }, abandon.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    abandon.abort();
+    expect(await buffer.flush()).toEqual([]);
+    const sentIds = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).event_id));
+    expect(sentIds()).toEqual(['evt-1']);
+    finishLate();
+    await work;
+    expect(sentIds()).toEqual(['evt-1', 'evt-2']);
+    // Not left behind for the next invocation's flush either.
+    const next = begin();
+    await next.run('rec-3', () => queue.enqueueDeliveries([job(3)]));
+    await next.flush();
+    expect(sentIds()).toEqual(['evt-1', 'evt-2', 'evt-3']);
+    sqs.restore();
+  });
 });
