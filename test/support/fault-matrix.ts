@@ -22,7 +22,7 @@ export const MODES: readonly FaultMode[] = ['before', 'after', 'hang'];
 const FILES = ['graphic.png', 'tone.wav', 'image.webp', 'tagged.mp3'] as const;
 
 /** Each function's timeout in the fault stack (short, so a hung call ends a scenario in seconds). */
-export const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
+const TIMEOUTS_MS: Record<string, number> = { 'metahook-intake': 3000, 'metahook-extractor': 4000, 'metahook-callback': 3000 };
 
 /** Compressed timings: short schedules, short function timeouts, queue timeouts of seconds. */
 export function startFaultStack(): Promise<Harness> {
